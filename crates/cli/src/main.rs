@@ -1,0 +1,36 @@
+//! The `omnibridge` binary: thin glue over the workspace's libraries.
+//!
+//! Each subcommand lives in its own module under `commands/`, so that the libraries stay usable
+//! on their own and this file only wires arguments to them.
+
+mod commands;
+
+use clap::{Parser, Subcommand};
+
+/// omnibridge: a self-hosted integration engine between Omnitron and ERPs.
+#[derive(Debug, Parser)]
+#[command(name = "omnibridge", version, about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Print what this build contains: version and the subsystems compiled in.
+    Version,
+}
+
+fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("OMNIBRIDGE_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Version => commands::version::run(),
+    }
+}
