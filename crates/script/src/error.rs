@@ -31,7 +31,7 @@ impl fmt::Display for CompileDiagnostic {
         }
         write!(f, "{}", self.message)?;
         if let Some(text) = &self.text {
-            write!(f, "\n    {}", text.trim_end())?;
+            write!(f, "\n    {}", text.trim())?;
         }
         if !self.py2_hints.is_empty() {
             write!(
@@ -80,7 +80,9 @@ pub enum ScriptError {
         detail: String,
     },
     /// The worker wrote something that is not a protocol reply; it was killed and replaced.
-    #[error("the Python worker wrote garbage on its protocol pipe: {detail} (the worker was replaced)")]
+    #[error(
+        "the Python worker wrote garbage on its protocol pipe: {detail} (the worker was replaced)"
+    )]
     Protocol {
         /// What was wrong with it.
         detail: String,

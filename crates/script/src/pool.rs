@@ -224,7 +224,9 @@ impl ScriptPool {
         self.inner.closed.store(true, Ordering::SeqCst);
         let all = u32::try_from(self.inner.config.workers).unwrap_or(u32::MAX);
         // Waits for runs in flight and background replacements: each holds a permit.
-        let permits = Arc::clone(&self.inner.permits).acquire_many_owned(all).await;
+        let permits = Arc::clone(&self.inner.permits)
+            .acquire_many_owned(all)
+            .await;
         let workers: Vec<Worker> = match self.inner.slots.lock() {
             Ok(mut slots) => slots.drain(..).flatten().collect(),
             Err(_) => Vec::new(),
@@ -311,7 +313,10 @@ fn compile_error(script: &Script, diag: WireDiagnostic) -> ScriptError {
     })
 }
 
-fn decode_content(text: Option<String>, b64: Option<String>) -> Result<Option<Vec<u8>>, ScriptError> {
+fn decode_content(
+    text: Option<String>,
+    b64: Option<String>,
+) -> Result<Option<Vec<u8>>, ScriptError> {
     match (text, b64) {
         (_, Some(b64)) => base64::engine::general_purpose::STANDARD
             .decode(b64)
@@ -391,7 +396,12 @@ async fn resolve_python(config: &PoolConfig) -> Result<std::path::PathBuf, Scrip
             ),
         });
     };
-    if version.trim().parse::<u32>().map(|v| v < 308).unwrap_or(true) {
+    if version
+        .trim()
+        .parse::<u32>()
+        .map(|v| v < 308)
+        .unwrap_or(true)
+    {
         return Err(ScriptError::Spawn {
             python,
             detail: format!("Python 3.8 or newer is needed (found version code {version})"),

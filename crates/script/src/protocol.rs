@@ -25,7 +25,10 @@ pub(crate) enum FrameError {
     Io(std::io::Error),
 }
 
-pub(crate) async fn write_frame<W: AsyncWrite + Unpin>(w: &mut W, body: &[u8]) -> std::io::Result<()> {
+pub(crate) async fn write_frame<W: AsyncWrite + Unpin>(
+    w: &mut W,
+    body: &[u8],
+) -> std::io::Result<()> {
     let len = u32::try_from(body.len())
         .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidInput, "request too large"))?;
     let mut frame = Vec::with_capacity(body.len() + 4);

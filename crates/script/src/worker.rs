@@ -108,20 +108,21 @@ impl Worker {
             runs: 0,
             busy: false,
         };
-        let hello = match tokio::time::timeout(spec.start_timeout, read_frame(&mut worker.stdout)).await {
-            Ok(Ok(body)) => body,
-            Ok(Err(_)) => {
-                let detail = worker.death_detail().await;
-                return Err(spawn_error(detail));
-            }
-            Err(_) => {
-                worker.kill().await;
-                return Err(spawn_error(format!(
-                    "the worker did not start within {} s",
-                    spec.start_timeout.as_secs()
-                )));
-            }
-        };
+        let hello =
+            match tokio::time::timeout(spec.start_timeout, read_frame(&mut worker.stdout)).await {
+                Ok(Ok(body)) => body,
+                Ok(Err(_)) => {
+                    let detail = worker.death_detail().await;
+                    return Err(spawn_error(detail));
+                }
+                Err(_) => {
+                    worker.kill().await;
+                    return Err(spawn_error(format!(
+                        "the worker did not start within {} s",
+                        spec.start_timeout.as_secs()
+                    )));
+                }
+            };
         let hello: Reply = match serde_json::from_slice(&hello) {
             Ok(reply) => reply,
             Err(e) => {
@@ -131,7 +132,10 @@ impl Worker {
         };
         if hello.status != "ready" {
             worker.kill().await;
-            return Err(spawn_error(format!("unexpected start-up status {:?}", hello.status)));
+            return Err(spawn_error(format!(
+                "unexpected start-up status {:?}",
+                hello.status
+            )));
         }
         tracing::debug!(worker = pid, python = ?hello.python, "script worker ready");
         Ok(worker)
@@ -145,10 +149,12 @@ impl Worker {
             let Some(stdin) = self.stdin.as_mut() else {
                 return Err(FrameError::Closed);
             };
-            write_frame(stdin, request).await.map_err(|e| match e.kind() {
-                std::io::ErrorKind::BrokenPipe => FrameError::Closed,
-                _ => FrameError::Io(e),
-            })?;
+            write_frame(stdin, request)
+                .await
+                .map_err(|e| match e.kind() {
+                    std::io::ErrorKind::BrokenPipe => FrameError::Closed,
+                    _ => FrameError::Io(e),
+                })?;
             read_frame(&mut self.stdout).await
         };
         let body = match tokio::time::timeout(timeout, exchange).await {
@@ -206,7 +212,10 @@ impl Worker {
     }
 
     fn stderr_tail(&self) -> String {
-        self.stderr_tail.lock().map(|t| t.clone()).unwrap_or_default()
+        self.stderr_tail
+            .lock()
+            .map(|t| t.clone())
+            .unwrap_or_default()
     }
 
     /// Kills the worker's whole process group and reaps the worker.
@@ -236,7 +245,10 @@ impl Worker {
             .await
             .is_err()
         {
-            tracing::warn!(worker = self.pid, "script worker did not exit on request; killing it");
+            tracing::warn!(
+                worker = self.pid,
+                "script worker did not exit on request; killing it"
+            );
         }
         self.kill().await;
     }

@@ -44,7 +44,12 @@ async fn an_infinite_loop_times_out_and_the_pool_stays_healthy() {
         ..RunOptions::default()
     };
     let err = pool
-        .run_with(&Script::new("import time\ntime.sleep(30)\n"), "x", attrs(&[]), &quick)
+        .run_with(
+            &Script::new("import time\ntime.sleep(30)\n"),
+            "x",
+            attrs(&[]),
+            &quick,
+        )
         .await
         .unwrap_err();
     assert!(err.to_string().contains("timed out after 0.3 s"), "{err}");
@@ -61,10 +66,18 @@ async fn a_memory_bomb_is_capped_with_a_clear_message_and_the_pool_stays_healthy
     })
     .await
     .unwrap();
-    let bomb = Script::new("ff = session.get()\nhog = []\nwhile True:\n    hog.append(' ' * (1 << 20))\n");
+    let bomb =
+        Script::new("ff = session.get()\nhog = []\nwhile True:\n    hog.append(' ' * (1 << 20))\n");
     let err = pool.run(&bomb, "x", attrs(&[])).await.unwrap_err();
-    assert!(matches!(err, ScriptError::MemoryExceeded { limit_mib: 256 }), "{err}");
-    assert!(err.to_string().contains("exceeded the worker's limit of 256 MiB"), "{err}");
+    assert!(
+        matches!(err, ScriptError::MemoryExceeded { limit_mib: 256 }),
+        "{err}"
+    );
+    assert!(
+        err.to_string()
+            .contains("exceeded the worker's limit of 256 MiB"),
+        "{err}"
+    );
 
     let at_once = Script::new("x = 'a' * (10 ** 10)\n");
     let err = pool.run(&at_once, "x", attrs(&[])).await.unwrap_err();
@@ -83,7 +96,10 @@ async fn os_exit_and_segfaults_replace_the_worker() {
 
     let segv = Script::new("import os, signal\nos.kill(os.getpid(), signal.SIGSEGV)\n");
     let err = pool.run(&segv, "x", attrs(&[])).await.unwrap_err();
-    assert!(err.to_string().contains("SIGSEGV (segmentation fault)"), "{err}");
+    assert!(
+        err.to_string().contains("SIGSEGV (segmentation fault)"),
+        "{err}"
+    );
 
     let null_read = Script::new("import ctypes\nctypes.string_at(0)\n");
     let err = pool.run(&null_read, "x", attrs(&[])).await.unwrap_err();
@@ -194,8 +210,11 @@ async fn queued_runs_start_in_arrival_order() {
         let (pool, script, done) = (pool.clone(), script.clone(), done_tx.clone());
         let sleep = if i == 0 { "0.5" } else { "0" };
         tasks.push(tokio::spawn(async move {
-            let result = pool.run(&script, format!("{i}"), attrs(&[("sleep", sleep)])).await;
-            done.send(result.unwrap().result_text().unwrap().to_string()).unwrap();
+            let result = pool
+                .run(&script, format!("{i}"), attrs(&[("sleep", sleep)]))
+                .await;
+            done.send(result.unwrap().result_text().unwrap().to_string())
+                .unwrap();
         }));
         // Let run i reach the queue before run i + 1 is submitted.
         tokio::time::sleep(Duration::from_millis(30)).await;
@@ -221,5 +240,8 @@ async fn a_missing_interpreter_is_a_clear_start_error() {
     .await
     .unwrap_err();
     let message = err.to_string();
-    assert!(message.contains("/nonexistent/python3") && message.contains("PATH"), "{message}");
+    assert!(
+        message.contains("/nonexistent/python3") && message.contains("PATH"),
+        "{message}"
+    );
 }

@@ -39,17 +39,24 @@ async fn a_thousand_runs_and_some_crashes_leave_no_process_behind() {
         "ff = session.get()\nsession.putAttribute(ff, 'n', ff.getAttribute('n'))\nsession.transfer(ff, REL_SUCCESS)\n",
     );
     // A script that leaves a child process running and then dies: its process group goes too.
-    let crash = Script::new("import os, subprocess\nsubprocess.Popen(['sleep', '60'])\nos._exit(1)\n");
+    let crash =
+        Script::new("import os, subprocess\nsubprocess.Popen(['sleep', '97'])\nos._exit(1)\n");
 
     let mut runs = Vec::new();
     for i in 0..1000 {
         let (pool, ok, crash) = (pool.clone(), ok.clone(), crash.clone());
         runs.push(tokio::spawn(async move {
             if i % 250 == 0 {
-                pool.run(&crash, "x", attrs(&[])).await.map(|_| ()).unwrap_err();
+                pool.run(&crash, "x", attrs(&[]))
+                    .await
+                    .map(|_| ())
+                    .unwrap_err();
                 None
             } else {
-                let result = pool.run(&ok, "x", attrs(&[("n", &i.to_string())])).await.unwrap();
+                let result = pool
+                    .run(&ok, "x", attrs(&[("n", &i.to_string())]))
+                    .await
+                    .unwrap();
                 assert_eq!(result.relationship, Some(Relationship::Success));
                 Some(result.attributes["n"].clone())
             }
@@ -71,7 +78,7 @@ async fn a_thousand_runs_and_some_crashes_leave_no_process_behind() {
         .unwrap()
         .flatten()
         .filter_map(|e| std::fs::read_to_string(e.path().join("cmdline")).ok())
-        .filter(|cmd| cmd == "sleep\060\0")
+        .filter(|cmd| cmd == "sleep\x0097\x00")
         .count();
     assert_eq!(sleepers, 0, "a script's child process outlived its worker");
 }

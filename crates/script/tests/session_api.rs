@@ -48,7 +48,11 @@ if flowFile is not None:
 "#,
     );
     let result = pool
-        .run(&script, "şirket ünvanı", attrs(&[("drop.me", "x"), ("keep", "y")]))
+        .run(
+            &script,
+            "şirket ünvanı",
+            attrs(&[("drop.me", "x"), ("keep", "y")]),
+        )
         .await
         .unwrap();
     assert_eq!(result.error, None);
@@ -60,9 +64,15 @@ if flowFile is not None:
     assert!(!a.contains_key("drop.me") && !a.contains_key("uuid"));
     assert_eq!(a["size"], "ŞIRKET ÜNVANI".len().to_string());
     assert_eq!(a["stale.size"], "şirket ünvanı".len().to_string());
-    assert_eq!(a["stale.a"], "None", "an old snapshot still reads the old values");
+    assert_eq!(
+        a["stale.a"], "None",
+        "an old snapshot still reads the old values"
+    );
     assert_eq!(a["map"], "a,b,keep,peeked");
-    assert_eq!((a["has.a"].as_str(), a["penalized"].as_str()), ("True", "True"));
+    assert_eq!(
+        (a["has.a"].as_str(), a["penalized"].as_str()),
+        ("True", "True")
+    );
     pool.shutdown().await;
 }
 
@@ -134,7 +144,10 @@ session.transfer(first, REL_SUCCESS)
     let child = &result.extra_outputs[0];
     assert_eq!(child.relationship, Relationship::Failure);
     assert_eq!(child.content.as_deref(), Some(&b"child"[..]));
-    assert_eq!(child.attributes["order"], "7", "create(parent) copies the parent's attributes");
+    assert_eq!(
+        child.attributes["order"], "7",
+        "create(parent) copies the parent's attributes"
+    );
     assert!(child.attributes.contains_key("uuid") && child.attributes["path"] == "./");
     pool.shutdown().await;
 }
@@ -214,7 +227,10 @@ async fn an_uncaught_exception_rolls_back_and_returns_the_traceback() {
     assert_eq!(result.relationship, None);
     assert!(!result.attributes.contains_key("half"));
     let error = result.error.unwrap();
-    assert!(error.starts_with("Traceback (most recent call last):\n  File \"<script>\", line 4"), "{error}");
+    assert!(
+        error.starts_with("Traceback (most recent call last):\n  File \"<script>\", line 4"),
+        "{error}"
+    );
     assert!(error.contains("JSONDecodeError"), "{error}");
     pool.shutdown().await;
 }
@@ -224,16 +240,28 @@ async fn a_script_that_never_transfers_gets_an_error_naming_the_cause() {
     let pool = pool(1).await;
     let cases = [
         ("x = 1\n", "never called session.get()"),
-        ("ff = session.get()\n", "transfer relationship not specified"),
-        ("ff = session.get()\nsession.remove(ff)\n", "removed the FlowFile"),
-        ("ff = session.get()\nsession.rollback()\n", "rolled the session back"),
+        (
+            "ff = session.get()\n",
+            "transfer relationship not specified",
+        ),
+        (
+            "ff = session.get()\nsession.remove(ff)\n",
+            "removed the FlowFile",
+        ),
+        (
+            "ff = session.get()\nsession.rollback()\n",
+            "rolled the session back",
+        ),
         (
             "ff = session.get()\nsession.transfer(ff, REL_SUCCESS)\nsession.transfer(ff, REL_FAILURE)\n",
             "already marked for transfer",
         ),
     ];
     for (source, cause) in cases {
-        let result = pool.run(&Script::new(source), "x", attrs(&[])).await.unwrap();
+        let result = pool
+            .run(&Script::new(source), "x", attrs(&[]))
+            .await
+            .unwrap();
         assert_eq!(result.relationship, None, "{source}");
         let error = result.error.unwrap_or_default();
         assert!(error.contains(cause), "{source}: {error}");

@@ -41,9 +41,15 @@ async fn seed_template_reports_a_caught_exception_as_failure_with_log_script_err
         .unwrap();
 
     assert_eq!(result.relationship, Some(Relationship::Failure));
-    assert_eq!(result.error, None, "the script handled its exception itself");
+    assert_eq!(
+        result.error, None,
+        "the script handled its exception itself"
+    );
     let trace = &result.attributes["log.script.error"];
-    assert!(trace.starts_with("Traceback (most recent call last):"), "{trace}");
+    assert!(
+        trace.starts_with("Traceback (most recent call last):"),
+        "{trace}"
+    );
     assert!(trace.contains("json.decoder.JSONDecodeError"), "{trace}");
     assert!(trace.contains("line 22, in process"), "{trace}");
     // The write failed, so the content is the input, unchanged.
@@ -83,7 +89,10 @@ async fn get_attribute_reads_all_var_first_then_plain_attributes() {
             "{}",
             attrs(&[
                 ("token.erp", "plain"),
-                ("allVar", r#"{"token.erp": "from-allVar", "flow.name": "Orders"}"#),
+                (
+                    "allVar",
+                    r#"{"token.erp": "from-allVar", "flow.name": "Orders"}"#,
+                ),
             ]),
         )
         .await

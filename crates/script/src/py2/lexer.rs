@@ -56,31 +56,61 @@ pub(crate) fn tokenize(src: &str) -> Vec<Token> {
             }
             b'\n' => {
                 if depth == 0 {
-                    tokens.push(Token { kind: Kind::Newline, start: i, end: i + 1, line, depth });
+                    tokens.push(Token {
+                        kind: Kind::Newline,
+                        start: i,
+                        end: i + 1,
+                        line,
+                        depth,
+                    });
                 }
                 i += 1;
                 line += 1;
             }
             b'#' => {
                 let end = src[i..].find('\n').map_or(bytes.len(), |n| i + n);
-                tokens.push(Token { kind: Kind::Comment, start: i, end, line, depth });
+                tokens.push(Token {
+                    kind: Kind::Comment,
+                    start: i,
+                    end,
+                    line,
+                    depth,
+                });
                 i = end;
             }
             b'0'..=b'9' => {
                 let start = i;
                 i = number_end(bytes, i);
-                tokens.push(Token { kind: Kind::Number, start, end: i, line, depth });
+                tokens.push(Token {
+                    kind: Kind::Number,
+                    start,
+                    end: i,
+                    line,
+                    depth,
+                });
             }
             b'.' if bytes.get(i + 1).is_some_and(u8::is_ascii_digit) => {
                 let start = i;
                 i = number_end(bytes, i);
-                tokens.push(Token { kind: Kind::Number, start, end: i, line, depth });
+                tokens.push(Token {
+                    kind: Kind::Number,
+                    start,
+                    end: i,
+                    line,
+                    depth,
+                });
             }
             b'"' | b'\'' => {
                 let start = i;
                 let start_line = line;
                 i = string_end(bytes, i, &mut line);
-                tokens.push(Token { kind: Kind::Str, start, end: i, line: start_line, depth });
+                tokens.push(Token {
+                    kind: Kind::Str,
+                    start,
+                    end: i,
+                    line: start_line,
+                    depth,
+                });
             }
             _ if c == b'_' || c.is_ascii_alphabetic() || c >= 0x80 => {
                 let start = i;
@@ -97,9 +127,21 @@ pub(crate) fn tokenize(src: &str) -> Vec<Token> {
                 {
                     let start_line = line;
                     i = string_end(bytes, i, &mut line);
-                    tokens.push(Token { kind: Kind::Str, start, end: i, line: start_line, depth });
+                    tokens.push(Token {
+                        kind: Kind::Str,
+                        start,
+                        end: i,
+                        line: start_line,
+                        depth,
+                    });
                 } else {
-                    tokens.push(Token { kind: Kind::Name, start, end: i, line, depth });
+                    tokens.push(Token {
+                        kind: Kind::Name,
+                        start,
+                        end: i,
+                        line,
+                        depth,
+                    });
                 }
             }
             _ => {
@@ -118,9 +160,19 @@ pub(crate) fn tokenize(src: &str) -> Vec<Token> {
                     b')' | b']' | b'}' => depth = depth.saturating_sub(1),
                     _ => {}
                 }
-                let depth_of_token = if matches!(c, b')' | b']' | b'}') { depth } else { tok_depth };
+                let depth_of_token = if matches!(c, b')' | b']' | b'}') {
+                    depth
+                } else {
+                    tok_depth
+                };
                 i += len;
-                tokens.push(Token { kind: Kind::Op, start, end: i, line, depth: depth_of_token });
+                tokens.push(Token {
+                    kind: Kind::Op,
+                    start,
+                    end: i,
+                    line,
+                    depth: depth_of_token,
+                });
             }
         }
     }
@@ -131,17 +183,16 @@ fn number_end(bytes: &[u8], start: usize) -> usize {
     let mut i = start;
     while i < bytes.len() {
         let c = bytes[i];
-        if c.is_ascii_alphanumeric() || c == b'_' || c == b'.' {
-            i += 1;
-        } else if (c == b'+' || c == b'-')
+        let part_of_number = c.is_ascii_alphanumeric() || c == b'_' || c == b'.';
+        // An exponent sign (1e-5), but not in a hex literal (0xe+1 is an addition).
+        let exponent_sign = (c == b'+' || c == b'-')
             && matches!(bytes[i - 1], b'e' | b'E')
             && !bytes[start..].starts_with(b"0x")
-            && !bytes[start..].starts_with(b"0X")
-        {
-            i += 1;
-        } else {
+            && !bytes[start..].starts_with(b"0X");
+        if !(part_of_number || exponent_sign) {
             break;
         }
+        i += 1;
     }
     i
 }

@@ -54,9 +54,9 @@ struct Edit {
 
 const KEYWORDS: &[&str] = &[
     "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class", "continue",
-    "def", "del", "elif", "else", "except", "finally", "for", "from", "global", "if", "import", "in",
-    "is", "lambda", "nonlocal", "not", "or", "pass", "raise", "return", "try", "while", "with",
-    "yield", "print", "exec",
+    "def", "del", "elif", "else", "except", "finally", "for", "from", "global", "if", "import",
+    "in", "is", "lambda", "nonlocal", "not", "or", "pass", "raise", "return", "try", "while",
+    "with", "yield", "print", "exec",
 ];
 
 const RENAMED_BUILTINS: &[(&str, &str)] = &[
@@ -159,11 +159,15 @@ impl Scanner<'_> {
     }
 
     fn is_op(&self, i: usize, op: &str) -> bool {
-        self.t.get(i).is_some_and(|t| t.kind == Kind::Op && t.text(self.src) == op)
+        self.t
+            .get(i)
+            .is_some_and(|t| t.kind == Kind::Op && t.text(self.src) == op)
     }
 
     fn is_name(&self, i: usize, name: &str) -> bool {
-        self.t.get(i).is_some_and(|t| t.kind == Kind::Name && t.text(self.src) == name)
+        self.t
+            .get(i)
+            .is_some_and(|t| t.kind == Kind::Name && t.text(self.src) == name)
     }
 
     fn is_atom(&self, i: usize) -> bool {
@@ -183,7 +187,9 @@ impl Scanner<'_> {
         i == 0 || {
             let p = self.t[i - 1];
             p.kind == Kind::Newline
-                || (p.kind == Kind::Op && p.depth == self.t[i].depth && matches!(p.text(self.src), ";" | ":"))
+                || (p.kind == Kind::Op
+                    && p.depth == self.t[i].depth
+                    && matches!(p.text(self.src), ";" | ":"))
         }
     }
 
@@ -194,7 +200,9 @@ impl Scanner<'_> {
         let mut k = i;
         while k < self.t.len() {
             let t = self.t[k];
-            if t.kind == Kind::Newline || (t.kind == Kind::Op && t.depth == depth && t.text(self.src) == ";") {
+            if t.kind == Kind::Newline
+                || (t.kind == Kind::Op && t.depth == depth && t.text(self.src) == ";")
+            {
                 return k;
             }
             k += 1;
@@ -210,7 +218,9 @@ impl Scanner<'_> {
     fn matching_open(&self, close: usize) -> Option<usize> {
         let depth = self.t[close].depth;
         (0..close).rev().find(|&k| {
-            self.t[k].depth == depth && self.t[k].kind == Kind::Op && matches!(self.text(k), "(" | "[" | "{")
+            self.t[k].depth == depth
+                && self.t[k].kind == Kind::Op
+                && matches!(self.text(k), "(" | "[" | "{")
         })
     }
 
@@ -334,15 +344,19 @@ impl Scanner<'_> {
     fn statement_call(&mut self, i: usize, word: &str) {
         let end = self.stmt_end(i);
         let next = i + 1;
-        if next < end && self.t[next].kind == Kind::Op && matches!(self.text(next), "=" | "." | "," | ")" | "]") {
+        if next < end
+            && self.t[next].kind == Kind::Op
+            && matches!(self.text(next), "=" | "." | "," | ")" | "]")
+        {
             return; // a variable named print, or print used as a value
         }
-        if next < end && self.is_op(next, "(") {
-            if let Some(close) = self.matching_close(next)
-                && close + 1 == end
-            {
-                return; // already a call
-            }
+        if next < end
+            && self.is_op(next, "(")
+            && self
+                .matching_close(next)
+                .is_some_and(|close| close + 1 == end)
+        {
+            return; // already a call
         }
         let depth = self.t[i].depth;
         let call = if next >= end {
@@ -351,7 +365,8 @@ impl Scanner<'_> {
             let mut first = next;
             let mut file = None;
             if self.is_op(first, ">>") {
-                let comma = (first + 1..end).find(|&k| self.t[k].depth == depth && self.is_op(k, ","));
+                let comma =
+                    (first + 1..end).find(|&k| self.t[k].depth == depth && self.is_op(k, ","));
                 let file_end = comma.unwrap_or(end);
                 if file_end > first + 1 {
                     file = Some(self.span(first + 1, file_end - 1).to_string());
@@ -390,7 +405,11 @@ impl Scanner<'_> {
                 _ => format!("exec({})", self.span(next, end - 1)),
             }
         };
-        let stop = if end > i + 1 { self.t[end - 1].end } else { self.t[i].end };
+        let stop = if end > i + 1 {
+            self.t[end - 1].end
+        } else {
+            self.t[i].end
+        };
         let edit = Edit {
             start: self.t[i].start,
             end: stop,
@@ -418,7 +437,12 @@ impl Scanner<'_> {
                     end: self.t[k].end,
                     text: " as".into(),
                 };
-                self.hint(i, "except X, e", "`except X, e:` is `except X as e:` in Python 3".into(), Some(edit));
+                self.hint(
+                    i,
+                    "except X, e",
+                    "`except X, e:` is `except X as e:` in Python 3".into(),
+                    Some(edit),
+                );
                 return;
             }
             k += 1;
@@ -452,7 +476,12 @@ impl Scanner<'_> {
             end: self.t[end - 1].end,
             text,
         };
-        self.hint(i, "raise E, msg", "`raise E, msg` is `raise E(msg)` in Python 3".into(), Some(edit));
+        self.hint(
+            i,
+            "raise E, msg",
+            "`raise E, msg` is `raise E(msg)` in Python 3".into(),
+            Some(edit),
+        );
     }
 
     /// `d.has_key(k)` -> `(k in d)`.
@@ -496,37 +525,69 @@ impl Scanner<'_> {
         self.hint(
             i,
             &format!(".{word}()[i]"),
-            format!("`.{word}()` is a view in Python 3 and cannot be indexed: use `list(d.{word}())[i]`"),
+            format!(
+                "`.{word}()` is a view in Python 3 and cannot be indexed: use `list(d.{word}())[i]`"
+            ),
             Some(edit),
         );
     }
 
     fn number(&mut self, i: usize) {
         let text = self.text(i).to_string();
-        if text.len() > 1 && text.ends_with(['l', 'L']) && !text.starts_with("0x") && !text.starts_with("0X")
-            || (text.len() > 1 && (text.starts_with("0x") || text.starts_with("0X")) && text.ends_with(['l', 'L']))
+        if text.len() > 1
+            && text.ends_with(['l', 'L'])
+            && !text.starts_with("0x")
+            && !text.starts_with("0X")
+            || (text.len() > 1
+                && (text.starts_with("0x") || text.starts_with("0X"))
+                && text.ends_with(['l', 'L']))
         {
             let trimmed = &text[..text.len() - 1];
-            if trimmed.chars().all(|c| c.is_ascii_hexdigit() || c == 'x' || c == 'X') {
+            if trimmed
+                .chars()
+                .all(|c| c.is_ascii_hexdigit() || c == 'x' || c == 'X')
+            {
                 let edit = self.replace(i, trimmed);
-                self.hint(i, "long literal", format!("`{text}`: Python 3 has no `L` suffix, write `{trimmed}`"), Some(edit));
+                self.hint(
+                    i,
+                    "long literal",
+                    format!("`{text}`: Python 3 has no `L` suffix, write `{trimmed}`"),
+                    Some(edit),
+                );
                 return;
             }
         }
-        if text.len() > 1 && text.starts_with('0') && text.bytes().all(|b| b.is_ascii_digit()) && text.bytes().any(|b| b != b'0') {
+        if text.len() > 1
+            && text.starts_with('0')
+            && text.bytes().all(|b| b.is_ascii_digit())
+            && text.bytes().any(|b| b != b'0')
+        {
             let new = format!("0o{}", &text[1..]);
             let edit = self.replace(i, &new);
-            self.hint(i, "octal literal", format!("`{text}`: octal literals are written `{new}` in Python 3"), Some(edit));
+            self.hint(
+                i,
+                "octal literal",
+                format!("`{text}`: octal literals are written `{new}` in Python 3"),
+                Some(edit),
+            );
         }
     }
 
     fn string(&mut self, i: usize) {
         let text = self.text(i);
-        let prefix: String = text.chars().take_while(|c| c.is_ascii_alphabetic()).collect();
+        let prefix: String = text
+            .chars()
+            .take_while(|c| c.is_ascii_alphabetic())
+            .collect();
         if prefix.eq_ignore_ascii_case("ur") {
             let new = format!("{}{}", &prefix[1..], &text[2..]);
             let edit = self.replace(i, &new);
-            self.hint(i, "ur\"\" string", "`ur\"...\"` is not valid in Python 3: write `r\"...\"`".into(), Some(edit));
+            self.hint(
+                i,
+                "ur\"\" string",
+                "`ur\"...\"` is not valid in Python 3: write `r\"...\"`".into(),
+                Some(edit),
+            );
         }
     }
 
@@ -573,7 +634,10 @@ mod tests {
         assert_eq!(fixed("print \"x\"\n"), "print(\"x\")\n");
         assert_eq!(fixed("print\n"), "print()\n");
         assert_eq!(fixed("print a, b,\n"), "print(a, b, end=\" \")\n");
-        assert_eq!(fixed("print >>sys.stderr, 'e'\n"), "print('e', file=sys.stderr)\n");
+        assert_eq!(
+            fixed("print >>sys.stderr, 'e'\n"),
+            "print('e', file=sys.stderr)\n"
+        );
         assert_eq!(fixed("if x: print x  # c\n"), "if x: print(x)  # c\n");
         assert_eq!(fixed("print(x)\n"), "print(x)\n");
         assert_eq!(fixed("print (a), b\n"), "print((a), b)\n");
@@ -582,27 +646,48 @@ mod tests {
 
     #[test]
     fn except_and_raise_forms() {
-        assert_eq!(fixed("try:\n  f()\nexcept (A, B), e:\n  pass\n"), "try:\n  f()\nexcept (A, B) as e:\n  pass\n");
-        assert_eq!(fixed("raise ValueError, 'bad'\n"), "raise ValueError('bad')\n");
+        assert_eq!(
+            fixed("try:\n  f()\nexcept (A, B), e:\n  pass\n"),
+            "try:\n  f()\nexcept (A, B) as e:\n  pass\n"
+        );
+        assert_eq!(
+            fixed("raise ValueError, 'bad'\n"),
+            "raise ValueError('bad')\n"
+        );
         assert_eq!(fixed("raise E, m, tb\n"), "raise E(m).with_traceback(tb)\n");
         assert_eq!(fixed("raise E('x')\n"), "raise E('x')\n");
     }
 
     #[test]
     fn names_methods_and_literals() {
-        assert_eq!(fixed("for k, v in d.iteritems(): pass\n"), "for k, v in d.items(): pass\n");
-        assert_eq!(fixed("if a.b['c'].has_key(k + 1): pass\n"), "if (k + 1 in a.b['c']): pass\n");
+        assert_eq!(
+            fixed("for k, v in d.iteritems(): pass\n"),
+            "for k, v in d.items(): pass\n"
+        );
+        assert_eq!(
+            fixed("if a.b['c'].has_key(k + 1): pass\n"),
+            "if (k + 1 in a.b['c']): pass\n"
+        );
         assert_eq!(fixed("x = d.keys()[0]\n"), "x = list(d.keys())[0]\n");
         assert_eq!(fixed("s = unicode(x) + `y`\n"), "s = str(x) + repr(y)\n");
-        assert_eq!(fixed("n = 10L + 0777\nif a <> b: pass\n"), "n = 10 + 0o777\nif a != b: pass\n");
+        assert_eq!(
+            fixed("n = 10L + 0777\nif a <> b: pass\n"),
+            "n = 10 + 0o777\nif a != b: pass\n"
+        );
         assert_eq!(fixed("r = ur'\\d'\n"), "r = r'\\d'\n");
         assert_eq!(fixed("m = sys.maxint\n"), "m = sys.maxsize\n");
-        assert_eq!(fixed("def unicode(x): pass\nx.unicode = 1\n"), "def unicode(x): pass\nx.unicode = 1\n");
+        assert_eq!(
+            fixed("def unicode(x): pass\nx.unicode = 1\n"),
+            "def unicode(x): pass\nx.unicode = 1\n"
+        );
     }
 
     #[test]
     fn nested_idioms_are_fixed_over_passes() {
-        assert_eq!(fixed("print `d.iteritems()`, unicode(x)\n"), "print(repr(d.items()), str(x))\n");
+        assert_eq!(
+            fixed("print `d.iteritems()`, unicode(x)\n"),
+            "print(repr(d.items()), str(x))\n"
+        );
     }
 
     #[test]
@@ -613,11 +698,20 @@ mod tests {
 
     #[test]
     fn hints_name_lines_and_fixes() {
-        let s = scan("import json\nprint 'x'\ntry:\n  pass\nexcept E, e:\n  pass\nimport urllib2\n");
-        let lines: Vec<(u32, &str, bool)> = s.hints.iter().map(|h| (h.line, h.idiom.as_str(), h.fixable)).collect();
+        let s =
+            scan("import json\nprint 'x'\ntry:\n  pass\nexcept E, e:\n  pass\nimport urllib2\n");
+        let lines: Vec<(u32, &str, bool)> = s
+            .hints
+            .iter()
+            .map(|h| (h.line, h.idiom.as_str(), h.fixable))
+            .collect();
         assert_eq!(
             lines,
-            vec![(2, "print statement", true), (5, "except X, e", true), (7, "import urllib2", false)]
+            vec![
+                (2, "print statement", true),
+                (5, "except X, e", true),
+                (7, "import urllib2", false)
+            ]
         );
     }
 
@@ -626,6 +720,9 @@ mod tests {
         let m = migrate("a = 7 / 2\nb = round(2.5)\n");
         assert_eq!(m.source, "a = 7 / 2\nb = round(2.5)\n");
         assert!(m.changes.is_empty());
-        assert_eq!(m.to_review.iter().map(|h| h.line).collect::<Vec<_>>(), vec![1, 2]);
+        assert_eq!(
+            m.to_review.iter().map(|h| h.line).collect::<Vec<_>>(),
+            vec![1, 2]
+        );
     }
 }

@@ -36,5 +36,8 @@ pub fn seed_template() -> String {
         .nth(1)
         .expect("the seed has an Example Script");
     let code = after.split("```python\n").nth(1).expect("a python block");
-    code.split("```").next().expect("a closed block").to_string()
+    code.split("```")
+        .next()
+        .expect("a closed block")
+        .to_string()
 }
