@@ -1322,7 +1322,8 @@ def _read_exact(fd, n):
 
 
 def _send(fd, obj):
-    body = json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogateescape")
+    # "replace": a lone surrogate a script put in a string must not make the reply unsendable.
+    body = json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "replace")
     data = struct.pack(">I", len(body)) + body
     view = memoryview(data)
     while view:
@@ -1373,14 +1374,17 @@ def main():
         body = _read_exact(proto_in, length)
         if body is None:
             return
-        req = json.loads(body)
-        op = req.get("op")
-        if op == "run":
-            reply = worker.run(req)
-        elif op == "check":
-            reply = worker.check(req)
-        else:
-            reply = {"status": "error", "message": "unknown op %r" % (op,)}
+        try:
+            req = json.loads(body)
+            op = req.get("op")
+            if op == "run":
+                reply = worker.run(req)
+            elif op == "check":
+                reply = worker.check(req)
+            else:
+                reply = {"status": "error", "message": "unknown op %r" % (op,), "retire": True}
+        except BaseException:  # a script broke the worker's own machinery: report and retire
+            reply = {"status": "error", "message": traceback.format_exc(), "retire": True}
         _send(proto_out, reply)
         if reply.get("retire"):
             return

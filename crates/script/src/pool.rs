@@ -55,7 +55,17 @@ struct Lease {
 
 impl Drop for Lease {
     fn drop(&mut self) {
-        let worker = self.worker.take().filter(|w| !w.busy);
+        let mut worker = self.worker.take();
+        if let Some(abandoned) = worker.take_if(|w| w.busy) {
+            // Kill it with its process group and reap it; without a runtime, kill_on_drop
+            // still kills the worker itself.
+            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                runtime.spawn(async move {
+                    let mut abandoned = abandoned;
+                    abandoned.kill().await;
+                });
+            }
+        }
         if let Ok(mut slots) = self.inner.slots.lock() {
             slots.push(worker);
         }
@@ -293,6 +303,12 @@ impl ScriptPool {
                 into_run_result(result)
             }
             ("compile_error", _, Some(diag)) => Err(compile_error(script, diag)),
+            ("error", _, _) => Err(ScriptError::WorkerCrashed {
+                detail: format!(
+                    "its own machinery failed: {}",
+                    reply.message.unwrap_or_default().trim_end()
+                ),
+            }),
             (status, _, _) => Err(ScriptError::Protocol {
                 detail: format!(
                     "unexpected reply {status:?} to a run{}",

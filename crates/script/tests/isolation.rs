@@ -124,6 +124,30 @@ async fn garbage_on_the_protocol_pipe_replaces_the_worker() {
 }
 
 #[tokio::test]
+async fn a_cancelled_run_discards_its_worker_and_the_pool_stays_healthy() {
+    let pool = pool(1).await;
+    let slow = Script::new("import time\ntime.sleep(30)\n");
+    let cancelled =
+        tokio::time::timeout(Duration::from_millis(200), pool.run(&slow, "x", attrs(&[]))).await;
+    assert!(cancelled.is_err(), "the run was still going");
+    assert_healthy(&pool).await;
+    pool.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_script_that_breaks_the_worker_machinery_fails_cleanly() {
+    let pool = pool(1).await;
+    // json is shared with the worker's own protocol code.
+    let sabotage = Script::new(
+        "import json\njson.dumps = None\nff = session.get()\nsession.transfer(ff, REL_SUCCESS)\n",
+    );
+    let err = pool.run(&sabotage, "x", attrs(&[])).await.unwrap_err();
+    assert!(matches!(err, ScriptError::WorkerCrashed { .. }), "{err}");
+    assert_healthy(&pool).await;
+    pool.shutdown().await;
+}
+
+#[tokio::test]
 async fn sys_exit_is_a_script_error_not_a_crash() {
     let pool = pool(1).await;
     let result = pool
@@ -152,7 +176,7 @@ async fn workers_never_see_the_engines_environment() {
 }
 
 #[tokio::test]
-async fn workers_are_recycled_after_n_runs_and_compile_once_per_worker() {
+async fn workers_are_recycled_after_n_runs_and_each_run_gets_fresh_globals() {
     let pool = ScriptPool::start(PoolConfig {
         workers: 1,
         recycle_after_runs: 3,
