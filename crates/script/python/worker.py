@@ -502,6 +502,153 @@ class ArrayList(list):
         return x in self
 
 
+class Date(object):
+    """java.util.Date: milliseconds since the epoch."""
+
+    def __init__(self, millis=None):
+        self._millis = int(time.time() * 1000) if millis is None else int(millis)
+
+    def getTime(self):
+        return self._millis
+
+    def toString(self):
+        return time.strftime("%a %b %d %H:%M:%S UTC %Y", time.gmtime(self._millis / 1000.0))
+
+    __str__ = toString
+
+
+# SimpleDateFormat letters -> strftime, longest first.
+_DATE_LETTERS = [("yyyy", "%Y"), ("yy", "%y"), ("MMMM", "%B"), ("MMM", "%b"), ("MM", "%m"),
+                 ("dd", "%d"), ("HH", "%H"), ("hh", "%I"), ("mm", "%M"), ("ss", "%S"),
+                 ("EEEE", "%A"), ("EEE", "%a"), ("a", "%p"), ("Z", "%z"), ("XXX", "%z")]
+
+
+class SimpleDateFormat(object):
+    """java.text.SimpleDateFormat for the common patterns (yyyy-MM-dd'T'HH:mm:ss.SSS and the
+    like), in UTC unless setTimeZone is given an offset-free zone name it cannot honour."""
+
+    def __init__(self, pattern):
+        self._pattern = pattern
+
+    def _strftime(self):
+        out, i, p = [], 0, self._pattern
+        while i < len(p):
+            if p[i] == "'":
+                end = p.find("'", i + 1)
+                end = len(p) if end < 0 else end
+                out.append(p[i + 1:end].replace("%", "%%") or "'")
+                i = end + 1
+                continue
+            if p.startswith("SSS", i):
+                out.append("\ue000MS\ue000")
+                i += 3
+                continue
+            for letter, code in _DATE_LETTERS:
+                if p.startswith(letter, i):
+                    out.append(code)
+                    i += len(letter)
+                    break
+            else:
+                out.append(p[i].replace("%", "%%"))
+                i += 1
+        return "".join(out)
+
+    def format(self, date):
+        import datetime
+        millis = date.getTime() if isinstance(date, Date) else int(date)
+        dt = datetime.datetime.fromtimestamp(millis / 1000.0, datetime.timezone.utc)
+        return dt.strftime(self._strftime()).replace("\ue000MS\ue000", "%03d" % (millis % 1000))
+
+    def parse(self, text):
+        import datetime
+        fmt = self._strftime().replace("\ue000MS\ue000", "%f")
+        dt = datetime.datetime.strptime(text, fmt)
+        if dt.tzinfo is None:
+            dt = dt.replace(tzinfo=datetime.timezone.utc)
+        return Date(int(dt.timestamp() * 1000))
+
+    def setTimeZone(self, zone):
+        pass  # workers run in UTC
+
+
+class Base64(object):
+    """java.util.Base64 (getEncoder/getDecoder/getUrlEncoder/getUrlDecoder)."""
+
+    class _Encoder(object):
+        def __init__(self, url):
+            self._url = url
+
+        def encodeToString(self, data):
+            raw = _as_bytes(data, "Base64 encoder")
+            return (base64.urlsafe_b64encode if self._url else base64.b64encode)(raw).decode("ascii")
+
+        def encode(self, data):
+            return self.encodeToString(data).encode("ascii")
+
+    class _Decoder(object):
+        def __init__(self, url):
+            self._url = url
+
+        def decode(self, data):
+            raw = data.encode("ascii") if isinstance(data, str) else bytes(data)
+            return (base64.urlsafe_b64decode if self._url else base64.b64decode)(raw)
+
+    @staticmethod
+    def getEncoder():
+        return Base64._Encoder(False)
+
+    @staticmethod
+    def getDecoder():
+        return Base64._Decoder(False)
+
+    @staticmethod
+    def getUrlEncoder():
+        return Base64._Encoder(True)
+
+    @staticmethod
+    def getUrlDecoder():
+        return Base64._Decoder(True)
+
+
+class InputStreamReader(object):
+    """java.io.InputStreamReader: decodes a stream."""
+
+    def __init__(self, stream, charset=None):
+        self._text = io.StringIO(_read_all(stream).decode(_codec(charset)))
+
+    def read(self, *args):
+        if args:
+            return self._text.read(*args)
+        c = self._text.read(1)
+        return ord(c) if c else -1
+
+    def close(self):
+        pass
+
+
+class BufferedReader(object):
+    """java.io.BufferedReader over an InputStreamReader: readLine() returns None at the end."""
+
+    def __init__(self, reader, size=None):
+        self._text = reader._text if isinstance(reader, InputStreamReader) else io.StringIO(str(reader))
+
+    def readLine(self):
+        line = self._text.readline()
+        if not line:
+            return None
+        return line[:-1] if line.endswith("\n") else line
+
+    def lines(self):
+        return self._text.read().splitlines()
+
+    def read(self):
+        c = self._text.read(1)
+        return ord(c) if c else -1
+
+    def close(self):
+        pass
+
+
 class Relationship(object):
     """org.apache.nifi.processor.Relationship."""
 
@@ -600,10 +747,44 @@ def _install_shims():
                     NumberFormatException=NumberFormatException,
                     UnsupportedOperationException=UnsupportedOperationException)
     _install_module("java.io", IOException=IOException, InputStream=InputStream,
-                    OutputStream=OutputStream)
+                    OutputStream=OutputStream, InputStreamReader=InputStreamReader,
+                    BufferedReader=BufferedReader)
     _install_module("java.util", UUID=UUID, HashMap=HashMap, LinkedHashMap=HashMap,
-                    ArrayList=ArrayList)
+                    ArrayList=ArrayList, Date=Date, Base64=Base64)
+    _install_module("java.text", SimpleDateFormat=SimpleDateFormat)
     _install_module("jarray", zeros=_jarray_zeros, array=_jarray_array)
+    _install_py2_modules()
+
+
+# Python 2 standard modules under their Python 3 names, imported only when a script asks.
+PY2_MODULES = {"urllib2": "urllib.request", "urlparse": "urllib.parse", "httplib": "http.client",
+               "StringIO": "io", "cStringIO": "io", "Queue": "queue", "ConfigParser": "configparser",
+               "cPickle": "pickle", "HTMLParser": "html.parser", "htmlentitydefs": "html.entities"}
+
+
+class _Py2ModuleFinder(object):
+    """Resolves `import urllib2` & co. to the Python 3 module with the same contents."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name not in PY2_MODULES:
+            return None
+        import importlib.machinery
+        return importlib.machinery.ModuleSpec(name, self)
+
+    def create_module(self, spec):
+        import importlib
+        return importlib.import_module(PY2_MODULES[spec.name])
+
+    def exec_module(self, module):
+        pass
+
+
+def _install_py2_modules():
+    sys.meta_path.append(_Py2ModuleFinder())
+    import urllib
+    import urllib.parse
+    for name in ("urlencode", "quote", "quote_plus", "unquote", "unquote_plus"):
+        setattr(urllib, name, getattr(urllib.parse, name))
 
 
 # ---------------------------------------------------------------------------------------------

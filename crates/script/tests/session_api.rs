@@ -346,3 +346,47 @@ async fn non_utf8_content_round_trips_as_bytes() {
     assert_eq!(json["result_data"], serde_json::json!({"base64": "/gD/"}));
     pool.shutdown().await;
 }
+
+#[tokio::test]
+async fn java_util_text_io_classes_and_python2_module_names_are_available() {
+    let pool = pool(1).await;
+    let script = Script::new(
+        r#"from java.util import Date, Base64
+from java.text import SimpleDateFormat
+from java.io import BufferedReader, InputStreamReader
+from java.nio.charset import StandardCharsets
+from org.apache.nifi.processor.io import InputStreamCallback
+import urllib2, urllib, urlparse
+from StringIO import StringIO
+
+class Lines(InputStreamCallback):
+    def process(self, inputStream):
+        reader = BufferedReader(InputStreamReader(inputStream, StandardCharsets.UTF_8))
+        self.first = reader.readLine()
+        self.second = reader.readLine()
+        self.end = reader.readLine()
+
+ff = session.get()
+cb = Lines()
+session.read(ff, cb)
+fmt = SimpleDateFormat("yyyy-MM-dd'T'HH:mm:ss.SSS")
+when = fmt.format(Date(1700000000123))
+back = fmt.parse(when).getTime()
+auth = Base64.getEncoder().encodeToString(("user:pass").encode('utf-8'))
+q = urllib.urlencode({'a': 'b c'})
+ok = urllib2.Request is not None and urlparse.urlparse('http://x/y').path == '/y' and StringIO('z').read() == 'z'
+session.putAttribute(ff, 'r', '%s|%s|%s|%s|%d|%s|%s|%s' % (cb.first, cb.second, cb.end, when, back, auth, q, ok))
+session.transfer(ff, REL_SUCCESS)
+"#,
+    );
+    let result = pool
+        .run(&script, "line one\nline two", attrs(&[]))
+        .await
+        .unwrap();
+    assert_eq!(result.error, None);
+    assert_eq!(
+        result.attributes["r"],
+        "line one|line two|None|2023-11-14T22:13:20.123|1700000000123|dXNlcjpwYXNz|a=b+c|True"
+    );
+    pool.shutdown().await;
+}
