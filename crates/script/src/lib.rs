@@ -13,6 +13,26 @@
 //! relationship, printed output, traceback), and `pool.check(&script)` compiles a script when a
 //! flow is loaded.
 //!
+//! ```
+//! use std::collections::BTreeMap;
+//! use omnibridge_script::{PoolConfig, Relationship, Script, ScriptPool};
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! let pool = ScriptPool::start(PoolConfig { workers: 1, ..PoolConfig::default() }).await?;
+//! let script = Script::new(
+//!     "import json\n\
+//!      ff = session.get()\n\
+//!      order = json.loads(session.read(ff).readAllBytes())\n\
+//!      ff = session.putAttribute(ff, 'order.number', order['number'])\n\
+//!      session.transfer(ff, REL_SUCCESS)\n",
+//! );
+//! let result = pool.run(&script, r#"{"number": "1001"}"#, BTreeMap::new()).await?;
+//! assert_eq!(result.relationship, Some(Relationship::Success));
+//! assert_eq!(result.attributes["order.number"], "1001");
+//! pool.shutdown().await;
+//! # Ok::<(), omnibridge_script::ScriptError>(())
+//! # }).unwrap();
+//! ```
+//!
 //! # Key design decision: a warm pool of isolated worker processes
 //! Scripts run out of process, in long-lived `python3 -I` workers (one per core by default)
 //! speaking length-prefixed JSON over pipes. Out of process, because a user's script can loop

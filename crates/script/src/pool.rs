@@ -429,3 +429,14 @@ async fn resolve_python(config: &PoolConfig) -> Result<std::path::PathBuf, Scrip
         exe.into()
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_pool_can_be_shared_across_tasks_and_threads() {
+        fn shareable<T: Send + Sync + Clone + 'static>() {}
+        shareable::<ScriptPool>();
+    }
+}
