@@ -7,8 +7,10 @@ use std::time::Duration;
 /// Configuration of a [`crate::ScriptPool`]. Every field has a named default.
 #[derive(Clone, Debug)]
 pub struct PoolConfig {
-    /// The Python 3 interpreter: a name looked up on `PATH` or a path. Default `python3`.
-    /// It is resolved once at start (following pyenv-style shims) to the real executable.
+    /// The Python 3 interpreter. Default `python3`. A bare name is looked up on the engine's
+    /// `PATH` once at start and resolved to the real executable (so pyenv-style shims work
+    /// although workers get no environment); a path is used as given (e.g. a sandbox wrapper
+    /// that ends by exec-ing python3 with the arguments it received).
     pub python: PathBuf,
     /// Number of worker processes, i.e. how many scripts run at once. Default: one per core.
     pub workers: usize,

@@ -65,6 +65,14 @@
 //! # What it does not do
 //! No Java: only the classes listed in `python/worker.py` exist. No state between runs, no
 //! provenance, no counters (`adjustCounter` is accepted and ignored).
+//!
+//! It is not a security sandbox against hostile scripts. Workers run as the engine's user: the
+//! scrubbed environment keeps secrets from leaking by accident, but a script written to attack
+//! could still read what that user can read (files, `/proc/<engine>/environ`). Imported modules
+//! are shared by the runs of one worker (as in NiFi's Jython engine), so a script that
+//! monkey-patches a standard module affects later runs on that worker until it is recycled.
+//! Run the engine under a dedicated user, or point [`PoolConfig::python`] at a sandboxing
+//! wrapper, where scripts are not trusted.
 
 #![deny(missing_docs)]
 

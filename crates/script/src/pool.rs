@@ -385,8 +385,8 @@ async fn futures_join_all(n: usize, spec: &WorkerSpec) -> Vec<Result<Worker, Scr
     out
 }
 
-/// Finds the real interpreter behind `config.python` (pyenv and similar shims need the
-/// engine's environment, which workers never get), and checks it is Python 3.8 or newer.
+/// Finds the real interpreter behind a bare `config.python` name (pyenv and similar shims need
+/// the engine's environment, which workers never get), and checks it is Python 3.8 or newer.
 async fn resolve_python(config: &PoolConfig) -> Result<std::path::PathBuf, ScriptError> {
     let python = config.python.display().to_string();
     let output = tokio::process::Command::new(&config.python)
@@ -423,10 +423,13 @@ async fn resolve_python(config: &PoolConfig) -> Result<std::path::PathBuf, Scrip
             detail: format!("Python 3.8 or newer is needed (found version code {version})"),
         });
     }
-    Ok(if exe.is_empty() {
-        config.python.clone()
-    } else {
+    // A bare name is resolved to the interpreter behind it; an explicit path (a wrapper, a
+    // sandbox launcher) is used as given.
+    let bare_name = config.python.components().count() == 1;
+    Ok(if bare_name && !exe.is_empty() {
         exe.into()
+    } else {
+        config.python.clone()
     })
 }
 

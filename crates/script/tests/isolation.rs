@@ -256,6 +256,40 @@ async fn queued_runs_start_in_arrival_order() {
 }
 
 #[tokio::test]
+async fn an_explicit_interpreter_path_is_used_as_given_so_a_wrapper_can_sandbox_workers() {
+    let real = std::process::Command::new("python3")
+        .args(["-c", "import sys; print(sys.executable)"])
+        .output()
+        .unwrap();
+    let real = String::from_utf8(real.stdout).unwrap().trim().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let wrapper = dir.path().join("sandboxed-python");
+    std::fs::write(
+        &wrapper,
+        format!("#!/bin/sh\nOMNIBRIDGE_WRAPPED=1 exec {real} \"$@\"\n"),
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        &wrapper,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let pool = ScriptPool::start(PoolConfig {
+        python: wrapper,
+        workers: 1,
+        ..PoolConfig::default()
+    })
+    .await
+    .unwrap();
+    let script = Script::new(
+        "import os\nff = session.get()\nsession.putAttribute(ff, 'wrapped', str(os.environ.get('OMNIBRIDGE_WRAPPED')))\nsession.transfer(ff, REL_SUCCESS)\n",
+    );
+    let result = pool.run(&script, "x", attrs(&[])).await.unwrap();
+    assert_eq!(result.attributes["wrapped"], "1");
+    pool.shutdown().await;
+}
+
+#[tokio::test]
 async fn a_missing_interpreter_is_a_clear_start_error() {
     let err = ScriptPool::start(PoolConfig {
         python: "/nonexistent/python3".into(),
