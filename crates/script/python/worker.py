@@ -724,6 +724,9 @@ def _install_module(name, **members):
                 setattr(sys.modules[".".join(parts[:i - 1])], parts[i - 1], mod)
     for key, value in members.items():
         setattr(sys.modules[name], key, value)
+        # Jython imports Java classes like modules: `import org.apache.commons.io.IOUtils as IOUtils`.
+        if isinstance(value, type):
+            sys.modules[name + "." + key] = value
 
 
 def _install_shims():

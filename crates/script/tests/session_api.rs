@@ -276,11 +276,15 @@ async fn java_lang_and_python2_builtins_work_unchanged() {
         r#"from java.lang import String, Integer, System
 from java.util import UUID
 import jarray
+import java.lang.Thread
+import org.apache.commons.io.IOUtils as IOUtils
+java.lang.Thread.sleep(1)
 ff = session.get()
 n = Integer.parseInt('42') + long(1)
 text = unicode(String(bytearray(b'abc'), 'UTF-8'))
 buf = jarray.zeros(3, 'b')
 count = session.read(ff).read(buf)
+assert IOUtils.toString(session.read(ff), 'UTF-8') == 'xyz!'
 ok = isinstance(text, basestring) and System.currentTimeMillis() > 0 and len(UUID.randomUUID()) == 36
 session.putAttribute(ff, 'r', '%d %s %d %s %s' % (n, text, count, buf.tostring(), ok))
 session.transfer(ff, REL_SUCCESS)
