@@ -35,6 +35,7 @@ import types
 import uuid as _uuid
 
 SCRIPT_FILENAME = "<script>"
+SHIM_FILENAME = "<omnibridge nifi shim>"  # how this program's frames appear in tracebacks
 MAX_STDOUT = 1 << 20  # captured print output per run, then truncated with a marker
 CACHE_SIZE = 256      # compiled scripts kept per worker
 
@@ -1319,7 +1320,8 @@ def _format_traceback(exc):
     frames = tbe.stack
     for i, frame in enumerate(frames):
         if frame.filename == SCRIPT_FILENAME:
-            tbe.stack = traceback.StackSummary.from_list(frames[i:])
+            kept = [f for f in frames[i:] if f.filename != SHIM_FILENAME]
+            tbe.stack = traceback.StackSummary.from_list(kept)
             break
     text = "".join(tbe.format())
     if isinstance(exc, AttributeError):
@@ -1528,7 +1530,8 @@ def _watch_parent(parent):
 
 
 def main():
-    memory_limit = int(sys.argv[1]) if len(sys.argv) > 1 else 0
+    # Started as: python3 -I -c <bootstrap> <this program> <memory limit in bytes>
+    memory_limit = int(sys.argv[2]) if len(sys.argv) > 2 else 0
     proto_in = os.dup(0)
     proto_out = os.dup(1)
     devnull = os.open(os.devnull, os.O_RDONLY)

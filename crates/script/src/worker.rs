@@ -13,8 +13,11 @@ use tokio::task::JoinHandle;
 use crate::error::ScriptError;
 use crate::protocol::{FrameError, Reply, read_frame, write_frame};
 
-/// The worker program, run with `python3 -I -c`: no file to write, nothing left on disk.
+/// The worker program, passed as an argument: no file to write, nothing left on disk.
 const WORKER_PROGRAM: &str = include_str!("../python/worker.py");
+
+/// Compiles the program under a name that says what its frames are in users' tracebacks.
+const BOOTSTRAP: &str = "import sys; exec(compile(sys.argv[1], '<omnibridge nifi shim>', 'exec'))";
 
 /// How much of a worker's stderr is kept to explain a crash.
 const STDERR_TAIL: usize = 4096;
@@ -56,6 +59,7 @@ impl Worker {
         let mut cmd = Command::new(&spec.python);
         cmd.arg("-I")
             .arg("-c")
+            .arg(BOOTSTRAP)
             .arg(WORKER_PROGRAM)
             .arg(spec.memory_limit.unwrap_or(0).to_string())
             .env_clear()
