@@ -1386,7 +1386,7 @@ class Worker(object):
 
     def compiled(self, req):
         h = req["hash"]
-        c = self.cache.get(h)
+        c = self.cache.pop(h, None)  # re-inserted below: the dict's order is the LRU order
         if c is None:
             source = req.get("source")
             if source is None:
@@ -1394,7 +1394,7 @@ class Worker(object):
             c = _compile(source)
             if len(self.cache) >= CACHE_SIZE:
                 self.cache.pop(next(iter(self.cache)))
-            self.cache[h] = c
+        self.cache[h] = c
         return c
 
     def check(self, req):

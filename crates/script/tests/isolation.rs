@@ -290,6 +290,24 @@ async fn an_explicit_interpreter_path_is_used_as_given_so_a_wrapper_can_sandbox_
 }
 
 #[tokio::test]
+async fn scripts_evicted_from_a_workers_cache_are_sent_again_transparently() {
+    let pool = pool(1).await;
+    let script = |i: usize| {
+        Script::new(format!(
+            "ff = session.get()\nsession.putAttribute(ff, 'i', '{i}')\nsession.transfer(ff, REL_SUCCESS)\n"
+        ))
+    };
+    // The worker keeps 256 compiled scripts; 300 distinct ones evict the first.
+    for i in 0..300 {
+        let result = pool.run(&script(i), "x", attrs(&[])).await.unwrap();
+        assert_eq!(result.attributes["i"], i.to_string());
+    }
+    let result = pool.run(&script(0), "x", attrs(&[])).await.unwrap();
+    assert_eq!(result.attributes["i"], "0");
+    pool.shutdown().await;
+}
+
+#[tokio::test]
 async fn a_missing_interpreter_is_a_clear_start_error() {
     let err = ScriptPool::start(PoolConfig {
         python: "/nonexistent/python3".into(),
