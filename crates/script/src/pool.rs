@@ -295,11 +295,15 @@ impl ScriptPool {
     fn interpret_run(&self, script: &Script, reply: Reply) -> Result<RunResult, ScriptError> {
         match (reply.status.as_str(), reply.result, reply.diagnostic) {
             ("ok", Some(result), _) => {
-                if result.memory_exceeded {
+                if result.memory_exceeded
+                    && let Some(limit) = self.inner.config.memory_limit
+                {
                     return Err(ScriptError::MemoryExceeded {
-                        limit_mib: self.inner.config.memory_limit.unwrap_or(0) >> 20,
+                        limit_mib: limit >> 20,
                     });
                 }
+                // Without a cap, a MemoryError is the machine running out: the result's error
+                // says so and the worker is replaced all the same.
                 into_run_result(result)
             }
             ("compile_error", _, Some(diag)) => Err(compile_error(script, diag)),
