@@ -134,7 +134,18 @@ fn parse_children(
             max_index,
         });
     }
-    children.sort_by_key(|c| c.op.rank());
+    // Literals first, then `a|b` (fewer alternatives first, then by key text), then `*`; the
+    // first default written wins, since later ones only fill what is still null.
+    children.sort_by(|a, b| {
+        a.op.rank().cmp(&b.op.rank()).then_with(|| match (&a.op, &b.op) {
+            (Op::Or(x), Op::Or(y)) => x
+                .len()
+                .cmp(&y.len())
+                .then_with(|| java::compare_utf16(&x.join("|"), &y.join("|"))),
+            (Op::OrIndex(x), Op::OrIndex(y)) => x.len().cmp(&y.len()).then_with(|| x.cmp(y)),
+            _ => std::cmp::Ordering::Equal,
+        })
+    });
     Ok(children)
 }
 

@@ -661,7 +661,9 @@ impl Run<'_, '_> {
         match navigate(doc, &self.steps) {
             Some(Value::Object(m)) => m.contains_key(key),
             Some(Value::Array(a)) if is_list => {
-                java::parse_int(key).is_some_and(|i| i >= 0 && (i as usize) < a.len())
+                // Present means "in the input list", before the spec padded it.
+                let size = self.steps.last().and_then(|s| s.orig_size).unwrap_or(a.len());
+                java::parse_int(key).is_some_and(|i| i >= 0 && (i as usize) < size)
             }
             _ => false,
         }
