@@ -19,6 +19,9 @@ struct Cli {
 enum Command {
     /// Print what this build contains: version and the subsystems compiled in.
     Version,
+    /// Jolt mapping specs: `mapping test --spec spec.json --input input.json [--explain]`.
+    #[command(subcommand)]
+    Mapping(commands::mapping::MappingCommand),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -32,5 +35,6 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Version => commands::version::run(),
+        Command::Mapping(cmd) => commands::mapping::run(cmd),
     }
 }

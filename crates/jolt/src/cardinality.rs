@@ -198,7 +198,7 @@ fn node_matches(node: &Node, key: &str, walk: &CWalk) -> Result<Option<Matched<'
         }),
         LhsKey::Amp(t) => {
             let evaluated = t.evaluate(walk).map_err(|m| StepError::new("", m))?;
-            (evaluated == key).then(|| Matched::new(Cow::Owned(key.to_string())))
+            (evaluated.as_ref() == key).then(|| Matched::new(Cow::Owned(key.to_string())))
         }
         _ => None,
     })

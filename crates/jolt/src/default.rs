@@ -192,6 +192,17 @@ impl KeyNode {
     fn apply_to_container(&self, container: &mut Value) {
         match container {
             Value::Object(map) if !self.in_array => {
+                if let Op::Literal(k) = &self.op {
+                    match map.get_mut(k) {
+                        Some(slot) => self.apply_to_slot(slot),
+                        None => {
+                            let mut slot = Value::Null;
+                            self.apply_to_slot(&mut slot);
+                            map.insert(k.clone(), slot);
+                        }
+                    }
+                    return;
+                }
                 let keys: Vec<String> = match &self.op {
                     Op::Literal(k) => vec![k.clone()],
                     Op::Star => map.keys().cloned().collect(),

@@ -46,6 +46,7 @@ mod modify;
 mod path;
 mod remove;
 mod shift;
+mod shift_output;
 mod sort;
 
 pub use chain::{CompileOptions, CustomOperation};

@@ -64,7 +64,6 @@ impl OpMode {
 #[derive(Debug)]
 pub(crate) struct Modify {
     root: Composite,
-    mode: OpMode,
     spec_paths: Vec<String>,
 }
 
@@ -171,7 +170,6 @@ impl Modify {
         let root = compile_composite(map, mode, functions, base, &mut spec_paths)?;
         Ok(Modify {
             root,
-            mode,
             spec_paths,
         })
     }
@@ -195,7 +193,6 @@ impl Modify {
             nav: Nav::Same,
             matched: Matched::new(Cow::Borrowed("root")),
             orig_size: None,
-            input_key: None,
         });
         if !self.root.data_type.compatible(Some(&doc)) {
             return Ok(doc);
@@ -205,9 +202,7 @@ impl Modify {
             nav: Nav::Same,
             matched: Matched::new(Cow::Borrowed("root")),
             orig_size,
-            input_key: None,
         });
-        let _ = self.mode;
         run.process(&self.root, &mut doc)?;
         Ok(doc)
     }
@@ -490,42 +485,42 @@ fn parse_literal_arg(text: &str) -> Value {
     }
 }
 
-/// How to reach a level from its parent.
-#[derive(Debug, Clone)]
+/// How to reach a level from its parent: the same value (the root), the step's matched key in
+/// an object, or an index in a list.
+#[derive(Debug, Clone, Copy)]
 enum Nav {
     Same,
-    Key(String),
+    Key,
     Index(usize),
 }
 
 #[derive(Debug)]
-struct MStep {
+struct MStep<'s> {
     nav: Nav,
-    matched: Matched<'static>,
+    matched: Matched<'s>,
     /// Size of the list at this level before the spec padded it (Jolt's ArrayMatchedElement).
     orig_size: Option<usize>,
-    input_key: Option<String>,
 }
 
-fn navigate<'v>(doc: &'v Value, steps: &[MStep]) -> Option<&'v Value> {
+fn navigate<'v>(doc: &'v Value, steps: &[MStep<'_>]) -> Option<&'v Value> {
     let mut cur = doc;
     for s in steps {
-        cur = match &s.nav {
+        cur = match s.nav {
             Nav::Same => cur,
-            Nav::Key(k) => cur.as_object()?.get(k)?,
-            Nav::Index(i) => cur.as_array()?.get(*i)?,
+            Nav::Key => cur.as_object()?.get(s.matched.key.as_ref())?,
+            Nav::Index(i) => cur.as_array()?.get(i)?,
         };
     }
     Some(cur)
 }
 
-fn navigate_mut<'v>(doc: &'v mut Value, steps: &[MStep]) -> Option<&'v mut Value> {
+fn navigate_mut<'v>(doc: &'v mut Value, steps: &[MStep<'_>]) -> Option<&'v mut Value> {
     let mut cur = doc;
     for s in steps {
-        cur = match &s.nav {
+        cur = match s.nav {
             Nav::Same => cur,
-            Nav::Key(k) => cur.as_object_mut()?.get_mut(k)?,
-            Nav::Index(i) => cur.as_array_mut()?.get_mut(*i)?,
+            Nav::Key => cur.as_object_mut()?.get_mut(s.matched.key.as_ref())?,
+            Nav::Index(i) => cur.as_array_mut()?.get_mut(i)?,
         };
     }
     Some(cur)
@@ -545,12 +540,30 @@ fn expand_list(v: &mut Value, data_type: DataType) -> Option<usize> {
     Some(orig)
 }
 
-struct View<'v> {
-    doc: &'v Value,
-    steps: &'v [MStep],
+/// A read-only view of the walked path for reference evaluation: the value at every level,
+/// looked up once per leaf.
+struct View<'v, 's> {
+    levels: Vec<Option<&'v Value>>,
+    steps: &'v [MStep<'s>],
 }
 
-impl<'v> Walk<'v> for View<'v> {
+impl<'v, 's> View<'v, 's> {
+    fn new(doc: &'v Value, steps: &'v [MStep<'s>]) -> Self {
+        let mut levels = Vec::with_capacity(steps.len());
+        let mut cur = Some(doc);
+        for s in steps {
+            cur = cur.and_then(|c| match s.nav {
+                Nav::Same => Some(c),
+                Nav::Key => c.as_object()?.get(s.matched.key.as_ref()),
+                Nav::Index(i) => c.as_array()?.get(i),
+            });
+            levels.push(cur);
+        }
+        View { levels, steps }
+    }
+}
+
+impl<'v> Walk<'v> for View<'v, '_> {
     fn depth(&self) -> usize {
         self.steps.len()
     }
@@ -558,28 +571,47 @@ impl<'v> Walk<'v> for View<'v> {
         &self.steps[index].matched
     }
     fn tree_at(&self, index: usize) -> Option<&'v Value> {
-        navigate(self.doc, &self.steps[..=index])
+        self.levels.get(index).copied().flatten()
     }
 }
 
-struct Run<'c, 't> {
-    steps: Vec<MStep>,
+/// Writes into an object as the mode allows, with one lookup.
+fn write_map(mode: OpMode, map: &mut Map<String, Value>, key: Cow<'_, str>, value: Value) {
+    match map.get_mut(key.as_ref()) {
+        Some(slot) => {
+            let allowed = match mode {
+                OpMode::Overwrite => true,
+                OpMode::Default => slot.is_null(),
+                OpMode::Define => false,
+            };
+            if allowed {
+                *slot = value;
+            }
+        }
+        None => {
+            map.insert(key.into_owned(), value);
+        }
+    }
+}
+
+struct Run<'s, 'c, 't> {
+    steps: Vec<MStep<'s>>,
     context: Option<&'c Value>,
     trace: Option<&'t mut Tracer>,
 }
 
 enum Level {
-    Map(Vec<String>),
-    List(usize),
+    Map,
+    List,
     Scalar(String),
 }
 
-impl Run<'_, '_> {
+impl<'s> Run<'s, '_, '_> {
     fn input_pointer(&self) -> String {
         let mut p = String::new();
         for s in &self.steps {
-            if let Some(k) = &s.input_key {
-                push_pointer(&mut p, k);
+            if !matches!(s.nav, Nav::Same) {
+                push_pointer(&mut p, &s.matched.key);
             }
         }
         p
@@ -587,29 +619,30 @@ impl Run<'_, '_> {
 
     fn level(&self, doc: &Value) -> Option<Level> {
         match navigate(doc, &self.steps)? {
-            Value::Object(m) => Some(Level::Map(m.keys().cloned().collect())),
-            Value::Array(a) => Some(Level::List(a.len())),
+            Value::Object(_) => Some(Level::Map),
+            Value::Array(_) => Some(Level::List),
             Value::Null => None,
             other => Some(Level::Scalar(java::to_java_string(other))),
         }
     }
 
-    fn process(&mut self, comp: &Composite, doc: &mut Value) -> Result<(), StepError> {
+    fn process(&mut self, comp: &'s Composite, doc: &mut Value) -> Result<(), StepError> {
         let Some(level) = self.level(doc) else {
             return Ok(());
         };
         match level {
-            Level::Map(_) | Level::List(_) => {
-                let is_list = matches!(level, Level::List(_));
+            Level::Map | Level::List => {
+                let is_list = matches!(level, Level::List);
                 if matches!(comp.strategy, Strategy::AllLiterals | Strategy::AllLiteralsWithComputed) {
                     for lit in &comp.literals {
-                        let key = match &lit.key {
+                        let key: Cow<'s, str> = match &lit.key {
                             Key::Literal(s) => Cow::Borrowed(s.as_str()),
                             Key::Index(i) => index_key(*i),
                             Key::Star(p) => Cow::Borrowed(p.canonical.as_str()),
                         };
-                        let present = self.child_present(doc, &key, is_list);
-                        self.apply_node(lit, &key, present, is_list, doc)?;
+                        // Presence matters only for `key?` entries; leaves work it out themselves.
+                        let present = lit.check_value && self.child_present(doc, &key, is_list);
+                        self.apply_node(lit, key, present, is_list, doc)?;
                     }
                 }
                 if matches!(
@@ -617,19 +650,19 @@ impl Run<'_, '_> {
                     Strategy::Computed | Strategy::AllLiteralsWithComputed | Strategy::Conflict
                 ) {
                     // The keys as they are now, after the literal pass may have added some.
-                    let keys: Vec<Cow<'static, str>> = match self.level(doc) {
-                        Some(Level::Map(keys)) => keys.into_iter().map(Cow::Owned).collect(),
-                        Some(Level::List(n)) => (0..n).map(index_key).collect(),
+                    let keys: Vec<Cow<'s, str>> = match navigate(doc, &self.steps) {
+                        Some(Value::Object(m)) => m.keys().map(|k| Cow::Owned(k.clone())).collect(),
+                        Some(Value::Array(a)) => (0..a.len()).map(index_key).collect(),
                         _ => Vec::new(),
                     };
                     let conflict = matches!(comp.strategy, Strategy::Conflict);
                     for key in keys {
                         if conflict && let Some(&i) = comp.literal_index.get(key.as_ref()) {
-                            self.apply_node(&comp.literals[i], &key, true, is_list, doc)?;
+                            self.apply_node(&comp.literals[i], key, true, is_list, doc)?;
                             continue;
                         }
                         for child in &comp.computed {
-                            if self.apply_node(child, &key, true, is_list, doc)? {
+                            if self.apply_node(child, key.clone(), true, is_list, doc)? {
                                 break;
                             }
                         }
@@ -640,14 +673,14 @@ impl Run<'_, '_> {
                 if matches!(comp.strategy, Strategy::AllLiterals | Strategy::AllLiteralsWithComputed | Strategy::Conflict)
                     && let Some(&i) = comp.literal_index.get(text.as_str())
                 {
-                    self.apply_node(&comp.literals[i], &text, true, false, doc)?;
+                    self.apply_node(&comp.literals[i], Cow::Owned(text.clone()), true, false, doc)?;
                     if matches!(comp.strategy, Strategy::Conflict) {
                         return Ok(());
                     }
                 }
                 if !matches!(comp.strategy, Strategy::AllLiterals) {
                     for child in &comp.computed {
-                        if self.apply_node(child, &text, true, false, doc)? {
+                        if self.apply_node(child, Cow::Owned(text.clone()), true, false, doc)? {
                             break;
                         }
                     }
@@ -672,28 +705,28 @@ impl Run<'_, '_> {
     /// Returns whether the node matched the key (which stops further computed siblings).
     fn apply_node(
         &mut self,
-        node: &Node,
-        key: &str,
+        node: &'s Node,
+        key: Cow<'s, str>,
         present: bool,
         parent_is_list: bool,
         doc: &mut Value,
     ) -> Result<bool, StepError> {
         let matched = match &node.key {
             Key::Literal(s) => {
-                if s != key {
+                if s != key.as_ref() {
                     return Ok(false);
                 }
-                Matched::new(Cow::Owned(key.to_string()))
+                Matched::new(key)
             }
             Key::Index(i) => {
-                if !parent_is_list || java::parse_int(key) != i32::try_from(*i).ok() {
+                if !parent_is_list || java::parse_int(&key) != i32::try_from(*i).ok() {
                     return Ok(false);
                 }
-                Matched::new(Cow::Owned(key.to_string()))
+                Matched::new(key)
             }
-            Key::Star(p) => match p.captures(key) {
+            Key::Star(p) => match p.captures(&key) {
                 Some(groups) => Matched {
-                    key: Cow::Owned(key.to_string()),
+                    key,
                     groups,
                     hash_count: 0,
                 },
@@ -704,35 +737,33 @@ impl Run<'_, '_> {
             return Ok(true);
         }
         let nav = if parent_is_list {
-            match java::parse_int(key) {
+            match java::parse_int(&matched.key) {
                 Some(i) if i >= 0 => Nav::Index(i as usize),
                 _ => return Ok(true),
             }
         } else {
-            Nav::Key(key.to_string())
+            Nav::Key
         };
         match &node.body {
-            Body::Composite(comp) => self.apply_composite(node, comp, key, nav, matched, doc),
-            Body::Leaf(evals) => self.apply_leaf(node, evals, key, nav, matched, present, doc),
+            Body::Composite(comp) => self.apply_composite(node, comp, nav, matched, doc),
+            Body::Leaf(evals) => self.apply_leaf(node, evals, nav, matched, doc),
         }
         .map(|()| true)
     }
 
     fn apply_composite(
         &mut self,
-        node: &Node,
-        comp: &Composite,
-        key: &str,
+        node: &'s Node,
+        comp: &'s Composite,
         nav: Nav,
-        matched: Matched<'static>,
+        matched: Matched<'s>,
         doc: &mut Value,
     ) -> Result<(), StepError> {
         let parent_orig = self.steps.last().and_then(|s| s.orig_size);
         self.steps.push(MStep {
-            nav: nav.clone(),
-            matched: matched.clone(),
+            nav,
+            matched,
             orig_size: None,
-            input_key: Some(key.to_string()),
         });
         let current = navigate(doc, &self.steps);
         if !comp.data_type.compatible(current) {
@@ -741,16 +772,13 @@ impl Run<'_, '_> {
         }
         if matches!(current, None | Some(Value::Null)) {
             // Jolt creates the missing container when the mode allows writing there.
-            self.steps.pop();
-            if !self.create_container(node, comp, key, parent_orig, doc) {
+            let Some(step) = self.steps.pop() else {
+                return Ok(());
+            };
+            if !self.create_container(node, comp, &step.matched.key, parent_orig, doc) {
                 return Ok(());
             }
-            self.steps.push(MStep {
-                nav,
-                matched,
-                orig_size: None,
-                input_key: Some(key.to_string()),
-            });
+            self.steps.push(step);
         }
         if let Some(v) = navigate_mut(doc, &self.steps) {
             let orig = expand_list(v, comp.data_type);
@@ -761,8 +789,8 @@ impl Run<'_, '_> {
         if let Some(t) = self.trace.as_deref_mut() {
             let mut p = String::new();
             for s in &self.steps {
-                if let Some(k) = &s.input_key {
-                    push_pointer(&mut p, k);
+                if !matches!(s.nav, Nav::Same) {
+                    push_pointer(&mut p, &s.matched.key);
                 }
             }
             t.matched(&node.spec_path, p);
@@ -810,56 +838,55 @@ impl Run<'_, '_> {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn apply_leaf(
         &mut self,
-        node: &Node,
-        evals: &[Evaluator],
-        key: &str,
+        node: &'s Node,
+        evals: &'s [Evaluator],
         nav: Nav,
-        matched: Matched<'static>,
-        present: bool,
+        matched: Matched<'s>,
         doc: &mut Value,
     ) -> Result<(), StepError> {
         self.steps.push(MStep {
             nav,
             matched,
             orig_size: None,
-            input_key: Some(key.to_string()),
         });
+        let parent_orig = self.steps.get(self.steps.len().wrapping_sub(2)).and_then(|s| s.orig_size);
         let value = {
-            let view = View {
-                doc: &*doc,
-                steps: &self.steps,
+            let view = View::new(&*doc, &self.steps);
+            let here = view.levels.last().copied().flatten();
+            let present = match (here, self.steps.last().map(|s| s.nav)) {
+                (None, _) => false,
+                // In a list, "present" means inside the input list, before the spec padded it.
+                (Some(_), Some(Nav::Index(i))) => parent_orig.is_none_or(|orig| i < orig),
+                (Some(_), _) => true,
             };
-            let input = if present {
-                Some(navigate(doc, &self.steps).cloned().unwrap_or(Value::Null))
-            } else {
-                None
-            };
+            let input = if present { here } else { None };
             evaluate_first(evals, input, &view, self.context)
         };
-        let pointer = self.input_pointer();
-        self.steps.pop();
+        let tracing = self.trace.is_some();
+        let pointer = if tracing { self.input_pointer() } else { String::new() };
+        let Some(step) = self.steps.pop() else {
+            return Ok(());
+        };
         if let Some(t) = self.trace.as_deref_mut() {
             match &value {
-                Some(_) => t.matched(&node.spec_path, pointer.clone()),
-                None => t.no_value(&node.spec_path, pointer.clone()),
+                Some(_) => t.matched(&node.spec_path, pointer),
+                None => t.no_value(&node.spec_path, pointer),
             }
         }
         let Some(value) = value else {
             return Ok(());
         };
+        let key = step.matched.key;
         let parent_orig = self.steps.last().and_then(|s| s.orig_size);
         match navigate_mut(doc, &self.steps) {
             Some(Value::Object(map)) => {
-                if node.mode.applies_to_map(map, key) {
-                    map.insert(key.to_string(), value);
-                }
+                write_map(node.mode, map, key, value);
                 Ok(())
             }
             Some(Value::Array(list)) => {
-                let idx = java::parse_int(key).and_then(|i| usize::try_from(i).ok());
+                let idx = java::parse_int(&key).and_then(|i| usize::try_from(i).ok());
                 if let (Some(i), Some(orig)) = (idx, parent_orig)
                     && node.mode.applies_to_list(list, i, orig)
                 {
@@ -868,7 +895,7 @@ impl Run<'_, '_> {
                 Ok(())
             }
             _ => Err(StepError::new(
-                pointer,
+                self.input_pointer(),
                 format!("cannot write key `{key}` into a value that is not an object or array"),
             )),
         }
@@ -877,19 +904,17 @@ impl Run<'_, '_> {
 
 fn evaluate_first(
     evals: &[Evaluator],
-    input: Option<Value>,
-    view: &View<'_>,
+    input: Option<&Value>,
+    view: &View<'_, '_>,
     context: Option<&Value>,
 ) -> Option<Value> {
-    evals
-        .iter()
-        .find_map(|e| evaluate(e, input.as_ref(), view, context))
+    evals.iter().find_map(|e| evaluate(e, input, view, context))
 }
 
 fn evaluate(
     eval: &Evaluator,
     input: Option<&Value>,
-    view: &View<'_>,
+    view: &View<'_, '_>,
     context: Option<&Value>,
 ) -> Option<Value> {
     match eval {
@@ -923,7 +948,7 @@ fn evaluate(
     }
 }
 
-fn eval_arg(arg: &FnArg, view: &View<'_>, context: Option<&Value>) -> Option<Value> {
+fn eval_arg(arg: &FnArg, view: &View<'_, '_>, context: Option<&Value>) -> Option<Value> {
     match arg {
         FnArg::Literal(v) => Some(v.clone()),
         FnArg::SelfLookup(t) => t.read(view).ok().flatten().cloned(),

@@ -100,9 +100,7 @@ pub(crate) trait Walk<'v> {
     fn group_of(&self, r: &Reference, token: char) -> Result<Cow<'_, str>, String> {
         let idx = self.from_end(r.level)?;
         let m = self.matched_at(idx);
-        m.group(r.group)
-            .map(|s| Cow::Owned(s.to_string()))
-            .ok_or_else(|| {
+        m.group(r.group).map(Cow::Borrowed).ok_or_else(|| {
                 format!(
                     "reference {} asks for capture group {} of `{}`, which has only {}",
                     r.canonical(token),
@@ -278,7 +276,11 @@ impl AmpTemplate {
         Ok(AmpTemplate { tokens, canonical })
     }
 
-    pub(crate) fn evaluate<'w, 'v>(&self, walk: &'w impl Walk<'v>) -> Result<String, String> {
+    pub(crate) fn evaluate<'w, 'v>(&self, walk: &'w impl Walk<'v>) -> Result<Cow<'w, str>, String> {
+        // The common `&1` form borrows the matched key instead of building a string.
+        if let [AmpToken::Ref(r)] = self.tokens.as_slice() {
+            return walk.group_of(r, '&');
+        }
         let mut out = String::new();
         for t in &self.tokens {
             match t {
@@ -286,7 +288,7 @@ impl AmpTemplate {
                 AmpToken::Ref(r) => out.push_str(&walk.group_of(r, '&')?),
             }
         }
-        Ok(out)
+        Ok(Cow::Owned(out))
     }
 }
 
@@ -609,7 +611,7 @@ impl PathSeg {
     ) -> Result<Option<Resolved<'s>>, String> {
         Ok(match &self.eval {
             SegEval::Literal(s) => Some(Resolved::Key(Cow::Borrowed(s))),
-            SegEval::Amp(a) => Some(Resolved::Key(Cow::Owned(a.evaluate(walk)?))),
+            SegEval::Amp(a) => Some(Resolved::Key(Cow::Owned(a.evaluate(walk)?.into_owned()))),
             SegEval::Transpose(t) => t.evaluate_key(walk)?.map(|k| Resolved::Key(Cow::Owned(k))),
             SegEval::Array(ap) => match ap {
                 ArrayPath::AutoExpand => Some(Resolved::Append),

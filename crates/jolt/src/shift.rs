@@ -8,6 +8,7 @@ use crate::java;
 use crate::path::{
     LhsKey, Matched, NULL, PathSeg, Resolved, SegKind, StarPattern, Walk, parse_dot_path,
 };
+use crate::shift_output::{Out, set_path};
 use serde_json::{Map, Value};
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -65,7 +66,8 @@ impl Shift {
 
     pub(crate) fn apply(&self, input: &Value, trace: Option<&mut Tracer>) -> Result<Value, StepError> {
         let mut out = Output {
-            holder: Value::Object(Map::new()),
+            holder: Out::new_object(),
+            scratch: Vec::with_capacity(8),
             trace,
         };
         let mut walk = ShiftWalk { steps: Vec::with_capacity(16) };
@@ -85,7 +87,7 @@ impl Shift {
         }
         process(&self.root, input, &mut walk, &mut out)?;
         Ok(match out.holder {
-            Value::Object(mut m) => m.remove("root").unwrap_or(Value::Null),
+            Out::Object(m) => m.remove_root().map_or(Value::Null, Out::into_value),
             _ => Value::Null,
         })
     }
@@ -266,8 +268,10 @@ impl ShiftWalk<'_> {
     }
 }
 
-struct Output<'t> {
-    holder: Value,
+struct Output<'a, 't> {
+    holder: Out<'a>,
+    /// Reused buffer for evaluated output paths.
+    scratch: Vec<(SegKind, Resolved<'a>)>,
     trace: Option<&'t mut Tracer>,
 }
 
@@ -279,7 +283,7 @@ impl Node {
         key: Cow<'a, str>,
         input: &'a Value,
         walk: &mut ShiftWalk<'a>,
-        out: &mut Output<'_>,
+        out: &mut Output<'a, '_>,
     ) -> Result<bool, StepError> {
         let err = |walk: &ShiftWalk<'a>, m: String| StepError::new(walk.input_pointer(), m);
         let (matched, descends) = match &self.key {
@@ -295,7 +299,7 @@ impl Node {
             },
             LhsKey::Amp(t) => {
                 let evaluated = t.evaluate(walk).map_err(|m| err(walk, m))?;
-                if evaluated != key.as_ref() {
+                if evaluated.as_ref() != key.as_ref() {
                     return Ok(false);
                 }
                 (Matched::new(key.clone()), true)
@@ -336,16 +340,16 @@ impl Node {
                 Ok(true)
             }
             Body::Leaf(writers) => {
-                let (data, real): (Cow<'a, Value>, bool) = match &self.key {
+                let (data, real): (Out<'a>, bool) = match &self.key {
                     LhsKey::Dollar(_) | LhsKey::Hash(_) => {
-                        (Cow::Owned(Value::String(matched.key.to_string())), false)
+                        (Out::Owned(Value::String(matched.key.to_string())), false)
                     }
-                    LhsKey::At => (Cow::Borrowed(input), false),
+                    LhsKey::At => (Out::Borrowed(input), false),
                     LhsKey::Transpose(t) => match t.read(walk).map_err(|m| err(walk, m))? {
-                        Some(v) => (Cow::Borrowed(v), false),
+                        Some(v) => (Out::Borrowed(v), false),
                         None => return Ok(false),
                     },
-                    _ => (Cow::Borrowed(input), true),
+                    _ => (Out::Borrowed(input), true),
                 };
                 walk.steps.push(Step {
                     tree: input,
@@ -385,14 +389,15 @@ fn star_match<'a>(p: &StarPattern, key: &Cow<'a, str>) -> Option<Matched<'a>> {
 
 fn write_all<'a>(
     writers: &'a [Vec<PathSeg>],
-    data: Cow<'a, Value>,
+    data: Out<'a>,
     walk: &ShiftWalk<'a>,
-    out: &mut Output<'_>,
+    out: &mut Output<'a, '_>,
 ) -> Result<(), StepError> {
     let last = writers.len().saturating_sub(1);
     let mut data = Some(data);
     for (i, segs) in writers.iter().enumerate() {
-        let mut resolved: Vec<(SegKind, Resolved<'_>)> = Vec::with_capacity(segs.len());
+        let mut resolved = std::mem::take(&mut out.scratch);
+        resolved.clear();
         let mut aborted = false;
         for seg in segs {
             match seg
@@ -406,108 +411,23 @@ fn write_all<'a>(
                 }
             }
         }
-        if aborted {
-            continue;
+        if !aborted {
+            let value = if i == last {
+                data.take()
+            } else {
+                data.as_ref().map(|d| match d {
+                    Out::Borrowed(v) => Out::Borrowed(*v),
+                    Out::Owned(v) => Out::Owned(v.clone()),
+                    _ => Out::Null,
+                })
+            };
+            if let Some(value) = value {
+                set_path(&mut out.holder, &resolved, value);
+            }
         }
-        let value = if i == last {
-            match data.take() {
-                Some(d) => d.into_owned(),
-                None => continue,
-            }
-        } else {
-            match &data {
-                Some(d) => d.as_ref().clone(),
-                None => continue,
-            }
-        };
-        set_path(&mut out.holder, &resolved, value);
+        out.scratch = resolved;
     }
     Ok(())
-}
-
-/// Jolt's `ShiftrTraversr.set`: creates missing containers, never overwrites data of the wrong
-/// type (the write is dropped), and turns a second write to one place into an array.
-pub(crate) fn set_path(tree: &mut Value, segs: &[(SegKind, Resolved<'_>)], data: Value) {
-    let mut cur = tree;
-    for (i, (kind, step)) in segs.iter().enumerate() {
-        let type_ok = match kind {
-            SegKind::Map => cur.is_object(),
-            SegKind::Array | SegKind::AutoExpand => cur.is_array(),
-        };
-        if !type_ok {
-            return;
-        }
-        if i + 1 == segs.len() {
-            final_set(cur, step, data);
-            return;
-        }
-        let next_kind = segs[i + 1].0;
-        let next = match (cur, step) {
-            (Value::Object(map), Resolved::Key(k)) => {
-                let slot = map.entry(k.as_ref()).or_insert(Value::Null);
-                if slot.is_null() {
-                    *slot = new_container(next_kind);
-                }
-                slot
-            }
-            (Value::Array(items), Resolved::Index(idx)) => {
-                if *idx >= items.len() {
-                    items.resize(*idx + 1, Value::Null);
-                }
-                let slot = &mut items[*idx];
-                if slot.is_null() {
-                    *slot = new_container(next_kind);
-                }
-                slot
-            }
-            (Value::Array(items), Resolved::Append) => {
-                items.push(new_container(next_kind));
-                let n = items.len() - 1;
-                &mut items[n]
-            }
-            _ => return,
-        };
-        cur = next;
-    }
-}
-
-fn new_container(kind: SegKind) -> Value {
-    match kind {
-        SegKind::Map => Value::Object(Map::new()),
-        SegKind::Array | SegKind::AutoExpand => Value::Array(Vec::new()),
-    }
-}
-
-fn final_set(cur: &mut Value, step: &Resolved<'_>, data: Value) {
-    match (cur, step) {
-        (Value::Object(map), Resolved::Key(k)) => match map.get_mut(k.as_ref()) {
-            None => {
-                map.insert(k.to_string(), data);
-            }
-            Some(slot) => merge_into(slot, data),
-        },
-        (Value::Array(items), Resolved::Index(idx)) => {
-            if *idx < items.len() {
-                merge_into(&mut items[*idx], data);
-            } else {
-                items.resize(*idx, Value::Null);
-                items.push(data);
-            }
-        }
-        (Value::Array(items), Resolved::Append) => items.push(data),
-        _ => {}
-    }
-}
-
-fn merge_into(slot: &mut Value, data: Value) {
-    match slot {
-        Value::Null => *slot = data,
-        Value::Array(items) => items.push(data),
-        other => {
-            let old = std::mem::take(other);
-            *other = Value::Array(vec![old, data]);
-        }
-    }
 }
 
 fn apply_computed<'a>(
@@ -515,7 +435,7 @@ fn apply_computed<'a>(
     key: Cow<'a, str>,
     value: &'a Value,
     walk: &mut ShiftWalk<'a>,
-    out: &mut Output<'_>,
+    out: &mut Output<'a, '_>,
 ) -> Result<(), StepError> {
     for child in &comp.computed {
         if child.apply(key.clone(), value, walk, out)? {
@@ -530,7 +450,7 @@ fn apply_literal_or_computed<'a>(
     key: Cow<'a, str>,
     value: &'a Value,
     walk: &mut ShiftWalk<'a>,
-    out: &mut Output<'_>,
+    out: &mut Output<'a, '_>,
 ) -> Result<(), StepError> {
     match comp.literal_index.get(key.as_ref()) {
         Some(&i) => {
@@ -553,7 +473,7 @@ fn process<'a>(
     comp: &'a Composite,
     input: &'a Value,
     walk: &mut ShiftWalk<'a>,
-    out: &mut Output<'_>,
+    out: &mut Output<'a, '_>,
 ) -> Result<(), StepError> {
     match input {
         Value::Object(map) => {
