@@ -10,7 +10,8 @@ use serde_json::Value;
 use std::hint::black_box;
 
 fn load(name: &str) -> Value {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/bench/jolt/").to_string() + name;
+    let path =
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/bench/jolt/").to_string() + name;
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
     omnibridge_jolt::parse_json_with_comments(&text).unwrap()
 }
@@ -27,7 +28,11 @@ fn bench(c: &mut Criterion) {
 
     let chain = Jolt::compile(&load("order-spec.json")).unwrap();
     let out = chain.apply(&input).unwrap();
-    assert_eq!(as_parsed(&out), load("order-output-java.json"), "chain output differs from Java's");
+    assert_eq!(
+        as_parsed(&out),
+        load("order-output-java.json"),
+        "chain output differs from Java's"
+    );
 
     let shift_spec = load("order-spec-shift-only.json");
     let shift = if shift_spec.is_array() {
@@ -36,10 +41,18 @@ fn bench(c: &mut Criterion) {
         Jolt::compile_operation("shift", Some(&shift_spec), &Default::default()).unwrap()
     };
     let out = shift.apply(&input).unwrap();
-    assert_eq!(as_parsed(&out), load("order-shift-only-output-java.json"), "shift output differs from Java's");
+    assert_eq!(
+        as_parsed(&out),
+        load("order-shift-only-output-java.json"),
+        "shift output differs from Java's"
+    );
 
-    c.bench_function("order_mapping/chain", |b| b.iter(|| chain.apply(black_box(&input)).unwrap()));
-    c.bench_function("order_mapping/shift_only", |b| b.iter(|| shift.apply(black_box(&input)).unwrap()));
+    c.bench_function("order_mapping/chain", |b| {
+        b.iter(|| chain.apply(black_box(&input)).unwrap())
+    });
+    c.bench_function("order_mapping/shift_only", |b| {
+        b.iter(|| shift.apply(black_box(&input)).unwrap())
+    });
 }
 
 criterion_group!(benches, bench);

@@ -43,7 +43,10 @@ struct Composite {
 impl Cardinality {
     pub(crate) fn compile(spec: &Value, base: &str) -> Result<Cardinality, SpecError> {
         let Value::Object(map) = spec else {
-            return Err(SpecError::new(base, "a cardinality spec must be a JSON object"));
+            return Err(SpecError::new(
+                base,
+                "a cardinality spec must be a JSON object",
+            ));
         };
         Ok(Cardinality {
             root: compile_composite(map, base)?,
@@ -67,7 +70,10 @@ impl Cardinality {
 
 fn compile_composite(map: &Map<String, Value>, path: &str) -> Result<Composite, SpecError> {
     if map.is_empty() {
-        return Err(SpecError::new(path, "a cardinality spec entry with an empty {} is not valid"));
+        return Err(SpecError::new(
+            path,
+            "a cardinality spec entry with an empty {} is not valid",
+        ));
     }
     let mut special = None;
     let mut literals = HashMap::new();
@@ -78,7 +84,10 @@ fn compile_composite(map: &Map<String, Value>, path: &str) -> Result<Composite, 
         let body = match rhs {
             Value::Object(sub) => {
                 if matches!(key, LhsKey::At) {
-                    return Err(SpecError::new(&child_path, "an `@` cardinality key can not have children"));
+                    return Err(SpecError::new(
+                        &child_path,
+                        "an `@` cardinality key can not have children",
+                    ));
                 }
                 Body::Composite(compile_composite(sub, &child_path)?)
             }
@@ -94,7 +103,13 @@ fn compile_composite(map: &Map<String, Value>, path: &str) -> Result<Composite, 
         match (&key, body) {
             (LhsKey::At, Body::Leaf(rel)) => special = Some(rel),
             (LhsKey::Literal(s), body) => {
-                literals.insert(s.clone(), Node { key: key.clone(), body });
+                literals.insert(
+                    s.clone(),
+                    Node {
+                        key: key.clone(),
+                        body,
+                    },
+                );
             }
             (LhsKey::Star(_) | LhsKey::Amp(_), body) => computed.push(Node { key, body }),
             (other, _) => {
@@ -112,7 +127,9 @@ fn compile_composite(map: &Map<String, Value>, path: &str) -> Result<Composite, 
         };
         rank(&a.key).cmp(&rank(&b.key)).then_with(|| {
             let (ca, cb) = (a.key.canonical(), b.key.canonical());
-            cb.len().cmp(&ca.len()).then_with(|| java::compare_utf16(&ca, &cb))
+            cb.len()
+                .cmp(&ca.len())
+                .then_with(|| java::compare_utf16(&ca, &cb))
         })
     });
     Ok(Composite {
@@ -188,7 +205,11 @@ fn adjust(rel: Rel, parent: &mut Value, key: &str) -> Option<()> {
     }
 }
 
-fn node_matches(node: &Node, key: &str, walk: &CWalk) -> Result<Option<Matched<'static>>, StepError> {
+fn node_matches(
+    node: &Node,
+    key: &str,
+    walk: &CWalk,
+) -> Result<Option<Matched<'static>>, StepError> {
     Ok(match &node.key {
         LhsKey::Literal(s) => (s == key).then(|| Matched::new(Cow::Owned(key.to_string()))),
         LhsKey::Star(p) => p.captures(key).map(|groups| Matched {
@@ -204,7 +225,12 @@ fn node_matches(node: &Node, key: &str, walk: &CWalk) -> Result<Option<Matched<'
     })
 }
 
-fn apply_node(node: &Node, parent: &mut Value, key: &str, walk: &mut CWalk) -> Result<bool, StepError> {
+fn apply_node(
+    node: &Node,
+    parent: &mut Value,
+    key: &str,
+    walk: &mut CWalk,
+) -> Result<bool, StepError> {
     let Some(matched) = node_matches(node, key, walk)? else {
         return Ok(false);
     };
@@ -222,7 +248,12 @@ fn apply_node(node: &Node, parent: &mut Value, key: &str, walk: &mut CWalk) -> R
     Ok(true)
 }
 
-fn apply_composite(comp: &Composite, parent: &mut Value, key: &str, walk: &mut CWalk) -> Result<(), StepError> {
+fn apply_composite(
+    comp: &Composite,
+    parent: &mut Value,
+    key: &str,
+    walk: &mut CWalk,
+) -> Result<(), StepError> {
     if let Some(rel) = comp.special {
         adjust(rel, parent, key);
         // Jolt continues with the adjusted value; a value that became null stops here.

@@ -74,7 +74,8 @@ impl CompileOptions {
             + Sync
             + 'static,
     {
-        self.operations.insert(name.to_string(), Arc::new(operation));
+        self.operations
+            .insert(name.to_string(), Arc::new(operation));
         self
     }
 }
@@ -147,7 +148,10 @@ impl Chain {
             ));
         };
         if entries.is_empty() {
-            return Err(SpecError::new("", "a Jolt chain spec must have at least one step"));
+            return Err(SpecError::new(
+                "",
+                "a Jolt chain spec must have at least one step",
+            ));
         }
         let mut steps = Vec::with_capacity(entries.len());
         for (i, entry) in entries.iter().enumerate() {
@@ -170,7 +174,13 @@ impl Chain {
                 None => return Err(SpecError::new(op_path, "the step has no \"operation\"")),
             };
             let spec_path = pointer_child(&path, "spec");
-            steps.push(compile_step(operation, obj.get("spec"), &spec_path, &op_path, options)?);
+            steps.push(compile_step(
+                operation,
+                obj.get("spec"),
+                &spec_path,
+                &op_path,
+                options,
+            )?);
         }
         Ok(Chain { steps })
     }
@@ -310,12 +320,16 @@ fn compile_step(
         if looks_like_java_class(operation) {
             return Err(SpecError::new(
                 op_path,
-                format!("operation `{operation}` names a Java class; custom Java transforms are not supported (register a custom operation under that name instead)"),
+                format!(
+                    "operation `{operation}` names a Java class; custom Java transforms are not supported (register a custom operation under that name instead)"
+                ),
             ));
         }
         return Err(SpecError::new(
             op_path,
-            format!("unknown operation `{operation}` (expected shift, default, remove, sort, cardinality, modify-overwrite-beta, modify-default-beta or modify-define-beta)"),
+            format!(
+                "unknown operation `{operation}` (expected shift, default, remove, sort, cardinality, modify-overwrite-beta, modify-default-beta or modify-define-beta)"
+            ),
         ));
     };
     if name == "sort" {

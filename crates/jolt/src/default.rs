@@ -96,7 +96,9 @@ fn parse_children(
                 Some(i) if i >= 0 => Ok(i as usize),
                 _ => Err(SpecError::new(
                     &child_path,
-                    format!("`{k}` must be an array index, because the parent key declares an array with []"),
+                    format!(
+                        "`{k}` must be an array index, because the parent key declares an array with []"
+                    ),
                 )),
             }
         };
@@ -121,7 +123,10 @@ fn parse_children(
             Op::Literal(key.to_string())
         };
         let (sub, value) = match rhs {
-            Value::Object(m) => (Some(parse_children(m, array_output, &child_path)?), Value::Null),
+            Value::Object(m) => (
+                Some(parse_children(m, array_output, &child_path)?),
+                Value::Null,
+            ),
             other => (None, other.clone()),
         };
         let max_index = sub.as_deref().and_then(max_literal_index);
@@ -137,14 +142,16 @@ fn parse_children(
     // Literals first, then `a|b` (fewer alternatives first, then by key text), then `*`; the
     // first default written wins, since later ones only fill what is still null.
     children.sort_by(|a, b| {
-        a.op.rank().cmp(&b.op.rank()).then_with(|| match (&a.op, &b.op) {
-            (Op::Or(x), Op::Or(y)) => x
-                .len()
-                .cmp(&y.len())
-                .then_with(|| java::compare_utf16(&x.join("|"), &y.join("|"))),
-            (Op::OrIndex(x), Op::OrIndex(y)) => x.len().cmp(&y.len()).then_with(|| x.cmp(y)),
-            _ => std::cmp::Ordering::Equal,
-        })
+        a.op.rank()
+            .cmp(&b.op.rank())
+            .then_with(|| match (&a.op, &b.op) {
+                (Op::Or(x), Op::Or(y)) => x
+                    .len()
+                    .cmp(&y.len())
+                    .then_with(|| java::compare_utf16(&x.join("|"), &y.join("|"))),
+                (Op::OrIndex(x), Op::OrIndex(y)) => x.len().cmp(&y.len()).then_with(|| x.cmp(y)),
+                _ => std::cmp::Ordering::Equal,
+            })
     });
     Ok(children)
 }
@@ -206,7 +213,11 @@ impl KeyNode {
                 let keys: Vec<String> = match &self.op {
                     Op::Literal(k) => vec![k.clone()],
                     Op::Star => map.keys().cloned().collect(),
-                    Op::Or(alts) => alts.iter().filter(|k| map.contains_key(*k)).cloned().collect(),
+                    Op::Or(alts) => alts
+                        .iter()
+                        .filter(|k| map.contains_key(*k))
+                        .cloned()
+                        .collect(),
                     Op::Index(_) | Op::OrIndex(_) => Vec::new(),
                 };
                 for k in keys {

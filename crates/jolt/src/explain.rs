@@ -55,12 +55,24 @@ impl Explanation {
                 continue;
             }
             for m in &step.matched {
-                let input = if m.input_path.is_empty() { "/" } else { &m.input_path };
+                let input = if m.input_path.is_empty() {
+                    "/"
+                } else {
+                    &m.input_path
+                };
                 let _ = writeln!(out, "  matched   {}  <-  input {}", m.spec_path, input);
             }
             for m in &step.no_value {
-                let input = if m.input_path.is_empty() { "/" } else { &m.input_path };
-                let _ = writeln!(out, "  no value  {}  at input {} (function gave nothing; key not written)", m.spec_path, input);
+                let input = if m.input_path.is_empty() {
+                    "/"
+                } else {
+                    &m.input_path
+                };
+                let _ = writeln!(
+                    out,
+                    "  no value  {}  at input {} (function gave nothing; key not written)",
+                    m.spec_path, input
+                );
             }
             for p in &step.unmatched_spec_paths {
                 let _ = writeln!(out, "  UNMATCHED {p}  (no input reached this spec entry)");

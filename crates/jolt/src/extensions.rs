@@ -56,7 +56,10 @@ pub(crate) fn register_all(f: &mut Functions) {
             None => FixedOffset::east_opt(0)?,
             _ => return None,
         };
-        let dt = Utc.timestamp_millis_opt(millis).single()?.with_timezone(&offset);
+        let dt = Utc
+            .timestamp_millis_opt(millis)
+            .single()?
+            .with_timezone(&offset);
         Some(Value::String(format_date(&dt, out)))
     });
 }
@@ -201,7 +204,9 @@ fn parse_date(value: &str, pattern: &str) -> Option<DateTime<FixedOffset>> {
         return utc.from_local_datetime(&naive).single();
     }
     if let Ok(date) = NaiveDate::parse_from_str(value, &fmt) {
-        return utc.from_local_datetime(&date.and_hms_opt(0, 0, 0)?).single();
+        return utc
+            .from_local_datetime(&date.and_hms_opt(0, 0, 0)?)
+            .single();
     }
     None
 }
@@ -230,26 +235,45 @@ mod tests {
     #[test]
     fn multiply_keeps_integers_and_handles_decimals() {
         assert_eq!(ext("ob:multiply", &[json!(3), json!("4")]), Some(json!(12)));
-        assert_eq!(ext("ob:multiply", &[json!(2.5), json!(2)]), Some(json!(5.0)));
+        assert_eq!(
+            ext("ob:multiply", &[json!(2.5), json!(2)]),
+            Some(json!(5.0))
+        );
         assert_eq!(ext("ob:multiply", &[json!("x"), json!(2)]), None);
     }
 
     #[test]
     fn dates_reformat_with_java_patterns() {
         assert_eq!(
-            ext("ob:dateFormat", &[json!("2024-03-05T10:20:30"), json!("yyyy-MM-dd'T'HH:mm:ss"), json!("dd.MM.yyyy")]),
+            ext(
+                "ob:dateFormat",
+                &[
+                    json!("2024-03-05T10:20:30"),
+                    json!("yyyy-MM-dd'T'HH:mm:ss"),
+                    json!("dd.MM.yyyy")
+                ]
+            ),
             Some(json!("05.03.2024"))
         );
         assert_eq!(
-            ext("ob:toEpochMillis", &[json!("1970-01-02"), json!("yyyy-MM-dd")]),
+            ext(
+                "ob:toEpochMillis",
+                &[json!("1970-01-02"), json!("yyyy-MM-dd")]
+            ),
             Some(json!(86_400_000))
         );
     }
 
     #[test]
     fn conditionals_pick_a_branch() {
-        assert_eq!(ext("ob:if", &[json!(true), json!("a"), json!("b")]), Some(json!("a")));
-        assert_eq!(ext("ob:if", &[json!("false"), json!("a"), json!("b")]), Some(json!("b")));
+        assert_eq!(
+            ext("ob:if", &[json!(true), json!("a"), json!("b")]),
+            Some(json!("a"))
+        );
+        assert_eq!(
+            ext("ob:if", &[json!("false"), json!("a"), json!("b")]),
+            Some(json!("b"))
+        );
         assert_eq!(ext("ob:coalesce", &[json!(null), json!(2)]), Some(json!(2)));
     }
 }

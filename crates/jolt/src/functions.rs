@@ -42,20 +42,39 @@ impl Functions {
         let mut f = Functions {
             map: HashMap::new(),
         };
-        f.register("toLower", |a| single(a, |v| v.as_str().map(|s| Value::from(s.to_lowercase()))));
-        f.register("toUpper", |a| single(a, |v| v.as_str().map(|s| Value::from(s.to_uppercase()))));
-        f.register("trim", |a| single(a, |v| v.as_str().map(|s| Value::from(java::java_trim(s)))));
+        f.register("toLower", |a| {
+            single(a, |v| v.as_str().map(|s| Value::from(s.to_lowercase())))
+        });
+        f.register("toUpper", |a| {
+            single(a, |v| v.as_str().map(|s| Value::from(s.to_uppercase())))
+        });
+        f.register("trim", |a| {
+            single(a, |v| v.as_str().map(|s| Value::from(java::java_trim(s))))
+        });
         f.register("concat", concat);
         f.register("join", |a| arg_driven(a, is_string, join, |_, _| None));
         f.register("split", |a| {
-            arg_driven(a, is_string, |sep, items| map_list(items, |v| split(sep, v)), split)
+            arg_driven(
+                a,
+                is_string,
+                |sep, items| map_list(items, |v| split(sep, v)),
+                split,
+            )
         });
         f.register("substring", |a| list_fn(a, substring));
-        f.register("leftPad", |a| arg_driven(a, is_string, |s, args| pad(true, s, args), |_, _| None));
-        f.register("rightPad", |a| arg_driven(a, is_string, |s, args| pad(false, s, args), |_, _| None));
+        f.register("leftPad", |a| {
+            arg_driven(a, is_string, |s, args| pad(true, s, args), |_, _| None)
+        });
+        f.register("rightPad", |a| {
+            arg_driven(a, is_string, |s, args| pad(false, s, args), |_, _| None)
+        });
 
-        f.register("min", |a| base(a, |l| min_max(l, Ordering::Less), single_number));
-        f.register("max", |a| base(a, |l| min_max(l, Ordering::Greater), single_number));
+        f.register("min", |a| {
+            base(a, |l| min_max(l, Ordering::Less), single_number)
+        });
+        f.register("max", |a| {
+            base(a, |l| min_max(l, Ordering::Greater), single_number)
+        });
         f.register("abs", |a| single(a, abs));
         f.register("avg", |a| list_fn(a, avg));
         f.register("intSum", |a| {
@@ -68,7 +87,9 @@ impl Functions {
             })
         });
         f.register("doubleSum", |a| {
-            list_fn(a, |l| java::double_value(l.iter().filter_map(to_double).sum()))
+            list_fn(a, |l| {
+                java::double_value(l.iter().filter_map(to_double).sum())
+            })
         });
         f.register("longSum", |a| {
             list_fn(a, |l| {
@@ -104,20 +125,30 @@ impl Functions {
                 _ => None,
             })
         });
-        f.register("divide", |a| list_fn(a, |l| divide(l).and_then(java::double_value)));
+        f.register("divide", |a| {
+            list_fn(a, |l| divide(l).and_then(java::double_value))
+        });
         f.register("divideAndRound", |a| {
-            arg_driven(a, is_int, |digits, l| divide_and_round(digits, l), |_, _| None)
+            arg_driven(a, is_int, divide_and_round, |_, _| None)
         });
 
-        f.register("toInteger", |a| single(a, |v| to_integer(v).map(Value::from)));
+        f.register("toInteger", |a| {
+            single(a, |v| to_integer(v).map(Value::from))
+        });
         f.register("toLong", |a| single(a, |v| to_long(v).map(Value::from)));
-        f.register("toDouble", |a| single(a, |v| to_double(v).and_then(java::double_value)));
+        f.register("toDouble", |a| {
+            single(a, |v| to_double(v).and_then(java::double_value))
+        });
         f.register("toBoolean", |a| single(a, to_boolean));
-        f.register("toString", |a| single(a, |v| Some(Value::from(java::to_java_string(v)))));
+        f.register("toString", |a| {
+            single(a, |v| Some(Value::from(java::to_java_string(v))))
+        });
         f.register("size", size);
 
         f.register("squashNulls", |a| squash(a, squash_nulls));
-        f.register("recursivelySquashNulls", |a| squash(a, recursively_squash_nulls));
+        f.register("recursivelySquashNulls", |a| {
+            squash(a, recursively_squash_nulls)
+        });
         f.register("squashDuplicates", |a| squash(a, squash_duplicates));
 
         f.register("noop", |_| None);
@@ -138,7 +169,13 @@ impl Functions {
                 |_, _| None,
             )
         });
-        f.register("toList", |a| base(a, |l| Some(Value::Array(l.to_vec())), |v| Some(Value::Array(vec![v.clone()]))));
+        f.register("toList", |a| {
+            base(
+                a,
+                |l| Some(Value::Array(l.to_vec())),
+                |v| Some(Value::Array(vec![v.clone()])),
+            )
+        });
         f.register("sort", |a| base(a, sort, |v| Some(v.clone())));
         f
     }
@@ -353,7 +390,8 @@ fn substring(args: &[Value]) -> Option<Value> {
     let [Value::String(s), start, end] = args else {
         return None;
     };
-    let (Some(JNum::Int(start)), Some(JNum::Int(end))) = (JNum::of_value(start), JNum::of_value(end))
+    let (Some(JNum::Int(start)), Some(JNum::Int(end))) =
+        (JNum::of_value(start), JNum::of_value(end))
     else {
         return None;
     };
@@ -418,8 +456,20 @@ fn min_max(args: &[Value], want: Ordering) -> Option<Value> {
         };
         found = true;
         match n {
-            JNum::Int(i) => best_int = if is_max { best_int.max(i) } else { best_int.min(i) },
-            JNum::Long(l) => best_long = if is_max { best_long.max(l) } else { best_long.min(l) },
+            JNum::Int(i) => {
+                best_int = if is_max {
+                    best_int.max(i)
+                } else {
+                    best_int.min(i)
+                }
+            }
+            JNum::Long(l) => {
+                best_long = if is_max {
+                    best_long.max(l)
+                } else {
+                    best_long.min(l)
+                }
+            }
             JNum::Double(d) => {
                 best_double = if is_max {
                     java_max(best_double, d)
@@ -571,14 +621,18 @@ fn squash(args: &[Value], f: fn(Value) -> Value) -> Option<Value> {
 fn squash_nulls(v: Value) -> Value {
     match v {
         Value::Array(items) => Value::Array(items.into_iter().filter(|v| !v.is_null()).collect()),
-        Value::Object(map) => Value::Object(map.into_iter().filter(|(_, v)| !v.is_null()).collect()),
+        Value::Object(map) => {
+            Value::Object(map.into_iter().filter(|(_, v)| !v.is_null()).collect())
+        }
         other => other,
     }
 }
 
 fn recursively_squash_nulls(v: Value) -> Value {
     match squash_nulls(v) {
-        Value::Array(items) => Value::Array(items.into_iter().map(recursively_squash_nulls).collect()),
+        Value::Array(items) => {
+            Value::Array(items.into_iter().map(recursively_squash_nulls).collect())
+        }
         Value::Object(map) => Value::Object(
             map.into_iter()
                 .map(|(k, v)| (k, recursively_squash_nulls(v)))
@@ -658,13 +712,25 @@ mod tests {
 
     #[test]
     fn java_number_rules_hold() {
-        assert_eq!(call("toInteger", &[json!("99999999999")]), Some(json!(1215752191)));
+        assert_eq!(
+            call("toInteger", &[json!("99999999999")]),
+            Some(json!(1215752191))
+        );
         assert_eq!(call("toInteger", &[json!(2.5)]), Some(json!(2)));
-        assert_eq!(call("intSum", &[json!(1), json!("2"), json!(2.5)]), Some(json!(5)));
+        assert_eq!(
+            call("intSum", &[json!(1), json!("2"), json!(2.5)]),
+            Some(json!(5))
+        );
         assert_eq!(call("divide", &[json!(10), json!(5)]), Some(json!(2.0)));
         assert_eq!(call("divide", &[json!(1), json!(0)]), None);
-        assert_eq!(call("max", &[json!(1), json!(2.5), json!("7"), json!("abc")]), Some(json!(7)));
-        assert_eq!(call("divideAndRound", &[json!(2), json!(10), json!(3)]), Some(json!(3.33)));
+        assert_eq!(
+            call("max", &[json!(1), json!(2.5), json!("7"), json!("abc")]),
+            Some(json!(7))
+        );
+        assert_eq!(
+            call("divideAndRound", &[json!(2), json!(10), json!(3)]),
+            Some(json!(3.33))
+        );
     }
 
     #[test]

@@ -88,7 +88,11 @@ impl Jolt {
         let spec = parse_json_with_comments(text).map_err(|e| {
             SpecError::new(
                 "",
-                format!("the spec is not valid JSON (line {}, column {}): {e}", e.line(), e.column()),
+                format!(
+                    "the spec is not valid JSON (line {}, column {}): {e}",
+                    e.line(),
+                    e.column()
+                ),
             )
         })?;
         Jolt::compile_with(&spec, options)
@@ -128,7 +132,8 @@ impl Jolt {
         input: &Value,
         context: Option<&Value>,
     ) -> Result<Value, TransformError> {
-        self.chain.run(input, context, 0, self.chain.steps.len(), None)
+        self.chain
+            .run(input, context, 0, self.chain.steps.len(), None)
     }
 
     /// Runs only steps `[from, to)`, as Jolt's `Chainr.transform(from, to, ...)`. Requires
@@ -146,12 +151,11 @@ impl Jolt {
                 operation_index: 0,
                 operation: "chain".into(),
                 input_path: String::new(),
-                message: format!(
-                    "invalid step range [{from}, {to}): need 0 <= from < to <= {n}"
-                ),
+                message: format!("invalid step range [{from}, {to}): need 0 <= from < to <= {n}"),
             });
         }
-        self.chain.run(input, context, from as usize, to as usize, None)
+        self.chain
+            .run(input, context, from as usize, to as usize, None)
     }
 
     /// Runs the chain and reports what matched what (see [`Explanation`]).

@@ -168,10 +168,7 @@ impl Modify {
         };
         let mut spec_paths = Vec::new();
         let root = compile_composite(map, mode, functions, base, &mut spec_paths)?;
-        Ok(Modify {
-            root,
-            spec_paths,
-        })
+        Ok(Modify { root, spec_paths })
     }
 
     pub(crate) fn spec_paths(&self) -> &[String] {
@@ -253,7 +250,9 @@ fn compile_composite(
             if let (Some(m), Some(a)) = (&map_key, &array_key) {
                 return Err(SpecError::new(
                     &child_path,
-                    format!("a modify spec level cannot mix array indices and map keys: `{m}` conflicts with `{a}`"),
+                    format!(
+                        "a modify spec level cannot mix array indices and map keys: `{m}` conflicts with `{a}`"
+                    ),
                 ));
             }
             spec_paths.push(child_path.clone());
@@ -344,7 +343,10 @@ fn compile_node(
         other => {
             return Err(SpecError::new(
                 path,
-                format!("modify keys may be literals, `*` patterns or [n]; `{}` is not allowed", other.canonical()),
+                format!(
+                    "modify keys may be literals, `*` patterns or [n]; `{}` is not allowed",
+                    other.canonical()
+                ),
             ));
         }
     };
@@ -633,7 +635,10 @@ impl<'s> Run<'s, '_, '_> {
         match level {
             Level::Map | Level::List => {
                 let is_list = matches!(level, Level::List);
-                if matches!(comp.strategy, Strategy::AllLiterals | Strategy::AllLiteralsWithComputed) {
+                if matches!(
+                    comp.strategy,
+                    Strategy::AllLiterals | Strategy::AllLiteralsWithComputed
+                ) {
                     for lit in &comp.literals {
                         let key: Cow<'s, str> = match &lit.key {
                             Key::Literal(s) => Cow::Borrowed(s.as_str()),
@@ -670,10 +675,18 @@ impl<'s> Run<'s, '_, '_> {
                 }
             }
             Level::Scalar(text) => {
-                if matches!(comp.strategy, Strategy::AllLiterals | Strategy::AllLiteralsWithComputed | Strategy::Conflict)
-                    && let Some(&i) = comp.literal_index.get(text.as_str())
+                if matches!(
+                    comp.strategy,
+                    Strategy::AllLiterals | Strategy::AllLiteralsWithComputed | Strategy::Conflict
+                ) && let Some(&i) = comp.literal_index.get(text.as_str())
                 {
-                    self.apply_node(&comp.literals[i], Cow::Owned(text.clone()), true, false, doc)?;
+                    self.apply_node(
+                        &comp.literals[i],
+                        Cow::Owned(text.clone()),
+                        true,
+                        false,
+                        doc,
+                    )?;
                     if matches!(comp.strategy, Strategy::Conflict) {
                         return Ok(());
                     }
@@ -695,7 +708,11 @@ impl<'s> Run<'s, '_, '_> {
             Some(Value::Object(m)) => m.contains_key(key),
             Some(Value::Array(a)) if is_list => {
                 // Present means "in the input list", before the spec padded it.
-                let size = self.steps.last().and_then(|s| s.orig_size).unwrap_or(a.len());
+                let size = self
+                    .steps
+                    .last()
+                    .and_then(|s| s.orig_size)
+                    .unwrap_or(a.len());
                 java::parse_int(key).is_some_and(|i| i >= 0 && (i as usize) < size)
             }
             _ => false,
@@ -812,14 +829,11 @@ impl<'s> Run<'s, '_, '_> {
             return false;
         };
         match navigate_mut(doc, &self.steps) {
-            Some(Value::Object(map)) => {
-                if node.mode.applies_to_map(map, key) {
-                    map.insert(key.to_string(), new_value);
-                    true
-                } else {
-                    false
-                }
+            Some(Value::Object(map)) if node.mode.applies_to_map(map, key) => {
+                map.insert(key.to_string(), new_value);
+                true
             }
+            Some(Value::Object(_)) => false,
             Some(Value::Array(list)) => {
                 let (Some(i), Some(orig)) = (java::parse_int(key), parent_orig) else {
                     return false;
@@ -851,7 +865,10 @@ impl<'s> Run<'s, '_, '_> {
             matched,
             orig_size: None,
         });
-        let parent_orig = self.steps.get(self.steps.len().wrapping_sub(2)).and_then(|s| s.orig_size);
+        let parent_orig = self
+            .steps
+            .get(self.steps.len().wrapping_sub(2))
+            .and_then(|s| s.orig_size);
         let value = {
             let view = View::new(&*doc, &self.steps);
             let here = view.levels.last().copied().flatten();
@@ -865,7 +882,11 @@ impl<'s> Run<'s, '_, '_> {
             evaluate_first(evals, input, &view, self.context)
         };
         let tracing = self.trace.is_some();
-        let pointer = if tracing { self.input_pointer() } else { String::new() };
+        let pointer = if tracing {
+            self.input_pointer()
+        } else {
+            String::new()
+        };
         let Some(step) = self.steps.pop() else {
             return Ok(());
         };

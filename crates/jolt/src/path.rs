@@ -86,7 +86,7 @@ pub(crate) trait Walk<'v> {
     /// The input value at that level; `None` when it is absent (Java null).
     fn tree_at(&self, index: usize) -> Option<&'v Value>;
 
-    fn from_end(&self, up: usize) -> Result<usize, String> {
+    fn level_index(&self, up: usize) -> Result<usize, String> {
         let depth = self.depth();
         if up >= depth {
             return Err(format!(
@@ -98,17 +98,17 @@ pub(crate) trait Walk<'v> {
     }
 
     fn group_of(&self, r: &Reference, token: char) -> Result<Cow<'_, str>, String> {
-        let idx = self.from_end(r.level)?;
+        let idx = self.level_index(r.level)?;
         let m = self.matched_at(idx);
         m.group(r.group).map(Cow::Borrowed).ok_or_else(|| {
-                format!(
-                    "reference {} asks for capture group {} of `{}`, which has only {}",
-                    r.canonical(token),
-                    r.group,
-                    m.key,
-                    m.groups.len()
-                )
-            })
+            format!(
+                "reference {} asks for capture group {} of `{}`, which has only {}",
+                r.canonical(token),
+                r.group,
+                m.key,
+                m.groups.len()
+            )
+        })
     }
 }
 
@@ -351,7 +351,7 @@ impl Transpose {
 
     /// Reads the value; `Ok(None)` when it is absent.
     pub(crate) fn read<'v>(&self, walk: &impl Walk<'v>) -> Result<Option<&'v Value>, String> {
-        let idx = walk.from_end(self.up)?;
+        let idx = walk.level_index(self.up)?;
         let start = walk.tree_at(idx);
         let Some(path) = &self.path else {
             return Ok(Some(start.unwrap_or(&NULL)));
@@ -618,7 +618,7 @@ impl PathSeg {
                 ArrayPath::Index(i) => Some(Resolved::Index(*i)),
                 ArrayPath::Ref(r) => non_negative(&walk.group_of(r, '&')?),
                 ArrayPath::Hash(level) => {
-                    let idx = walk.from_end(*level)?;
+                    let idx = walk.level_index(*level)?;
                     Some(Resolved::Index(walk.matched_at(idx).hash_count))
                 }
                 ArrayPath::Transpose(t) => match t.evaluate_key(walk)? {
@@ -655,11 +655,8 @@ fn canonical_path(segs: &[PathSeg]) -> String {
 
 /// Parses a right-hand-side dot path such as `data.@(2,id).&1[#2].name`.
 pub(crate) fn parse_dot_path(dot: &str) -> Result<Vec<PathSeg>, String> {
-    if (dot.contains('*') && !dot.contains("\\*")) || (dot.contains('$') && !dot.contains("\\$"))
-    {
-        return Err(format!(
-            "output path `{dot}` can not contain `*` or `$`"
-        ));
+    if (dot.contains('*') && !dot.contains("\\*")) || (dot.contains('$') && !dot.contains("\\$")) {
+        return Err(format!("output path `{dot}` can not contain `*` or `$`"));
     }
     let fixed = fix_leading_bracket_sugar(dot);
     let mut pieces = Vec::new();

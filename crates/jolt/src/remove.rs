@@ -56,7 +56,9 @@ fn parse(map: &Map<String, Value>, path: &str) -> Result<Vec<Node>, SpecError> {
                 other => {
                     return Err(SpecError::new(
                         &child_path,
-                        format!("a remove spec leaf must be \"\" (or an object to descend into), not {other}"),
+                        format!(
+                            "a remove spec leaf must be \"\" (or an object to descend into), not {other}"
+                        ),
                     ));
                 }
             };

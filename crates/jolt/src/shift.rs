@@ -64,13 +64,19 @@ impl Shift {
         &self.spec_paths
     }
 
-    pub(crate) fn apply(&self, input: &Value, trace: Option<&mut Tracer>) -> Result<Value, StepError> {
+    pub(crate) fn apply(
+        &self,
+        input: &Value,
+        trace: Option<&mut Tracer>,
+    ) -> Result<Value, StepError> {
         let mut out = Output {
             holder: Out::new_object(),
             scratch: Vec::with_capacity(8),
             trace,
         };
-        let mut walk = ShiftWalk { steps: Vec::with_capacity(16) };
+        let mut walk = ShiftWalk {
+            steps: Vec::with_capacity(16),
+        };
         // Jolt puts the root on the walked path twice (the transform, then the root spec).
         walk.steps.push(Step {
             tree: input,
@@ -115,10 +121,16 @@ fn compile_composite(
             let body = match rhs {
                 Value::Object(sub) => {
                     if matches!(key, LhsKey::At) {
-                        return Err(SpecError::new(&child_path, "an `@` shift key can not have children"));
+                        return Err(SpecError::new(
+                            &child_path,
+                            "an `@` shift key can not have children",
+                        ));
                     }
                     if matches!(key, LhsKey::Dollar(_)) {
-                        return Err(SpecError::new(&child_path, "a `$` shift key can not have children"));
+                        return Err(SpecError::new(
+                            &child_path,
+                            "a `$` shift key can not have children",
+                        ));
                     }
                     Body::Composite(Box::new(compile_composite(sub, &child_path, spec_paths)?))
                 }
@@ -141,7 +153,9 @@ fn compile_composite(
                 other => {
                     return Err(SpecError::new(
                         &child_path,
-                        format!("a shift right-hand side must be an object, a string or a list of strings, not {other}"),
+                        format!(
+                            "a shift right-hand side must be an object, a string or a list of strings, not {other}"
+                        ),
                     ));
                 }
             };
@@ -416,7 +430,7 @@ fn write_all<'a>(
                 data.take()
             } else {
                 data.as_ref().map(|d| match d {
-                    Out::Borrowed(v) => Out::Borrowed(*v),
+                    Out::Borrowed(v) => Out::Borrowed(v),
                     Out::Owned(v) => Out::Owned(v.clone()),
                     _ => Out::Null,
                 })
@@ -477,7 +491,10 @@ fn process<'a>(
 ) -> Result<(), StepError> {
     match input {
         Value::Object(map) => {
-            if matches!(comp.strategy, Strategy::Literals | Strategy::LiteralsThenComputed) {
+            if matches!(
+                comp.strategy,
+                Strategy::Literals | Strategy::LiteralsThenComputed
+            ) {
                 for lit in &comp.literals {
                     let k = literal_key(lit);
                     if let Some(v) = map.get(k) {
@@ -500,7 +517,10 @@ fn process<'a>(
             }
         }
         Value::Array(items) => {
-            if matches!(comp.strategy, Strategy::Literals | Strategy::LiteralsThenComputed) {
+            if matches!(
+                comp.strategy,
+                Strategy::Literals | Strategy::LiteralsThenComputed
+            ) {
                 for lit in &comp.literals {
                     let k = literal_key(lit);
                     if let Some(idx) = java::parse_int(k)
@@ -532,8 +552,10 @@ fn process<'a>(
                 Value::String(s) => Cow::Borrowed(s.as_str()),
                 other => Cow::Owned(java::to_java_string(other)),
             };
-            if matches!(comp.strategy, Strategy::Literals | Strategy::LiteralsThenComputed)
-                && let Some(&i) = comp.literal_index.get(text.as_ref())
+            if matches!(
+                comp.strategy,
+                Strategy::Literals | Strategy::LiteralsThenComputed
+            ) && let Some(&i) = comp.literal_index.get(text.as_ref())
             {
                 comp.literals[i].apply(text.clone(), &NULL, walk, out)?;
             }

@@ -80,17 +80,27 @@ impl<'a> Out<'a> {
     fn open_container(&mut self) {
         let opened = match self {
             Out::Borrowed(Value::Object(m)) => Some(Out::Object(OutMap {
-                entries: m.iter().map(|(k, v)| (Cow::Borrowed(k.as_str()), Out::Borrowed(v))).collect(),
+                entries: m
+                    .iter()
+                    .map(|(k, v)| (Cow::Borrowed(k.as_str()), Out::Borrowed(v)))
+                    .collect(),
                 index: None,
             })),
-            Out::Borrowed(Value::Array(items)) => Some(Out::Array(items.iter().map(Out::Borrowed).collect())),
+            Out::Borrowed(Value::Array(items)) => {
+                Some(Out::Array(items.iter().map(Out::Borrowed).collect()))
+            }
             Out::Owned(Value::Object(_)) | Out::Owned(Value::Array(_)) => {
                 match std::mem::replace(self, Out::Null) {
                     Out::Owned(Value::Object(m)) => Some(Out::Object(OutMap {
-                        entries: m.into_iter().map(|(k, v)| (Cow::Owned(k), Out::Owned(v))).collect(),
+                        entries: m
+                            .into_iter()
+                            .map(|(k, v)| (Cow::Owned(k), Out::Owned(v)))
+                            .collect(),
                         index: None,
                     })),
-                    Out::Owned(Value::Array(items)) => Some(Out::Array(items.into_iter().map(Out::Owned).collect())),
+                    Out::Owned(Value::Array(items)) => {
+                        Some(Out::Array(items.into_iter().map(Out::Owned).collect()))
+                    }
                     other => Some(other),
                 }
             }
@@ -202,7 +212,10 @@ fn merge_into<'a>(slot: &mut Out<'a>, data: Out<'a>) {
         *slot = data;
         return;
     }
-    if matches!(slot, Out::Borrowed(Value::Array(_)) | Out::Owned(Value::Array(_))) {
+    if matches!(
+        slot,
+        Out::Borrowed(Value::Array(_)) | Out::Owned(Value::Array(_))
+    ) {
         slot.open_container();
     }
     match slot {

@@ -75,7 +75,10 @@ fn context_class_options() -> CompileOptions {
                 .and_then(|c| c.get("test_context_key_1"))
                 .cloned()
                 .unwrap_or(Value::Null);
-            input.as_object_mut().ok_or("input is not an object")?.insert("c".into(), v);
+            input
+                .as_object_mut()
+                .ok_or("input is not an object")?
+                .insert("c".into(), v);
             Ok(input)
         })
         .operation(SPEC_CONTEXT_CLASS, |mut input, spec, ctx| {
@@ -88,7 +91,10 @@ fn context_class_options() -> CompileOptions {
                 .and_then(|c| c.get("test_context_key_2"))
                 .cloned()
                 .unwrap_or(Value::Null);
-            input.as_object_mut().ok_or("input is not an object")?.insert(key, v);
+            input
+                .as_object_mut()
+                .ok_or("input is not an object")?
+                .insert(key, v);
             Ok(input)
         })
 }
@@ -152,7 +158,9 @@ fn build(
 
 fn run(jolt: &Jolt, case: &Value, input: &Value, context: Option<&Value>) -> Result<Value, String> {
     let result = match (case.get("chainr_from"), case.get("chainr_to")) {
-        (Some(f), Some(t)) => jolt.apply_range(input, context, f.as_i64().unwrap(), t.as_i64().unwrap()),
+        (Some(f), Some(t)) => {
+            jolt.apply_range(input, context, f.as_i64().unwrap(), t.as_i64().unwrap())
+        }
         _ => jolt.apply_with_context(input, context),
     };
     result.map_err(|e| e.to_string())
@@ -184,7 +192,9 @@ fn run_case(case: &Value, files: &mut Files, golden: &Value) -> Result<bool, Str
         let classes = java_classes_in(spec.as_ref().unwrap());
         let named = classes.iter().any(|c| err.message.contains(c.as_str()));
         if !named || !err.message.contains("not supported") {
-            return Err(format!("error does not name the Java class as not supported: {err}"));
+            return Err(format!(
+                "error does not name the Java class as not supported: {err}"
+            ));
         }
         if expect != "output" {
             // The exploding transform: rejecting it at compile time is the documented outcome.
@@ -256,7 +266,13 @@ fn every_manifest_case_matches_the_java_reference() {
     for case in cases {
         let id = case["id"].as_str().unwrap();
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            run_case(case, &mut Files { cache: std::mem::take(&mut files.cache) }, &golden)
+            run_case(
+                case,
+                &mut Files {
+                    cache: std::mem::take(&mut files.cache),
+                },
+                &golden,
+            )
         }));
         match outcome {
             Ok(Ok(true)) => passed += 1,
