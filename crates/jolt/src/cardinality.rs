@@ -3,6 +3,7 @@
 //! object, as Jolt does.
 
 use crate::error::{SpecError, StepError, pointer_child};
+use crate::explain_trace::{PathTrace, Tracer};
 use crate::index_keys::index_key;
 use crate::java;
 use crate::path::{LhsKey, Matched, Walk};
@@ -19,11 +20,13 @@ enum Rel {
 #[derive(Debug)]
 pub(crate) struct Cardinality {
     root: Composite,
+    spec_paths: Vec<String>,
 }
 
 #[derive(Debug)]
 struct Node {
     key: LhsKey,
+    spec_path: String,
     body: Body,
 }
 
@@ -35,7 +38,7 @@ enum Body {
 
 #[derive(Debug)]
 struct Composite {
-    special: Option<Rel>,
+    special: Option<(Rel, String)>,
     literals: HashMap<String, Node>,
     computed: Vec<Node>,
 }
@@ -48,19 +51,28 @@ impl Cardinality {
                 "a cardinality spec must be a JSON object",
             ));
         };
-        Ok(Cardinality {
-            root: compile_composite(map, base)?,
-        })
+        let mut spec_paths = Vec::new();
+        let root = compile_composite(map, base, &mut spec_paths)?;
+        Ok(Cardinality { root, spec_paths })
     }
 
-    pub(crate) fn apply(&self, input: Value) -> Result<Value, StepError> {
+    pub(crate) fn spec_paths(&self) -> &[String] {
+        &self.spec_paths
+    }
+
+    pub(crate) fn apply(
+        &self,
+        input: Value,
+        tracer: Option<&mut Tracer>,
+    ) -> Result<Value, StepError> {
+        let mut trace = PathTrace::new(tracer);
         let mut wrapper = Map::new();
         wrapper.insert("root".into(), input);
         let mut walk = CWalk {
             steps: vec![Matched::new(Cow::Borrowed("root"))],
         };
         let mut parent = Value::Object(wrapper);
-        apply_composite(&self.root, &mut parent, "root", &mut walk)?;
+        apply_composite(&self.root, &mut parent, "root", &mut walk, &mut trace)?;
         Ok(match parent {
             Value::Object(mut m) => m.shift_remove("root").unwrap_or(Value::Null),
             _ => Value::Null,
@@ -68,7 +80,11 @@ impl Cardinality {
     }
 }
 
-fn compile_composite(map: &Map<String, Value>, path: &str) -> Result<Composite, SpecError> {
+fn compile_composite(
+    map: &Map<String, Value>,
+    path: &str,
+    spec_paths: &mut Vec<String>,
+) -> Result<Composite, SpecError> {
     if map.is_empty() {
         return Err(SpecError::new(
             path,
@@ -89,7 +105,7 @@ fn compile_composite(map: &Map<String, Value>, path: &str) -> Result<Composite, 
                         "an `@` cardinality key can not have children",
                     ));
                 }
-                Body::Composite(compile_composite(sub, &child_path)?)
+                Body::Composite(compile_composite(sub, &child_path, spec_paths)?)
             }
             Value::String(s) if s == "ONE" => Body::Leaf(Rel::One),
             Value::String(s) if s == "MANY" => Body::Leaf(Rel::Many),
@@ -100,18 +116,22 @@ fn compile_composite(map: &Map<String, Value>, path: &str) -> Result<Composite, 
                 ));
             }
         };
+        spec_paths.push(child_path.clone());
         match (&key, body) {
-            (LhsKey::At, Body::Leaf(rel)) => special = Some(rel),
+            (LhsKey::At, Body::Leaf(rel)) => special = Some((rel, child_path.clone())),
             (LhsKey::Literal(s), body) => {
-                literals.insert(
-                    s.clone(),
-                    Node {
-                        key: key.clone(),
-                        body,
-                    },
-                );
+                let node = Node {
+                    key: key.clone(),
+                    spec_path: child_path.clone(),
+                    body,
+                };
+                literals.insert(s.clone(), node);
             }
-            (LhsKey::Star(_) | LhsKey::Amp(_), body) => computed.push(Node { key, body }),
+            (LhsKey::Star(_) | LhsKey::Amp(_), body) => computed.push(Node {
+                key,
+                spec_path: child_path.clone(),
+                body,
+            }),
             (other, _) => {
                 return Err(SpecError::new(
                     &child_path,
@@ -230,22 +250,26 @@ fn apply_node(
     parent: &mut Value,
     key: &str,
     walk: &mut CWalk,
+    trace: &mut PathTrace<'_>,
 ) -> Result<bool, StepError> {
     let Some(matched) = node_matches(node, key, walk)? else {
         return Ok(false);
     };
-    match &node.body {
+    let mark = trace.enter(&node.spec_path, key);
+    let result = match &node.body {
         Body::Leaf(rel) => {
             adjust(*rel, parent, key);
+            Ok(())
         }
         Body::Composite(comp) => {
             walk.steps.push(matched);
-            let r = apply_composite(comp, parent, key, walk);
+            let r = apply_composite(comp, parent, key, walk, trace);
             walk.steps.pop();
-            r?;
+            r
         }
-    }
-    Ok(true)
+    };
+    trace.leave(mark);
+    result.map(|()| true)
 }
 
 fn apply_composite(
@@ -253,9 +277,13 @@ fn apply_composite(
     parent: &mut Value,
     key: &str,
     walk: &mut CWalk,
+    trace: &mut PathTrace<'_>,
 ) -> Result<(), StepError> {
-    if let Some(rel) = comp.special {
-        adjust(rel, parent, key);
+    if let Some((rel, spec_path)) = &comp.special {
+        if let Some(t) = trace.tracer.as_deref_mut() {
+            t.matched(spec_path, trace.path.clone());
+        }
+        adjust(*rel, parent, key);
         // Jolt continues with the adjusted value; a value that became null stops here.
         if child_mut(parent, key).is_none_or(|v| v.is_null()) {
             return Ok(());
@@ -271,11 +299,11 @@ fn apply_composite(
     };
     for k in keys {
         if let Some(lit) = comp.literals.get(k.as_ref()) {
-            apply_node(lit, input, &k, walk)?;
+            apply_node(lit, input, &k, walk, trace)?;
             continue;
         }
         for child in &comp.computed {
-            if apply_node(child, input, &k, walk)? {
+            if apply_node(child, input, &k, walk, trace)? {
                 break;
             }
         }

@@ -256,10 +256,10 @@ fn apply_owned(
 ) -> Result<Value, StepError> {
     match op {
         Op::Shift(s) => s.apply(&value, tracer),
-        Op::Default(d) => d.apply(value),
-        Op::Remove(r) => Ok(r.apply(value)),
+        Op::Default(d) => d.apply(value, tracer),
+        Op::Remove(r) => Ok(r.apply(value, tracer)),
         Op::Sort => Ok(sort_value(value)),
-        Op::Cardinality(c) => c.apply(value),
+        Op::Cardinality(c) => c.apply(value, tracer),
         Op::Modify(m) => m.apply(value, context, tracer),
         Op::Custom(f, spec) => f(value, spec.as_ref(), context).map_err(|m| StepError::new("", m)),
     }
@@ -269,6 +269,9 @@ fn step_explanation(index: usize, step: &Step, t: Tracer, output: &Value) -> Ste
     let (traced, all_paths): (bool, &[String]) = match &step.op {
         Op::Shift(s) => (true, s.spec_paths()),
         Op::Modify(m) => (true, m.spec_paths()),
+        Op::Default(d) => (true, d.spec_paths()),
+        Op::Remove(r) => (true, r.spec_paths()),
+        Op::Cardinality(c) => (true, c.spec_paths()),
         _ => (false, &[]),
     };
     let matched_set: std::collections::HashSet<&str> =

@@ -4,6 +4,7 @@
 //! of container than the spec declares, the input wins and nothing is written.
 
 use crate::error::{SpecError, StepError, pointer_child};
+use crate::explain_trace::{PathTrace as Ctx, Tracer};
 use crate::java;
 use serde_json::{Map, Value};
 
@@ -11,6 +12,7 @@ use serde_json::{Map, Value};
 pub(crate) struct Default {
     map_root: KeyNode,
     array_root: Option<KeyNode>,
+    spec_paths: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -37,6 +39,7 @@ struct KeyNode {
     op: Op,
     /// This key addresses list elements (its parent declared `[]`).
     in_array: bool,
+    spec_path: String,
     /// The output at this key is an array (`key[]`).
     array_output: bool,
     children: Option<Vec<KeyNode>>,
@@ -53,13 +56,28 @@ impl Default {
         // A top-level array input needs the spec read as array keys; if it cannot be, such
         // input is a transform error (as in Jolt).
         let array_root = KeyNode::root(map, true, base).ok();
+        let mut spec_paths = Vec::new();
+        map_root.collect_paths(&mut spec_paths);
         Ok(Default {
             map_root,
             array_root,
+            spec_paths,
         })
     }
 
-    pub(crate) fn apply(&self, input: Value) -> Result<Value, StepError> {
+    pub(crate) fn spec_paths(&self) -> &[String] {
+        &self.spec_paths
+    }
+
+    pub(crate) fn apply(
+        &self,
+        input: Value,
+        tracer: Option<&mut Tracer>,
+    ) -> Result<Value, StepError> {
+        let mut ctx = Ctx {
+            tracer,
+            path: String::new(),
+        };
         let mut input = match input {
             Value::Null => Value::Object(Map::new()),
             other => other,
@@ -71,9 +89,9 @@ impl Default {
                     "this default spec cannot handle a top-level JSON array (its keys are not array indices)",
                 ));
             };
-            root.apply_children(&mut input);
+            root.apply_children(&mut input, &mut ctx);
         } else {
-            self.map_root.apply_children(&mut input);
+            self.map_root.apply_children(&mut input, &mut ctx);
         }
         Ok(input)
     }
@@ -133,6 +151,7 @@ fn parse_children(
         children.push(KeyNode {
             op,
             in_array: parent_is_array,
+            spec_path: child_path.clone(),
             array_output,
             children: sub,
             value,
@@ -173,6 +192,7 @@ impl KeyNode {
         Ok(KeyNode {
             op: Op::Literal("root".into()),
             in_array: false,
+            spec_path: base.to_string(),
             array_output: array,
             children: Some(children),
             value: Value::Null,
@@ -180,7 +200,14 @@ impl KeyNode {
         })
     }
 
-    fn apply_children(&self, defaultee: &mut Value) {
+    fn collect_paths(&self, out: &mut Vec<String>) {
+        for c in self.children.iter().flatten() {
+            out.push(c.spec_path.clone());
+            c.collect_paths(out);
+        }
+    }
+
+    fn apply_children(&self, defaultee: &mut Value, ctx: &mut Ctx<'_>) {
         let Some(children) = &self.children else {
             return;
         };
@@ -192,22 +219,24 @@ impl KeyNode {
             list.resize(max + 1, Value::Null);
         }
         for child in children {
-            child.apply_to_container(defaultee);
+            child.apply_to_container(defaultee, ctx);
         }
     }
 
-    fn apply_to_container(&self, container: &mut Value) {
+    fn apply_to_container(&self, container: &mut Value, ctx: &mut Ctx<'_>) {
         match container {
             Value::Object(map) if !self.in_array => {
                 if let Op::Literal(k) = &self.op {
+                    let mark = ctx.enter(&self.spec_path, k);
                     match map.get_mut(k) {
-                        Some(slot) => self.apply_to_slot(slot),
+                        Some(slot) => self.apply_to_slot(slot, ctx),
                         None => {
                             let mut slot = Value::Null;
-                            self.apply_to_slot(&mut slot);
+                            self.apply_to_slot(&mut slot, ctx);
                             map.insert(k.clone(), slot);
                         }
                     }
+                    ctx.leave(mark);
                     return;
                 }
                 let keys: Vec<String> = match &self.op {
@@ -221,8 +250,10 @@ impl KeyNode {
                     Op::Index(_) | Op::OrIndex(_) => Vec::new(),
                 };
                 for k in keys {
+                    let mark = ctx.enter(&self.spec_path, &k);
                     let slot = map.entry(k).or_insert(Value::Null);
-                    self.apply_to_slot(slot);
+                    self.apply_to_slot(slot, ctx);
+                    ctx.leave(mark);
                 }
             }
             Value::Array(list) if self.in_array => {
@@ -234,7 +265,9 @@ impl KeyNode {
                 };
                 for i in indices {
                     if let Some(slot) = list.get_mut(i) {
-                        self.apply_to_slot(slot);
+                        let mark = ctx.enter(&self.spec_path, &i.to_string());
+                        self.apply_to_slot(slot, ctx);
+                        ctx.leave(mark);
                     }
                 }
             }
@@ -242,7 +275,7 @@ impl KeyNode {
         }
     }
 
-    fn apply_to_slot(&self, slot: &mut Value) {
+    fn apply_to_slot(&self, slot: &mut Value, ctx: &mut Ctx<'_>) {
         match &self.children {
             None => {
                 if slot.is_null() {
@@ -258,7 +291,7 @@ impl KeyNode {
                         Value::Object(Map::new())
                     };
                 }
-                self.apply_children(slot);
+                self.apply_children(slot, ctx);
             }
         }
     }

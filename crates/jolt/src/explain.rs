@@ -22,7 +22,7 @@ pub struct StepExplanation {
     pub index: usize,
     /// Operation name.
     pub operation: String,
-    /// Whether this operation records matches (shift and modify do).
+    /// Whether this operation records matches (all but `sort` and custom operations do).
     pub traced: bool,
     /// Spec entries that matched, with the input path they matched, in processing order.
     pub matched: Vec<SpecMatch>,

@@ -17,3 +17,35 @@ impl Tracer {
         self.no_value.push((spec_path.to_string(), input_path));
     }
 }
+
+/// Explain bookkeeping for the in-place operations (default, remove, cardinality): the input
+/// path is only maintained while tracing, so normal runs pay nothing for it.
+pub(crate) struct PathTrace<'t> {
+    pub tracer: Option<&'t mut Tracer>,
+    pub path: String,
+}
+
+impl<'t> PathTrace<'t> {
+    pub(crate) fn new(tracer: Option<&'t mut Tracer>) -> Self {
+        PathTrace {
+            tracer,
+            path: String::new(),
+        }
+    }
+
+    /// Descends into `key`, recording that `spec_path` applied there; returns a mark for
+    /// `leave`.
+    pub(crate) fn enter(&mut self, spec_path: &str, key: &str) -> Option<usize> {
+        let t = self.tracer.as_deref_mut()?;
+        let len = self.path.len();
+        crate::error::push_pointer(&mut self.path, key);
+        t.matched(spec_path, self.path.clone());
+        Some(len)
+    }
+
+    pub(crate) fn leave(&mut self, mark: Option<usize>) {
+        if let Some(len) = mark {
+            self.path.truncate(len);
+        }
+    }
+}
