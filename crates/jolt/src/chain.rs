@@ -82,7 +82,7 @@ impl CompileOptions {
 
 pub(crate) enum Op {
     Shift(Shift),
-    Default(Default),
+    Default(Box<Default>),
     Remove(Remove),
     Sort,
     Cardinality(Cardinality),
@@ -352,7 +352,7 @@ fn compile_step(
     };
     let op = match name {
         "shift" => Op::Shift(Shift::compile(spec, spec_path)?),
-        "default" => Op::Default(Default::compile(spec, spec_path)?),
+        "default" => Op::Default(Box::new(Default::compile(spec, spec_path)?)),
         "remove" => Op::Remove(Remove::compile(spec, spec_path)?),
         "cardinality" => Op::Cardinality(Cardinality::compile(spec, spec_path)?),
         "modify-overwrite-beta" => Op::Modify(Modify::compile(
