@@ -59,7 +59,7 @@ impl CompileOptions {
     /// Registers one custom modify function.
     pub fn function<F>(mut self, name: &str, function: F) -> CompileOptions
     where
-        F: Fn(&[Value]) -> Option<Value> + Send + Sync + 'static,
+        F: Fn(&[&Value]) -> Option<Value> + Send + Sync + 'static,
     {
         self.functions.register(name, function);
         self

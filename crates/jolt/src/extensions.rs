@@ -23,16 +23,18 @@ pub(crate) fn register_all(f: &mut Functions) {
     f.register("ob:if", |a| {
         let cond = a.first()?;
         if truthy(cond) {
-            a.get(1).cloned()
+            a.get(1).map(|v| (*v).clone())
         } else {
-            a.get(2).cloned()
+            a.get(2).map(|v| (*v).clone())
         }
     });
     f.register("ob:equals", |a| match a {
         [x, y] => Some(Value::Bool(x == y)),
         _ => None,
     });
-    f.register("ob:coalesce", |a| a.iter().find(|v| !v.is_null()).cloned());
+    f.register("ob:coalesce", |a| {
+        a.iter().find(|v| !v.is_null()).map(|v| (*v).clone())
+    });
     f.register("ob:dateFormat", |a| match a {
         [Value::String(v), Value::String(inp), Value::String(out)] => {
             let parsed = parse_date(v, inp)?;
@@ -73,15 +75,19 @@ fn truthy(v: &Value) -> bool {
     }
 }
 
-fn multiply(args: &[Value]) -> Option<Value> {
-    let args: &[Value] = match args {
-        [Value::Array(items)] => items,
+fn multiply(args: &[&Value]) -> Option<Value> {
+    let unpacked: Vec<&Value>;
+    let args: &[&Value] = match args {
+        [Value::Array(items)] => {
+            unpacked = items.iter().collect();
+            &unpacked
+        }
         other => other,
     };
     if args.is_empty() {
         return None;
     }
-    let nums: Vec<JNum> = args.iter().map(to_number).collect::<Option<_>>()?;
+    let nums: Vec<JNum> = args.iter().map(|v| to_number(v)).collect::<Option<_>>()?;
     if nums.iter().all(|n| !matches!(n, JNum::Double(_))) {
         let mut product: i64 = 1;
         let mut overflow = false;
@@ -229,7 +235,8 @@ mod tests {
     use serde_json::json;
 
     fn ext(name: &str, args: &[Value]) -> Option<Value> {
-        Functions::stock().with_extensions().get(name).unwrap()(args)
+        let refs: Vec<&Value> = args.iter().collect();
+        Functions::stock().with_extensions().get(name).unwrap()(&refs)
     }
 
     #[test]

@@ -13,7 +13,7 @@ use std::fmt;
 use std::sync::Arc;
 
 /// The signature of a modify function.
-pub type FunctionImpl = dyn Fn(&[Value]) -> Option<Value> + Send + Sync;
+pub type FunctionImpl = dyn Fn(&[&Value]) -> Option<Value> + Send + Sync;
 
 /// A set of modify functions by name. `Functions::stock()` holds Jolt's own; `register` adds
 /// custom ones; `with_extensions()` adds the `ob:` extension namespace (see `extensions`).
@@ -81,6 +81,7 @@ impl Functions {
             list_fn(a, |l| {
                 let sum = l
                     .iter()
+                    .copied()
                     .filter_map(to_integer)
                     .fold(0i32, i32::wrapping_add);
                 Some(Value::from(sum))
@@ -88,13 +89,16 @@ impl Functions {
         });
         f.register("doubleSum", |a| {
             list_fn(a, |l| {
-                java::double_value(l.iter().filter_map(to_double).sum())
+                java::double_value(l.iter().copied().filter_map(to_double).sum())
             })
         });
         f.register("longSum", |a| {
             list_fn(a, |l| {
                 Some(Value::from(
-                    l.iter().filter_map(to_long).fold(0i64, i64::wrapping_add),
+                    l.iter()
+                        .copied()
+                        .filter_map(to_long)
+                        .fold(0i64, i64::wrapping_add),
                 ))
             })
         });
@@ -152,19 +156,29 @@ impl Functions {
         f.register("squashDuplicates", |a| squash(a, squash_duplicates));
 
         f.register("noop", |_| None);
-        f.register("isPresent", |a| a.first().cloned());
-        f.register("notNull", |a| a.first().filter(|v| !v.is_null()).cloned());
-        f.register("isNull", |a| a.first().filter(|v| v.is_null()).cloned());
+        f.register("isPresent", |a| a.first().map(|v| (*v).clone()));
+        f.register("notNull", |a| {
+            a.first().filter(|v| !v.is_null()).map(|v| (*v).clone())
+        });
+        f.register("isNull", |a| {
+            a.first().filter(|v| v.is_null()).map(|v| (*v).clone())
+        });
 
-        f.register("firstElement", |a| list_fn(a, |l| l.first().cloned()));
-        f.register("lastElement", |a| list_fn(a, |l| l.last().cloned()));
+        f.register("firstElement", |a| {
+            list_fn(a, |l| l.first().map(|v| (*v).clone()))
+        });
+        f.register("lastElement", |a| {
+            list_fn(a, |l| l.last().map(|v| (*v).clone()))
+        });
         f.register("elementAt", |a| {
             arg_driven(
                 a,
                 is_int,
                 |idx, l| {
                     let i = JNum::of_value(idx)?.int_value();
-                    usize::try_from(i).ok().and_then(|i| l.get(i).cloned())
+                    usize::try_from(i)
+                        .ok()
+                        .and_then(|i| l.get(i).map(|v| (*v).clone()))
                 },
                 |_, _| None,
             )
@@ -172,7 +186,7 @@ impl Functions {
         f.register("toList", |a| {
             base(
                 a,
-                |l| Some(Value::Array(l.to_vec())),
+                |l| Some(Value::Array(l.iter().map(|v| (*v).clone()).collect())),
                 |v| Some(Value::Array(vec![v.clone()])),
             )
         });
@@ -190,7 +204,7 @@ impl Functions {
     /// Registers (or replaces) a function under `name`.
     pub fn register<F>(&mut self, name: &str, function: F) -> &mut Functions
     where
-        F: Fn(&[Value]) -> Option<Value> + Send + Sync + 'static,
+        F: Fn(&[&Value]) -> Option<Value> + Send + Sync + 'static,
     {
         self.map.insert(name.to_string(), Arc::new(function));
         self
@@ -209,10 +223,15 @@ impl Functions {
 
 // ---- Jolt's function shapes (Function.BaseFunction and friends) ----
 
+/// Borrows a list's elements as an argument slice (no deep copy).
+fn refs(items: &[Value]) -> Vec<&Value> {
+    items.iter().collect()
+}
+
 /// `BaseFunction`: one list argument or many arguments go to `list`; one scalar to `one`.
 fn base(
-    args: &[Value],
-    list: impl Fn(&[Value]) -> Option<Value>,
+    args: &[&Value],
+    list: impl Fn(&[&Value]) -> Option<Value>,
     one: impl Fn(&Value) -> Option<Value>,
 ) -> Option<Value> {
     match args {
@@ -221,7 +240,7 @@ fn base(
             if items.is_empty() {
                 None
             } else {
-                list(items)
+                list(&refs(items))
             }
         }
         [Value::Null] => None,
@@ -232,42 +251,46 @@ fn base(
 
 /// `SingleFunction`: applies to one value, or to each element of a list (keeping elements it
 /// cannot convert).
-fn single(args: &[Value], one: impl Fn(&Value) -> Option<Value>) -> Option<Value> {
+fn single(args: &[&Value], one: impl Fn(&Value) -> Option<Value>) -> Option<Value> {
     base(args, |items| map_list(items, &one), &one)
 }
 
-fn map_list(items: &[Value], one: impl Fn(&Value) -> Option<Value>) -> Option<Value> {
+fn map_list(items: &[&Value], one: impl Fn(&Value) -> Option<Value>) -> Option<Value> {
     Some(Value::Array(
         items
             .iter()
-            .map(|v| one(v).unwrap_or_else(|| v.clone()))
+            .map(|v| one(v).unwrap_or_else(|| (*v).clone()))
             .collect(),
     ))
 }
 
 /// `ListFunction`: only list-shaped input.
-fn list_fn(args: &[Value], list: impl Fn(&[Value]) -> Option<Value>) -> Option<Value> {
+fn list_fn(args: &[&Value], list: impl Fn(&[&Value]) -> Option<Value>) -> Option<Value> {
     base(args, list, |_| None)
 }
 
 /// `ArgDrivenFunction`: the first argument is a typed parameter, the rest the input.
 fn arg_driven(
-    args: &[Value],
+    args: &[&Value],
     special_ok: impl Fn(&Value) -> bool,
-    list: impl Fn(&Value, &[Value]) -> Option<Value>,
+    list: impl Fn(&Value, &[&Value]) -> Option<Value>,
     one: impl Fn(&Value, &Value) -> Option<Value>,
 ) -> Option<Value> {
-    let args: &[Value] = match args {
-        [Value::Array(items)] => items,
+    let unpacked;
+    let args: &[&Value] = match args {
+        [Value::Array(items)] => {
+            unpacked = refs(items);
+            &unpacked
+        }
         other => other,
     };
-    if args.len() < 2 || !special_ok(&args[0]) {
+    if args.len() < 2 || !special_ok(args[0]) {
         return None;
     }
-    let special = &args[0];
+    let special = args[0];
     if args.len() == 2 {
-        match &args[1] {
-            Value::Array(items) => list(special, items),
+        match args[1] {
+            Value::Array(items) => list(special, &refs(items)),
             other => one(special, other),
         }
     } else {
@@ -320,10 +343,14 @@ fn to_boolean(v: &Value) -> Option<Value> {
 
 // ---- strings ----
 
-fn concat(args: &[Value]) -> Option<Value> {
-    let parts: &[Value] = match args {
+fn concat(args: &[&Value]) -> Option<Value> {
+    let unpacked;
+    let parts: &[&Value] = match args {
         [] => return None,
-        [Value::Array(items)] => items,
+        [Value::Array(items)] => {
+            unpacked = refs(items);
+            &unpacked
+        }
         other => other,
     };
     let mut out = String::new();
@@ -335,12 +362,12 @@ fn concat(args: &[Value]) -> Option<Value> {
     Some(Value::String(out))
 }
 
-fn join(sep: &Value, items: &[Value]) -> Option<Value> {
+fn join(sep: &Value, items: &[&Value]) -> Option<Value> {
     let sep = sep.as_str()?;
     let parts: Vec<String> = items
         .iter()
         .filter(|v| !v.is_null())
-        .map(java::to_java_string)
+        .map(|v| java::to_java_string(v))
         .filter(|s| !s.is_empty())
         .collect();
     Some(Value::String(parts.join(sep)))
@@ -386,7 +413,7 @@ fn java_split(re: &regex::Regex, s: &str) -> Vec<String> {
     parts
 }
 
-fn substring(args: &[Value]) -> Option<Value> {
+fn substring(args: &[&Value]) -> Option<Value> {
     let [Value::String(s), start, end] = args else {
         return None;
     };
@@ -401,11 +428,12 @@ fn substring(args: &[Value]) -> Option<Value> {
     java::utf16_substring(s, start as usize, end as usize).map(Value::String)
 }
 
-fn pad(left: bool, source: &Value, args: &[Value]) -> Option<Value> {
+fn pad(left: bool, source: &Value, args: &[&Value]) -> Option<Value> {
     let source = source.as_str()?;
-    let (Some(JNum::Int(width)), Some(Value::String(filler))) =
-        (args.first().and_then(JNum::of_value), args.get(1))
-    else {
+    let (Some(JNum::Int(width)), Some(Value::String(filler))) = (
+        args.first().and_then(|v| JNum::of_value(v)),
+        args.get(1).copied(),
+    ) else {
         return None;
     };
     if width <= 0 || width > 500 {
@@ -439,7 +467,7 @@ fn single_number(v: &Value) -> Option<Value> {
 
 /// Jolt's `min`/`max`: tracks the best int, long and double separately (strings parsed), then
 /// picks among them comparing long values, as Java does.
-fn min_max(args: &[Value], want: Ordering) -> Option<Value> {
+fn min_max(args: &[&Value], want: Ordering) -> Option<Value> {
     let is_max = want == Ordering::Greater;
     let mut best_int: i32 = if is_max { i32::MIN } else { i32::MAX };
     let mut best_long: i64 = if is_max { i64::MIN } else { i64::MAX };
@@ -530,9 +558,10 @@ fn abs(v: &Value) -> Option<Value> {
     }
 }
 
-fn avg(args: &[Value]) -> Option<Value> {
+fn avg(args: &[&Value]) -> Option<Value> {
     let nums: Vec<f64> = args
         .iter()
+        .copied()
         .filter_map(to_number)
         .map(JNum::double_value)
         .collect();
@@ -542,7 +571,7 @@ fn avg(args: &[Value]) -> Option<Value> {
     java::double_value(nums.iter().sum::<f64>() / nums.len() as f64)
 }
 
-fn divide(args: &[Value]) -> Option<f64> {
+fn divide(args: &[&Value]) -> Option<f64> {
     let [a, b] = args else {
         return None;
     };
@@ -554,7 +583,7 @@ fn divide(args: &[Value]) -> Option<f64> {
     Some(num.double_value() / den)
 }
 
-fn divide_and_round(digits: &Value, args: &[Value]) -> Option<Value> {
+fn divide_and_round(digits: &Value, args: &[&Value]) -> Option<Value> {
     let digits = JNum::of_value(digits)?.int_value();
     let q = divide(args)?;
     java::double_value(round_half_up(q, digits)?)
@@ -597,7 +626,7 @@ fn round_half_up(d: f64, digits: i32) -> Option<f64> {
 
 // ---- objects ----
 
-fn size(args: &[Value]) -> Option<Value> {
+fn size(args: &[&Value]) -> Option<Value> {
     match args {
         [] => None,
         [Value::Null] => None,
@@ -610,11 +639,11 @@ fn size(args: &[Value]) -> Option<Value> {
 }
 
 /// Jolt's squash functions take one list or map (or several arguments as a list).
-fn squash(args: &[Value], f: fn(Value) -> Value) -> Option<Value> {
+fn squash(args: &[&Value], f: fn(Value) -> Value) -> Option<Value> {
     match args {
         [] => None,
-        [v] => Some(f(v.clone())),
-        many => Some(f(Value::Array(many.to_vec()))),
+        [v] => Some(f((*v).clone())),
+        many => Some(f(Value::Array(many.iter().map(|v| (*v).clone()).collect()))),
     }
 }
 
@@ -661,9 +690,9 @@ fn squash_duplicates(v: Value) -> Value {
 
 /// `Arrays.sort` on natural order: every element must be comparable with every other (same
 /// Java class), otherwise the function gives no value.
-fn sort(items: &[Value]) -> Option<Value> {
+fn sort(items: &[&Value]) -> Option<Value> {
     if items.len() <= 1 {
-        return Some(Value::Array(items.to_vec()));
+        return Some(Value::Array(items.iter().map(|v| (*v).clone()).collect()));
     }
     #[derive(PartialEq)]
     enum Class {
@@ -683,11 +712,11 @@ fn sort(items: &[Value]) -> Option<Value> {
         }),
         _ => None,
     };
-    let first = class_of(&items[0])?;
+    let first = class_of(items[0])?;
     if items.iter().any(|v| class_of(v).as_ref() != Some(&first)) {
         return None;
     }
-    let mut sorted = items.to_vec();
+    let mut sorted: Vec<Value> = items.iter().map(|v| (*v).clone()).collect();
     sorted.sort_by(|a, b| match (a, b) {
         (Value::String(x), Value::String(y)) => java::compare_utf16(x, y),
         (Value::Bool(x), Value::Bool(y)) => x.cmp(y),
@@ -707,7 +736,8 @@ mod tests {
 
     fn call(name: &str, args: &[Value]) -> Option<Value> {
         let f = Functions::stock().get(name).unwrap();
-        f(args)
+        let refs: Vec<&Value> = args.iter().collect();
+        f(&refs)
     }
 
     #[test]

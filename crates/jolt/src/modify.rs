@@ -923,56 +923,67 @@ impl<'s> Run<'s, '_, '_> {
     }
 }
 
-fn evaluate_first(
-    evals: &[Evaluator],
-    input: Option<&Value>,
-    view: &View<'_, '_>,
-    context: Option<&Value>,
+fn evaluate_first<'a>(
+    evals: &'a [Evaluator],
+    input: Option<&'a Value>,
+    view: &View<'a, '_>,
+    context: Option<&'a Value>,
 ) -> Option<Value> {
     evals.iter().find_map(|e| evaluate(e, input, view, context))
 }
 
-fn evaluate(
-    eval: &Evaluator,
-    input: Option<&Value>,
-    view: &View<'_, '_>,
-    context: Option<&Value>,
+fn evaluate<'a>(
+    eval: &'a Evaluator,
+    input: Option<&'a Value>,
+    view: &View<'a, '_>,
+    context: Option<&'a Value>,
 ) -> Option<Value> {
     match eval {
-        Evaluator::Arg(a) => eval_arg(a, view, context),
+        Evaluator::Arg(a) => eval_arg(a, view, context).map(Cow::into_owned),
         Evaluator::Call {
             function: None,
             args,
             ..
-        } => args.first().and_then(|a| eval_arg(a, view, context)),
+        } => args
+            .first()
+            .and_then(|a| eval_arg(a, view, context))
+            .map(Cow::into_owned),
         Evaluator::Call {
             function: Some(f),
             args,
             ..
         } => match args.as_slice() {
             [] => match input {
-                Some(v) => f(std::slice::from_ref(v)),
-                None => f(&[]),
-            },
-            [one] => match eval_arg(one, view, context) {
                 Some(v) => f(&[v]),
                 None => f(&[]),
             },
+            [one] => match eval_arg(one, view, context) {
+                Some(v) => f(&[v.as_ref()]),
+                None => f(&[]),
+            },
             many => {
-                let values: Vec<Value> = many
+                // Arguments are borrowed from the document: `=size(@(2,lines))` does not copy
+                // the list.
+                let values: Vec<Option<Cow<'a, Value>>> =
+                    many.iter().map(|a| eval_arg(a, view, context)).collect();
+                let refs: Vec<&Value> = values
                     .iter()
-                    .map(|a| eval_arg(a, view, context).unwrap_or(Value::Null))
+                    .map(|v| v.as_deref().unwrap_or(&crate::path::NULL))
                     .collect();
-                f(&values)
+                f(&refs)
             }
         },
     }
 }
 
-fn eval_arg(arg: &FnArg, view: &View<'_, '_>, context: Option<&Value>) -> Option<Value> {
+fn eval_arg<'a>(
+    arg: &'a FnArg,
+    view: &View<'a, '_>,
+    context: Option<&'a Value>,
+) -> Option<Cow<'a, Value>> {
     match arg {
-        FnArg::Literal(v) => Some(v.clone()),
-        FnArg::SelfLookup(t) => t.read(view).ok().flatten().cloned(),
+        FnArg::Literal(v) => Some(Cow::Borrowed(v)),
+        FnArg::SelfLookup(t) => t.read(view).ok().flatten().map(Cow::Borrowed),
         FnArg::Context(segs) => {
             let mut cur = context?;
             for seg in segs {
@@ -983,7 +994,7 @@ fn eval_arg(arg: &FnArg, view: &View<'_, '_>, context: Option<&Value>) -> Option
                     _ => return None,
                 };
             }
-            Some(cur.clone())
+            Some(Cow::Borrowed(cur))
         }
     }
 }

@@ -43,7 +43,7 @@ impl Files {
 
 /// The two custom functions `modifier/functions/labelsLookupTest` needs (see the README).
 fn label_options() -> CompileOptions {
-    fn pick(args: &[Value], want_max: bool) -> Option<Value> {
+    fn pick(args: &[&Value], want_max: bool) -> Option<Value> {
         let map = match args {
             [Value::Object(m)] => m,
             _ => return None,
