@@ -38,7 +38,7 @@ pub(crate) fn register_all(f: &mut Functions) {
     f.register("ob:dateFormat", |a| match a {
         [Value::String(v), Value::String(inp), Value::String(out)] => {
             let parsed = parse_date(v, inp)?;
-            Some(Value::String(format_date(&parsed, out)))
+            format_date(&parsed, out).map(Value::String)
         }
         _ => None,
     });
@@ -62,7 +62,7 @@ pub(crate) fn register_all(f: &mut Functions) {
             .timestamp_millis_opt(millis)
             .single()?
             .with_timezone(&offset);
-        Some(Value::String(format_date(&dt, out)))
+        format_date(&dt, out).map(Value::String)
     });
 }
 
@@ -217,16 +217,14 @@ fn parse_date(value: &str, pattern: &str) -> Option<DateTime<FixedOffset>> {
     None
 }
 
-fn format_date(dt: &DateTime<FixedOffset>, pattern: &str) -> String {
+/// `None` when the pattern cannot be formatted (chrono reports that as a Display error, which
+/// `to_string` would turn into a panic).
+fn format_date(dt: &DateTime<FixedOffset>, pattern: &str) -> Option<String> {
     use std::fmt::Write;
     let fmt = java_pattern_to_chrono(pattern);
     let mut out = String::new();
-    // An unsupported specifier makes chrono's Display fail; give the pattern's literal text
-    // back rather than panicking.
-    if write!(out, "{}", dt.format(&fmt)).is_err() {
-        return String::new();
-    }
-    out
+    write!(out, "{}", dt.format(&fmt)).ok()?;
+    Some(out)
 }
 
 #[cfg(test)]
