@@ -130,6 +130,40 @@ fn spec_tree(rhs: &'static [&'static str]) -> impl Strategy<Value = Value> {
     })
 }
 
+/// Shift specs built only from valid shift keys and output paths, so nearly all compile.
+fn shift_spec() -> impl Strategy<Value = Value> {
+    const SHIFT_KEYS: &[&str] = &[
+        "a", "b", "0", "1", "*", "a*", "*b", "a*b*", "&", "&1", "@(1,a)", "@(2,b.c)", "#x", "a|b",
+        "\\@a", "tag-*",
+    ];
+    const SHIFT_LEAF_KEYS: &[&str] = &["a", "b", "0", "*", "@", "$", "$(0,1)", "#y", "&", "@1"];
+    let leaf = prop::collection::vec(
+        (
+            prop::sample::select(SHIFT_LEAF_KEYS.to_vec()),
+            prop::sample::select(RHS_PATHS.to_vec()),
+        ),
+        1..4,
+    )
+    .prop_map(|kv| {
+        let mut m = Map::new();
+        for (k, v) in kv {
+            m.insert(k.to_string(), Value::from(v));
+        }
+        Value::Object(m)
+    });
+    leaf.prop_recursive(3, 24, 3, |inner| {
+        prop::collection::vec((prop::sample::select(SHIFT_KEYS.to_vec()), inner), 1..3).prop_map(
+            |kv| {
+                let mut m = Map::new();
+                for (k, v) in kv {
+                    m.insert(k.to_string(), v);
+                }
+                Value::Object(m)
+            },
+        )
+    })
+}
+
 fn chain_spec() -> impl Strategy<Value = Value> {
     prop::collection::vec(
         (
@@ -157,6 +191,13 @@ proptest! {
         if let Ok(jolt) = Jolt::compile_with(&spec, &options) {
             let _ = jolt.apply_with_context(&input, Some(&ctx));
             let _ = jolt.explain(&input);
+        }
+    }
+
+    #[test]
+    fn compiled_shift_specs_never_panic_on_any_input(spec in shift_spec(), input in json_value()) {
+        if let Ok(jolt) = Jolt::compile_operation("shift", Some(&spec), &CompileOptions::new()) {
+            let _ = jolt.apply(&input);
         }
     }
 
