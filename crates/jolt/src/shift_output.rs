@@ -63,7 +63,11 @@ impl<'a> OutMap<'a> {
 
 impl<'a> Out<'a> {
     pub(crate) fn new_object() -> Out<'a> {
-        Out::Object(OutMap::default())
+        // Most output objects get several keys; start with room for them.
+        Out::Object(OutMap {
+            entries: Vec::with_capacity(8),
+            index: None,
+        })
     }
 
     fn is_null(&self) -> bool {
