@@ -510,14 +510,14 @@ fn reason(plan_type: &str, pk: u64) -> Value {
         "uuid": "3d32baeb-69a2-4e9e-ad6f-d58027c22bef", "send_to_oms": false})
 }
 
-/// Plans: every (plan type × status) combination at least once when there are 12+ orders,
-/// then one plan per ~8 orders. Plan orders are already sent (`is_send` true), as in Omnitron.
+/// Plans: every (plan type × status) combination at least once when there are 36+ orders
+/// (at most a third of the orders get a plan), and one plan per ~8 orders beyond 96. Plan orders are already sent (`is_send` true), as in Omnitron.
 fn add_plans(db: &mut Db, rng: &mut SimRng, now: DateTime<Utc>) {
     let order_pks: Vec<u64> = db.orders.keys().copied().collect();
-    if order_pks.is_empty() {
+    let wanted = (order_pks.len() / 8).max(12).min(order_pks.len() / 3);
+    if wanted == 0 {
         return;
     }
-    let wanted = (order_pks.len() / 8).max(12).min(order_pks.len());
     let step = (order_pks.len() / wanted).max(1);
     for (n, idx) in (0..wanted).map(|k| k * step).enumerate() {
         let Some(&order_pk) = order_pks.get(idx) else {
@@ -632,7 +632,8 @@ pub(crate) fn create_plan_for_items(
     if plan_type == "refund" && matches!(status, "approved" | "completed") {
         db.next_transaction_pk += 1;
         let tpk = db.next_transaction_pk;
-        let mapped = plan_pk % 2 == 0;
+        // Alternate: the first refund transaction is unmapped, the next mapped, ...
+        let mapped = db.transactions.values().filter(|t| t.transaction_type == "refund").count() % 2 == 1;
         let mut t = OrderTransaction {
             pk: tpk,
             order: order_pk,
