@@ -284,6 +284,11 @@ async fn entry<F: Flavor>(State(p): State<Pipeline<F>>, req: Request) -> Respons
 
     let req = Request::from_parts(parts, Body::from(bytes));
     let resp = route(&p, req, &method).await;
+    if resp.extensions().get::<Broken>().is_some() {
+        entry.fault.get_or_insert_with(|| "reset (scenario mode)".into());
+        common.journal.push(entry);
+        return resp;
+    }
 
     match fault {
         Some(FaultAction::Truncate { keep_bytes }) => {
@@ -425,7 +430,14 @@ pub(crate) fn gateway_html(status: u16) -> String {
     )
 }
 
+/// Marks a handler's answer as a deliberate connection break, so the pipeline passes it through
+/// instead of buffering (which would turn the break into an empty 200).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Broken;
+
 /// A response that breaks the connection before any complete answer.
 pub(crate) fn reset_response() -> Response {
-    broken_response(StatusCode::OK, HeaderMap::new(), Bytes::new(), None)
+    let mut r = broken_response(StatusCode::OK, HeaderMap::new(), Bytes::new(), None);
+    r.extensions_mut().insert(Broken);
+    r
 }
