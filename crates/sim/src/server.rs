@@ -285,7 +285,9 @@ async fn entry<F: Flavor>(State(p): State<Pipeline<F>>, req: Request) -> Respons
     let req = Request::from_parts(parts, Body::from(bytes));
     let resp = route(&p, req, &method).await;
     if resp.extensions().get::<Broken>().is_some() {
-        entry.fault.get_or_insert_with(|| "reset (scenario mode)".into());
+        entry
+            .fault
+            .get_or_insert_with(|| "reset (scenario mode)".into());
         common.journal.push(entry);
         return resp;
     }

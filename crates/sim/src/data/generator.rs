@@ -633,7 +633,13 @@ pub(crate) fn create_plan_for_items(
         db.next_transaction_pk += 1;
         let tpk = db.next_transaction_pk;
         // Alternate: the first refund transaction is unmapped, the next mapped, ...
-        let mapped = db.transactions.values().filter(|t| t.transaction_type == "refund").count() % 2 == 1;
+        let mapped = db
+            .transactions
+            .values()
+            .filter(|t| t.transaction_type == "refund")
+            .count()
+            % 2
+            == 1;
         let mut t = OrderTransaction {
             pk: tpk,
             order: order_pk,

@@ -4,6 +4,7 @@
 use super::errors::{ApiError, json_body};
 use super::filters::date_bounds;
 use super::model::{PLAN_STATUSES, status_of};
+use super::pagination::SortKey;
 use super::{ListCtx, OmnitronApp, pk};
 use crate::data::generator::create_plan_for_items;
 use axum::Json;
@@ -34,7 +35,7 @@ pub(crate) async fn list(
     };
     let (gt, lt, gte, lte) = date_bounds(q, "modified_date")?;
     let db = crate::lock(&app.db);
-    let rows = db
+    let rows: Vec<_> = db
         .plans
         .values()
         .filter(|p| statuses.as_ref().is_none_or(|s| s.contains(&p.status)))
@@ -55,9 +56,19 @@ pub(crate) async fn list(
         })
         .filter(|p| pks.as_ref().is_none_or(|k| k.contains(&p.pk)))
         .filter(|p| super::filters::in_window(p.modified_date, gt, lt, gte, lte))
-        .map(|p| db.plan_json(p))
         .collect();
-    ctx.page(rows).map(Json)
+    ctx.page(
+        rows,
+        |p, f| {
+            if f == "modified_date" {
+                SortKey::Text(crate::clock::iso(p.modified_date))
+            } else {
+                SortKey::Num(p.pk)
+            }
+        },
+        |p| db.plan_json(p),
+    )
+    .map(Json)
 }
 
 /// `GET /cancellation_plans/cancellation_plan_statuses/`.

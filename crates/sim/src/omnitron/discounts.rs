@@ -1,6 +1,7 @@
 //! Discount item endpoints.
 
 use super::errors::ApiError;
+use super::pagination::SortKey;
 use super::{ListCtx, OmnitronApp, pk};
 use axum::Json;
 use axum::extract::{Path, State};
@@ -18,14 +19,14 @@ pub(crate) async fn list(
     };
     let pks = ctx.q.u64_list("pk__in")?;
     let db = crate::lock(&app.db);
-    let rows = db
+    let rows: Vec<_> = db
         .discounts
         .values()
         .filter(|d| order.is_none_or(|o| d.order == o))
         .filter(|d| pks.as_ref().is_none_or(|p| p.contains(&d.pk)))
-        .map(|d| db.discount_flat(d))
         .collect();
-    ctx.page(rows).map(Json)
+    ctx.page(rows, |d, _| SortKey::Num(d.pk), |d| db.discount_flat(d))
+        .map(Json)
 }
 
 /// `GET /discount_items/{pk}/`.

@@ -7,6 +7,7 @@ use super::model::{
     CONTENT_TYPE_ORDER_ITEM, Db, status_display, status_of, status_rank, transition_error,
 };
 use super::orders::mapping_code;
+use super::pagination::SortKey;
 use super::{ListCtx, OmnitronApp, pk};
 use crate::server::json_response;
 use axum::Json;
@@ -31,7 +32,7 @@ pub(crate) async fn list(
     let (gt, lt, gte, lte) = date_bounds(q, "modified_date")?;
     let number = q.get("order__number").or_else(|| q.get("order_number"));
     let db = crate::lock(&app.db);
-    let rows = db
+    let rows: Vec<_> = db
         .items
         .values()
         .filter(|i| order.is_none_or(|o| i.order == o))
@@ -39,9 +40,19 @@ pub(crate) async fn list(
         .filter(|i| statuses.as_ref().is_none_or(|s| s.contains(&i.status)))
         .filter(|i| super::filters::in_window(i.modified_date, gt, lt, gte, lte))
         .filter(|i| number.is_none_or(|n| db.orders.get(&i.order).is_some_and(|o| o.number == n)))
-        .map(|i| db.item_flat(i))
         .collect();
-    ctx.page(rows).map(Json)
+    ctx.page(
+        rows,
+        |i, f| {
+            if f == "modified_date" {
+                SortKey::Text(crate::clock::iso(i.modified_date))
+            } else {
+                SortKey::Num(i.pk)
+            }
+        },
+        |i| db.item_flat(i),
+    )
+    .map(Json)
 }
 
 /// `GET /order_items/{pk}/`.

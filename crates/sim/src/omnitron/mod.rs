@@ -191,9 +191,15 @@ impl<S: Send + Sync> FromRequestParts<S> for ListCtx {
 }
 
 impl ListCtx {
-    pub fn page(&self, mut rows: Vec<Value>) -> Result<Value, ApiError> {
-        pagination::sort_rows(&mut rows, &self.q);
-        pagination::paginate(rows, &self.q, &self.base, &self.path, self.shift)
+    /// Sort, cut the page, render only the page's rows.
+    pub fn page<T>(
+        &self,
+        mut rows: Vec<T>,
+        key: impl Fn(&T, &str) -> pagination::SortKey,
+        render: impl Fn(&T) -> Value,
+    ) -> Result<Value, ApiError> {
+        pagination::sort_rows(&mut rows, &self.q, key);
+        pagination::paginate(rows, &self.q, &self.base, &self.path, self.shift, render)
     }
 }
 

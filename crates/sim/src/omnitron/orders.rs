@@ -4,6 +4,7 @@
 use super::errors::{ApiError, drf_bool, json_body, type_name};
 use super::filters::{date_bounds, in_window};
 use super::model::{CONTENT_TYPE_ORDER, Db, Order};
+use super::pagination::SortKey;
 use super::{ListCtx, OmnitronApp, pk};
 use crate::server::json_response;
 use axum::Json;
@@ -63,17 +64,24 @@ fn filter<'a>(db: &'a Db, ctx: &ListCtx) -> Result<Vec<&'a Order>, ApiError> {
         .collect())
 }
 
+fn order_key(o: &&Order, field: &str) -> SortKey {
+    match field {
+        "modified_date" => SortKey::Text(crate::clock::iso(o.modified_date)),
+        "created_date" | "date_placed" => SortKey::Text(crate::clock::iso(o.created_date)),
+        "number" => SortKey::Text(o.number.clone()),
+        "status" => SortKey::Text(o.status.clone()),
+        _ => SortKey::Num(o.pk),
+    }
+}
+
 /// `GET /orders_integration/`: the list serializer (flat orders).
 pub(crate) async fn list_integration(
     State(app): State<Arc<OmnitronApp>>,
     ctx: ListCtx,
 ) -> Result<Json<Value>, ApiError> {
     let db = crate::lock(&app.db);
-    let rows = filter(&db, &ctx)?
-        .into_iter()
-        .map(|o| db.order_flat(o))
-        .collect();
-    ctx.page(rows).map(Json)
+    let rows = filter(&db, &ctx)?;
+    ctx.page(rows, order_key, |o| db.order_flat(o)).map(Json)
 }
 
 /// `GET /orders/`: same filters, flat shape.
@@ -90,11 +98,9 @@ pub(crate) async fn list_detailed(
     ctx: ListCtx,
 ) -> Result<Json<Value>, ApiError> {
     let db = crate::lock(&app.db);
-    let rows = filter(&db, &ctx)?
-        .into_iter()
-        .map(|o| db.order_detailed(o))
-        .collect();
-    ctx.page(rows).map(Json)
+    let rows = filter(&db, &ctx)?;
+    ctx.page(rows, order_key, |o| db.order_detailed(o))
+        .map(Json)
 }
 
 /// `GET /orders/{pk}/`.

@@ -5,31 +5,39 @@ use super::errors::ApiError;
 use super::filters::Query;
 use serde_json::{Value, json};
 
-/// Sort rows by the `sort` / `ordering` parameter (`id`, `-id`, `pk`, `modified_date`, ...).
-pub(crate) fn sort_rows(rows: &mut [Value], q: &Query) {
-    let key = q.get("sort").or_else(|| q.get("ordering")).unwrap_or("id");
-    let (desc, field) = match key.strip_prefix('-') {
-        Some(f) => (true, f),
-        None => (false, key),
-    };
-    let field = if field == "id" { "pk" } else { field };
-    rows.sort_by(|a, b| {
-        let (x, y) = (&a[field], &b[field]);
-        let ord = match (x.as_u64(), y.as_u64()) {
-            (Some(x), Some(y)) => x.cmp(&y),
-            _ => x.as_str().unwrap_or("").cmp(y.as_str().unwrap_or("")),
-        };
-        if desc { ord.reverse() } else { ord }
-    });
+/// Sort key of a row for `sort` / `ordering` (`id`, `-id`, `pk`, `modified_date`, ...):
+/// numbers compare as numbers, everything else as strings.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum SortKey {
+    /// Numeric field.
+    Num(u64),
+    /// Text field (ISO dates sort correctly as text).
+    Text(String),
 }
 
-/// Cut one page out of `rows`. `shift` moves the window back (the `inconsistent_page` fault).
-pub(crate) fn paginate(
-    rows: Vec<Value>,
+/// Sort rows by the `sort` / `ordering` parameter (default `id` ascending).
+pub(crate) fn sort_rows<T>(rows: &mut [T], q: &Query, key: impl Fn(&T, &str) -> SortKey) {
+    let raw = q.get("sort").or_else(|| q.get("ordering")).unwrap_or("id");
+    let (desc, field) = match raw.strip_prefix('-') {
+        Some(f) => (true, f),
+        None => (false, raw),
+    };
+    let field = if field == "id" { "pk" } else { field };
+    rows.sort_by_cached_key(|r| key(r, field));
+    if desc {
+        rows.reverse();
+    }
+}
+
+/// Cut one page out of `rows`, rendering only that page. `shift` moves the window back (the
+/// `inconsistent_page` fault).
+pub(crate) fn paginate<T>(
+    rows: Vec<T>,
     q: &Query,
     base_url: &str,
     path: &str,
     shift: usize,
+    render: impl Fn(&T) -> Value,
 ) -> Result<Value, ApiError> {
     let limit = q
         .get("limit")
@@ -47,7 +55,7 @@ pub(crate) fn paginate(
     }
     let start = ((page - 1) * limit).saturating_sub(if page > 1 { shift } else { 0 });
     let count = rows.len();
-    let results: Vec<Value> = rows.into_iter().skip(start).take(limit).collect();
+    let results: Vec<Value> = rows.iter().skip(start).take(limit).map(render).collect();
     let link = |p: usize| -> Value {
         let mut ser = url::form_urlencoded::Serializer::new(String::new());
         let mut had_page = false;

@@ -4,6 +4,7 @@ use super::errors::{ApiError, json_body};
 use super::filters::date_bounds;
 use super::model::CONTENT_TYPE_ORDER_TRANSACTION;
 use super::orders::mapping_code;
+use super::pagination::SortKey;
 use super::{ListCtx, OmnitronApp, pk};
 use crate::server::json_response;
 use axum::Json;
@@ -28,7 +29,7 @@ pub(crate) async fn list(
     let plan = q.u64("related_cancellation_plan")?;
     let (gt, lt, gte, lte) = date_bounds(q, "modified_date")?;
     let db = crate::lock(&app.db);
-    let rows = db
+    let rows: Vec<_> = db
         .transactions
         .values()
         .filter(|t| {
@@ -40,9 +41,19 @@ pub(crate) async fn list(
         .filter(|t| unmapped.is_none_or(|u| t.mapping.is_empty() == u))
         .filter(|t| plan.is_none_or(|p| t.related_cancellation_plan == Some(p)))
         .filter(|t| super::filters::in_window(t.modified_date, gt, lt, gte, lte))
-        .map(|t| db.transaction_json(t))
         .collect();
-    ctx.page(rows).map(Json)
+    ctx.page(
+        rows,
+        |t, f| {
+            if f == "modified_date" {
+                SortKey::Text(crate::clock::iso(t.modified_date))
+            } else {
+                SortKey::Num(t.pk)
+            }
+        },
+        |t| db.transaction_json(t),
+    )
+    .map(Json)
 }
 
 /// `GET /order_transactions/{pk}/`.

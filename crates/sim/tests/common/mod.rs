@@ -39,7 +39,11 @@ impl Api {
             .as_str()
             .unwrap()
             .to_string();
-        Api { base: h.base_url(), token, http }
+        Api {
+            base: h.base_url(),
+            token,
+            http,
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -50,7 +54,12 @@ impl Api {
         }
     }
 
-    pub async fn send(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
         let mut req = self
             .http
             .request(method, self.url(path))
