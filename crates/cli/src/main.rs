@@ -19,6 +19,8 @@ struct Cli {
 enum Command {
     /// Print what this build contains: version and the subsystems compiled in.
     Version,
+    /// Run the Omnitron and ERP simulators (for tests, benchmarks and the demo).
+    Sim(commands::sim::SimArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -32,5 +34,6 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Version => commands::version::run(),
+        Command::Sim(args) => commands::sim::run(args),
     }
 }
