@@ -369,7 +369,7 @@ impl FaultSet {
             }
             let fires = match (rule.nth, rule.every, rule.probability) {
                 (Some(n), _, _) => rule.matched == n,
-                (None, Some(k), _) => rule.matched.is_multiple_of(k),
+                (None, Some(k), _) => rule.matched % k == 0,
                 (None, None, Some(p)) => rng.chance(p),
                 (None, None, None) => true,
             };

@@ -5,7 +5,7 @@
 mod common;
 
 use common::{Api, omnitron};
-use serde_json::{Value, json};
+use serde_json::json;
 
 #[tokio::test]
 async fn plans_cover_both_types_and_every_status_and_filter_like_the_cancel_flow() {
@@ -278,6 +278,6 @@ async fn refund_transactions_without_mapping_are_listed_until_mapped() {
     assert!(
         st.order_transactions
             .iter()
-            .any(|x| Value::from(x.pk) == t["pk"] && x.mappings.len() == 1)
+            .any(|x| t["pk"] == x.pk && x.mappings.len() == 1)
     );
 }

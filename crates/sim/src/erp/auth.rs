@@ -141,7 +141,7 @@ pub(crate) fn check(
     app: &ErpApp,
     headers: &HeaderMap,
     in_path: Option<&str>,
-) -> Result<(), Response> {
+) -> Result<(), Box<Response>> {
     let auth = crate::lock(&app.scenario).auth.clone();
     let expired = || {
         let status = auth.expired_token_status;
@@ -162,7 +162,7 @@ pub(crate) fn check(
                     header::WWW_AUTHENTICATE,
                     HeaderValue::from_static("Basic realm=\"erp\""),
                 );
-                Err(r)
+                Err(Box::new(r))
             }
         },
         AuthMode::StaticToken => {
@@ -173,7 +173,7 @@ pub(crate) fn check(
             {
                 Ok(())
             } else {
-                Err(unauthorized("invalid token"))
+                Err(Box::new(unauthorized("invalid token")))
             }
         }
         AuthMode::CustomHeader => {
@@ -184,10 +184,10 @@ pub(crate) fn check(
             {
                 Ok(())
             } else {
-                Err(unauthorized(&format!(
+                Err(Box::new(unauthorized(&format!(
                     "missing or wrong {} header",
                     auth.header_name
-                )))
+                ))))
             }
         }
         AuthMode::Jwt | AuthMode::Oauth2Cc | AuthMode::TokenInUrl => {
@@ -197,12 +197,12 @@ pub(crate) fn check(
                 bearer(headers)
             };
             let Some(token) = token else {
-                return Err(unauthorized("missing token"));
+                return Err(Box::new(unauthorized("missing token")));
             };
             let now = app.common.clock.now();
             let mut tokens = crate::lock(&app.tokens);
             let Some(info) = tokens.tokens.get_mut(&token) else {
-                return Err(expired());
+                return Err(Box::new(expired()));
             };
             let too_old = auth
                 .token_ttl_seconds
@@ -210,7 +210,7 @@ pub(crate) fn check(
             let used_up = auth.token_max_uses.is_some_and(|m| info.uses >= m);
             if too_old || used_up {
                 tokens.tokens.remove(&token);
-                return Err(expired());
+                return Err(Box::new(expired()));
             }
             info.uses += 1;
             Ok(())

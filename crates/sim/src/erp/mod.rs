@@ -233,7 +233,7 @@ async fn dispatch(
                 return method_not_allowed(&method, "GET");
             }
             if let Err(r) = auth::check(&app, &headers, tok) {
-                return r;
+                return *r;
             }
             let param = crate::lock(&app.scenario).query_param.clone();
             let number = url::form_urlencoded::parse(raw_query.as_bytes())
@@ -260,7 +260,7 @@ async fn dispatch(
                 return method_not_allowed(&method, &allowed.join(", "));
             }
             if let Err(r) = auth::check(&app, &headers, tok) {
-                return r;
+                return *r;
             }
             if !body_json.is_object() {
                 return json_response(
@@ -298,7 +298,7 @@ async fn dispatch(
                 return method_not_allowed(&method, "GET, POST");
             }
             if let Err(r) = auth::check(&app, &headers, tok) {
-                return r;
+                return *r;
             }
             let mut params = serde_json::Map::new();
             if path == "/service/run" {
@@ -338,7 +338,7 @@ async fn dispatch(
                 return method_not_allowed(&method, &m);
             }
             if let Err(r) = auth::check(&app, &headers, tok) {
-                return r;
+                return *r;
             }
             let Some(plan) = cancellations::plan_id_of(&body_json, &raw_query) else {
                 return json_response(

@@ -57,7 +57,7 @@ pub(crate) async fn handle(
             },
         ),
         QueryMode::NotFoundPathValue { value } => json_response(200, &json!({"order": value})),
-        QueryMode::NotFoundCode { status } if status == 204 => {
+        QueryMode::NotFoundCode { status: 204 } => {
             (StatusCode::NO_CONTENT, Body::empty()).into_response()
         }
         QueryMode::NotFoundCode { status } => json_response(

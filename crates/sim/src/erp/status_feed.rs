@@ -28,13 +28,14 @@ impl FeedParams {
             _ => None,
         }
     }
-    fn usize(&self, k: &str) -> Result<Option<usize>, Response> {
+    fn usize(&self, k: &str) -> Result<Option<usize>, Box<Response>> {
         match self.str(k) {
             None => Ok(None),
-            Some(s) => s
-                .parse()
-                .map(Some)
-                .map_err(|_| bad(&format!("{k}: expected a non-negative integer, got {s:?}"))),
+            Some(s) => s.parse().map(Some).map_err(|_| {
+                Box::new(bad(&format!(
+                    "{k}: expected a non-negative integer, got {s:?}"
+                )))
+            }),
         }
     }
 }
@@ -143,7 +144,7 @@ pub(crate) async fn handle(
             .filter(|r| {
                 number.as_deref().is_none_or(|n| match &r.order {
                     Value::String(s) => s == n,
-                    other => other.to_string() == n,
+                    other => *other == n,
                 })
             })
             .map(row_json)
@@ -151,13 +152,13 @@ pub(crate) async fn handle(
     };
     let limit = match p.usize("limit") {
         Ok(l) => l.filter(|l| *l > 0).unwrap_or(feed.page_size.max(1)),
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     // Where the page starts, and its number (from 1) for the per-page faults.
     let start = match feed.pagination {
         Pagination::Offset => match p.usize("offset") {
             Ok(o) => o.unwrap_or(0),
-            Err(r) => return r,
+            Err(r) => return *r,
         },
         Pagination::Seek => match p.str("after") {
             None => 0,

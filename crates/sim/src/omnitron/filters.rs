@@ -147,19 +147,16 @@ pub(crate) fn in_window(
         && lte.is_none_or(|l| t <= l)
 }
 
+/// `(gt, lt, gte, lte)` bounds of one date field.
+pub(crate) type DateBounds = (
+    Option<DateTime<Utc>>,
+    Option<DateTime<Utc>>,
+    Option<DateTime<Utc>>,
+    Option<DateTime<Utc>>,
+);
+
 /// The four `modified_date` bounds (or another date field's).
-pub(crate) fn date_bounds(
-    q: &Query,
-    field: &str,
-) -> Result<
-    (
-        Option<DateTime<Utc>>,
-        Option<DateTime<Utc>>,
-        Option<DateTime<Utc>>,
-        Option<DateTime<Utc>>,
-    ),
-    ApiError,
-> {
+pub(crate) fn date_bounds(q: &Query, field: &str) -> Result<DateBounds, ApiError> {
     Ok((
         q.datetime(&format!("{field}__gt"))?,
         q.datetime(&format!("{field}__lt"))?,
