@@ -51,29 +51,42 @@ pub struct JournalQuery {
 /// Append-only store of [`JournalEntry`].
 #[derive(Debug, Default)]
 pub struct Journal {
-    entries: Mutex<Vec<JournalEntry>>,
+    /// Entries with their raw response bodies: parsing is deferred to reads, so journaling
+    /// costs the server almost nothing per request.
+    entries: Mutex<Vec<(JournalEntry, bytes::Bytes)>>,
 }
 
 impl Journal {
     /// Append an entry, assigning its `seq`.
-    pub fn push(&self, mut entry: JournalEntry) {
+    pub fn push(&self, entry: JournalEntry) {
+        self.push_raw(entry, bytes::Bytes::new());
+    }
+
+    /// Append an entry whose `response` is given as raw bytes (parsed when read).
+    pub fn push_raw(&self, mut entry: JournalEntry, response: bytes::Bytes) {
         let mut entries = crate::lock(&self.entries);
-        entry.seq = entries.last().map_or(1, |e| e.seq + 1);
-        entries.push(entry);
+        entry.seq = entries.last().map_or(1, |(e, _)| e.seq + 1);
+        entries.push((entry, response));
     }
 
     /// Entries matching the query.
     pub fn entries(&self, q: &JournalQuery) -> Vec<JournalEntry> {
         crate::lock(&self.entries)
             .iter()
-            .filter(|e| q.since.is_none_or(|s| e.seq > s))
-            .filter(|e| {
+            .filter(|(e, _)| q.since.is_none_or(|s| e.seq > s))
+            .filter(|(e, _)| {
                 q.method
                     .as_deref()
                     .is_none_or(|m| e.method.eq_ignore_ascii_case(m))
             })
-            .filter(|e| q.path.as_deref().is_none_or(|p| e.path.contains(p)))
-            .cloned()
+            .filter(|(e, _)| q.path.as_deref().is_none_or(|p| e.path.contains(p)))
+            .map(|(e, raw)| {
+                let mut e = e.clone();
+                if !raw.is_empty() {
+                    e.response = body_value(raw);
+                }
+                e
+            })
             .collect()
     }
 

@@ -356,8 +356,7 @@ async fn finish(common: &Common, mut entry: JournalEntry, resp: Response) -> Res
         .await
         .unwrap_or_default();
     entry.status = Some(parts.status.as_u16());
-    entry.response = body_value(&bytes);
-    common.journal.push(entry);
+    common.journal.push_raw(entry, bytes.clone());
     Response::from_parts(parts, Body::from(bytes))
 }
 

@@ -34,7 +34,7 @@ pub(crate) async fn list(
         None => q.u64_list("pk")?,
     };
     let (gt, lt, gte, lte) = date_bounds(q, "modified_date")?;
-    let db = crate::lock(&app.db);
+    let db = crate::read(&app.db);
     let rows: Vec<_> = db
         .plans
         .values()
@@ -86,7 +86,7 @@ pub(crate) async fn retrieve(
     State(app): State<Arc<OmnitronApp>>,
     Path(raw): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let db = crate::lock(&app.db);
+    let db = crate::read(&app.db);
     let p = db.plans.get(&pk(&raw)?).ok_or_else(ApiError::not_found)?;
     Ok(Json(db.plan_json(p)))
 }
@@ -107,7 +107,7 @@ fn allowed(from: &str, to: &str) -> bool {
 /// Move plan `plan_pk` to `to`, mirroring onto its items and order.
 fn apply_plan_status(app: &OmnitronApp, plan_pk: u64, to: &str) {
     let now = app.common.clock.now();
-    let mut db = crate::lock(&app.db);
+    let mut db = crate::write(&app.db);
     let Some(plan) = db.plans.get_mut(&plan_pk) else {
         return;
     };
@@ -166,7 +166,7 @@ pub(crate) async fn update_status(
 ) -> Result<Json<Value>, ApiError> {
     let plan_pk = pk(&raw)?;
     let fields = json_body(&body)?;
-    let from = crate::lock(&app.db)
+    let from = crate::read(&app.db)
         .plans
         .get(&plan_pk)
         .map(|p| p.status.clone())
@@ -190,7 +190,7 @@ pub(crate) async fn update_status(
         )));
     }
     apply_plan_status(&app, plan_pk, &to);
-    let db = crate::lock(&app.db);
+    let db = crate::read(&app.db);
     let p = db.plans.get(&plan_pk).ok_or_else(ApiError::not_found)?;
     Ok(Json(db.plan_json(p)))
 }
@@ -212,7 +212,7 @@ pub(crate) async fn approve_order(
                 .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
         });
     let plan_pk = {
-        let db = crate::lock(&app.db);
+        let db = crate::read(&app.db);
         if !db.orders.contains_key(&order_pk) {
             return Err(ApiError::not_found());
         }
@@ -234,7 +234,7 @@ pub(crate) async fn approve_order(
             })?
     };
     apply_plan_status(&app, plan_pk, "approved");
-    let db = crate::lock(&app.db);
+    let db = crate::read(&app.db);
     let o = db.orders.get(&order_pk).ok_or_else(ApiError::not_found)?;
     Ok(Json(db.order_flat(o)))
 }
@@ -249,7 +249,7 @@ pub(crate) async fn cancel_order(
     let order_pk = pk(&raw)?;
     let fields = json_body(&body)?;
     let now = app.common.clock.now();
-    let mut db = crate::lock(&app.db);
+    let mut db = crate::write(&app.db);
     if !db.orders.contains_key(&order_pk) {
         return Err(ApiError::not_found());
     }

@@ -47,13 +47,13 @@ struct SeedBody {
 pub(crate) fn reseed(app: &OmnitronApp, seed: u64, orders: usize) {
     let db = generate(seed, orders, app.common.clock.now());
     *crate::lock(&app.initial) = db.clone();
-    *crate::lock(&app.db) = db;
+    *crate::write(&app.db) = db;
     *crate::lock(&app.seed) = seed;
 }
 
 pub(crate) fn reset(app: &OmnitronApp) {
     let initial = crate::lock(&app.initial).clone();
-    *crate::lock(&app.db) = initial;
+    *crate::write(&app.db) = initial;
     app.common.journal.clear();
     app.common.faults.clear(*crate::lock(&app.seed));
     app.common.clock.reset();
@@ -70,7 +70,7 @@ pub(crate) fn reset(app: &OmnitronApp) {
 
 pub(crate) fn insert_orders(app: &OmnitronApp, orders: Vec<Value>) -> Result<Vec<u64>, String> {
     let now = app.common.clock.now();
-    let mut db = crate::lock(&app.db);
+    let mut db = crate::write(&app.db);
     let mut staged = db.clone();
     let mut pks = Vec::new();
     for (i, o) in orders.into_iter().enumerate() {
@@ -98,7 +98,7 @@ async fn reset_route(State(app): State<Arc<OmnitronApp>>) -> Json<Value> {
 }
 
 async fn state(State(app): State<Arc<OmnitronApp>>) -> Json<Value> {
-    Json(json!(super::state::snapshot(&crate::lock(&app.db))))
+    Json(json!(super::state::snapshot(&crate::read(&app.db))))
 }
 
 async fn journal(
@@ -203,7 +203,7 @@ async fn add_orders(State(app): State<Arc<OmnitronApp>>, body: Bytes) -> Respons
 }
 
 async fn order(State(app): State<Arc<OmnitronApp>>, Path(pk): Path<u64>) -> Response {
-    let db = crate::lock(&app.db);
+    let db = crate::read(&app.db);
     match db.orders.get(&pk) {
         Some(o) => Json(db.order_detailed(o)).into_response(),
         None => crate::server::json_response(404, &json!({"error": format!("no order {pk}")})),

@@ -18,7 +18,7 @@ pub(crate) async fn list(
         None => ctx.q.u64("order")?,
     };
     let pks = ctx.q.u64_list("pk__in")?;
-    let db = crate::lock(&app.db);
+    let db = crate::read(&app.db);
     let rows: Vec<_> = db
         .discounts
         .values()
@@ -34,7 +34,7 @@ pub(crate) async fn retrieve(
     State(app): State<Arc<OmnitronApp>>,
     Path(raw): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let db = crate::lock(&app.db);
+    let db = crate::read(&app.db);
     let d = db
         .discounts
         .get(&pk(&raw)?)
@@ -47,7 +47,7 @@ pub(crate) async fn retrieve_detailed(
     State(app): State<Arc<OmnitronApp>>,
     Path(raw): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let db = crate::lock(&app.db);
+    let db = crate::read(&app.db);
     let d = db
         .discounts
         .get(&pk(&raw)?)

@@ -31,7 +31,7 @@ pub(crate) async fn list(
     let statuses = q.any_of("status");
     let (gt, lt, gte, lte) = date_bounds(q, "modified_date")?;
     let number = q.get("order__number").or_else(|| q.get("order_number"));
-    let db = crate::lock(&app.db);
+    let db = crate::read(&app.db);
     let rows: Vec<_> = db
         .items
         .values()
@@ -60,7 +60,7 @@ pub(crate) async fn retrieve(
     State(app): State<Arc<OmnitronApp>>,
     Path(raw): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let db = crate::lock(&app.db);
+    let db = crate::read(&app.db);
     let i = db.items.get(&pk(&raw)?).ok_or_else(ApiError::not_found)?;
     Ok(Json(db.item_flat(i)))
 }
@@ -70,7 +70,7 @@ pub(crate) async fn retrieve_detailed(
     State(app): State<Arc<OmnitronApp>>,
     Path(raw): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let db = crate::lock(&app.db);
+    let db = crate::read(&app.db);
     let i = db.items.get(&pk(&raw)?).ok_or_else(ApiError::not_found)?;
     Ok(Json(db.item_detailed(i)))
 }
@@ -183,7 +183,7 @@ pub(crate) async fn update(
     let pk = pk(&raw)?;
     let row = json_body(&body)?;
     let now = app.common.clock.now();
-    let mut db = crate::lock(&app.db);
+    let mut db = crate::write(&app.db);
     let item = db.items.get(&pk).ok_or_else(ApiError::not_found)?;
     let order = item.order;
     let status = match row.get("status") {
@@ -210,7 +210,7 @@ pub(crate) async fn create_mapping(
     let pk = pk(&raw)?;
     let fields = json_body(&body)?;
     let now = app.common.clock.now();
-    let mut db = crate::lock(&app.db);
+    let mut db = crate::write(&app.db);
     if !db.items.contains_key(&pk) {
         return Err(ApiError::not_found());
     }
@@ -275,7 +275,7 @@ pub(crate) async fn bulk_status_update(
     };
     let partial = *crate::lock(&app.bulk_partial);
     let now = app.common.clock.now();
-    let mut db = crate::lock(&app.db);
+    let mut db = crate::write(&app.db);
     let order_number = fields.get("order").and_then(|v| match v {
         Value::String(s) => Some(s.clone()),
         Value::Number(n) => Some(n.to_string()),

@@ -110,7 +110,7 @@ impl OmnitronConfig {
 pub(crate) struct OmnitronApp {
     pub common: Common,
     pub config: OmnitronConfig,
-    pub db: Mutex<Db>,
+    pub db: std::sync::RwLock<Db>,
     /// What `reset` restores.
     pub initial: Mutex<Db>,
     pub tokens: Mutex<TokenStore>,
@@ -291,7 +291,7 @@ impl OmnitronSim {
             seed: Mutex::new(config.seed),
             bulk_partial: Mutex::new(config.bulk_partial),
             initial: Mutex::new(db.clone()),
-            db: Mutex::new(db),
+            db: std::sync::RwLock::new(db),
             config: config.clone(),
             common,
         });
@@ -329,11 +329,11 @@ impl OmnitronHandle {
     }
     /// Everything tests assert on: orders, items, mappings, plans, transactions.
     pub async fn state(&self) -> OmnitronState {
-        state::snapshot(&crate::lock(&self.app.db))
+        state::snapshot(&crate::read(&self.app.db))
     }
     /// The detailed (seed-004 shape) JSON of an order, as the API would return it.
     pub async fn order_json(&self, pk: u64) -> Option<Value> {
-        let db = crate::lock(&self.app.db);
+        let db = crate::read(&self.app.db);
         db.orders.get(&pk).map(|o| db.order_detailed(o))
     }
     /// Journal entries matching `q` (use `JournalQuery::default()` for all).

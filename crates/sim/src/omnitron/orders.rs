@@ -79,7 +79,7 @@ pub(crate) async fn list_integration(
     State(app): State<Arc<OmnitronApp>>,
     ctx: ListCtx,
 ) -> Result<Json<Value>, ApiError> {
-    let db = crate::lock(&app.db);
+    let db = crate::read(&app.db);
     let rows = filter(&db, &ctx)?;
     ctx.page(rows, order_key, |o| db.order_flat(o)).map(Json)
 }
@@ -97,7 +97,7 @@ pub(crate) async fn list_detailed(
     State(app): State<Arc<OmnitronApp>>,
     ctx: ListCtx,
 ) -> Result<Json<Value>, ApiError> {
-    let db = crate::lock(&app.db);
+    let db = crate::read(&app.db);
     let rows = filter(&db, &ctx)?;
     ctx.page(rows, order_key, |o| db.order_detailed(o))
         .map(Json)
@@ -108,7 +108,7 @@ pub(crate) async fn retrieve(
     State(app): State<Arc<OmnitronApp>>,
     Path(raw): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let db = crate::lock(&app.db);
+    let db = crate::read(&app.db);
     let o = db.orders.get(&pk(&raw)?).ok_or_else(ApiError::not_found)?;
     Ok(Json(db.order_flat(o)))
 }
@@ -118,7 +118,7 @@ pub(crate) async fn detailed_integration(
     State(app): State<Arc<OmnitronApp>>,
     Path(raw): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let db = crate::lock(&app.db);
+    let db = crate::read(&app.db);
     let o = db.orders.get(&pk(&raw)?).ok_or_else(ApiError::not_found)?;
     Ok(Json(db.order_detailed(o)))
 }
@@ -132,7 +132,7 @@ pub(crate) async fn update(
     let pk = pk(&raw)?;
     let fields = json_body(&body)?;
     let now = app.common.clock.now();
-    let mut db = crate::lock(&app.db);
+    let mut db = crate::write(&app.db);
     if !db.orders.contains_key(&pk) {
         return Err(ApiError::not_found());
     }
@@ -160,7 +160,7 @@ pub(crate) async fn create_mapping(
     let pk = pk(&raw)?;
     let fields = json_body(&body)?;
     let now = app.common.clock.now();
-    let mut db = crate::lock(&app.db);
+    let mut db = crate::write(&app.db);
     if !db.orders.contains_key(&pk) {
         return Err(ApiError::not_found());
     }

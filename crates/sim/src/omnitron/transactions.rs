@@ -28,7 +28,7 @@ pub(crate) async fn list(
     let unmapped = q.bool("mapping__isnull")?;
     let plan = q.u64("related_cancellation_plan")?;
     let (gt, lt, gte, lte) = date_bounds(q, "modified_date")?;
-    let db = crate::lock(&app.db);
+    let db = crate::read(&app.db);
     let rows: Vec<_> = db
         .transactions
         .values()
@@ -61,7 +61,7 @@ pub(crate) async fn retrieve(
     State(app): State<Arc<OmnitronApp>>,
     Path(raw): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let db = crate::lock(&app.db);
+    let db = crate::read(&app.db);
     let t = db
         .transactions
         .get(&pk(&raw)?)
@@ -78,7 +78,7 @@ pub(crate) async fn create_mapping(
     let tpk = pk(&raw)?;
     let fields = json_body(&body)?;
     let now = app.common.clock.now();
-    let mut db = crate::lock(&app.db);
+    let mut db = crate::write(&app.db);
     if !db.transactions.contains_key(&tpk) {
         return Err(ApiError::not_found());
     }
