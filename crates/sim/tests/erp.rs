@@ -1277,3 +1277,90 @@ async fn control_plane_sets_scenarios_faults_and_resets() {
     );
     h.shutdown().await;
 }
+
+#[tokio::test]
+async fn erp_fault_rules_rate_limit_invalidate_tokens_and_truncate() {
+    let h = erp(ErpConfig::default()).await;
+    let url = format!("{}/orders/query?number=1", h.base_url());
+    let t = jwt_token(&h).await;
+    h.add_fault(
+        FaultRule::new(FaultAction::RateLimit { retry_after: 3 })
+            .path("query")
+            .nth(1),
+    )
+    .await
+    .unwrap();
+    h.add_fault(
+        FaultRule::new(FaultAction::InvalidateToken)
+            .path("query")
+            .nth(3),
+    )
+    .await
+    .unwrap();
+    let r = client().get(&url).bearer_auth(&t).send().await.unwrap();
+    assert_eq!(r.status(), 429);
+    assert_eq!(r.headers()["retry-after"], "3");
+    assert_eq!(
+        call(reqwest::Method::GET, url.clone(), Some(&t), None)
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        call(reqwest::Method::GET, url.clone(), Some(&t), None)
+            .await
+            .0,
+        401,
+        "token invalidated before handling"
+    );
+    let t2 = jwt_token(&h).await;
+    assert_eq!(
+        call(reqwest::Method::GET, url.clone(), Some(&t2), None)
+            .await
+            .0,
+        200
+    );
+    h.add_fault(
+        FaultRule::new(FaultAction::Truncate {
+            keep_bytes: Some(5),
+        })
+        .path("status"),
+    )
+    .await
+    .unwrap();
+    h.add_status_rows(vec![StatusRow {
+        id: 0,
+        order: json!("A"),
+        orderitems: vec![],
+        modified_date: None,
+    }])
+    .await;
+    let resp = client()
+        .get(format!("{}/orders/status", h.base_url()))
+        .bearer_auth(&t2)
+        .send()
+        .await;
+    assert!(match resp {
+        Err(_) => true,
+        Ok(r) => r.bytes().await.is_err(),
+    });
+    let j = h
+        .journal(JournalQuery {
+            path: Some("/orders/status".into()),
+            ..Default::default()
+        })
+        .await;
+    assert_eq!(j[0].fault.as_deref(), Some("truncate"));
+    assert_eq!(j[0].response["results"][0]["order"], "A");
+    let seeded: Value = client()
+        .post(format!("{}/__sim/seed", h.base_url()))
+        .json(&json!({"seed": 3}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(seeded, json!({"seed": 3}));
+    assert!(h.faults().await.is_empty(), "reseeding clears the rules");
+}
