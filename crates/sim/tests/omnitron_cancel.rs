@@ -274,6 +274,14 @@ async fn refund_transactions_without_mapping_are_listed_until_mapped() {
         .get(&format!("/api/v1/order_transactions/{}/", t["pk"]))
         .await;
     assert_eq!(one["mapping"].as_array().unwrap().len(), 1);
+    let (_, ct) = api.get("/api/v1/content_types/").await;
+    assert!(
+        ct["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["id"] == 77 && c["model"] == "ordertransaction")
+    );
     let st = h.state().await;
     assert!(
         st.order_transactions

@@ -264,11 +264,31 @@ fn routes(app: Arc<OmnitronApp>) -> Router {
         .route(
             "/order_transactions/{pk}/create_mapping",
             post(transactions::create_mapping),
-        );
+        )
+        .route("/content_types", get(content_types));
     Router::new()
         .nest("/api/v1", api)
         .nest("/__sim", control::routes())
         .with_state(app)
+}
+
+/// `GET /content_types/`: the content type ids used in integration mappings.
+async fn content_types(ctx: ListCtx) -> Result<axum::Json<Value>, ApiError> {
+    let rows = vec![
+        (model::CONTENT_TYPE_ORDER, "orders", "order"),
+        (model::CONTENT_TYPE_ORDER_ITEM, "orders", "orderitem"),
+        (
+            model::CONTENT_TYPE_ORDER_TRANSACTION,
+            "orders",
+            "ordertransaction",
+        ),
+    ];
+    ctx.page(
+        rows,
+        |r, _| pagination::SortKey::Num(r.0),
+        |r| json!({"id": r.0, "app_label": r.1, "model": r.2}),
+    )
+    .map(axum::Json)
 }
 
 /// Entry point: `OmnitronSim::start(config).await`.
