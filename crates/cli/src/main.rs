@@ -24,6 +24,8 @@ enum Command {
     /// Jolt mapping specs: `mapping test --spec spec.json --input input.json [--explain]`.
     #[command(subcommand)]
     Mapping(commands::mapping::MappingCommand),
+    /// Run the Omnitron and ERP simulators (for tests, benchmarks and the demo).
+    Sim(commands::sim::SimArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -42,5 +44,6 @@ fn main() -> anyhow::Result<()> {
             std::process::exit(code)
         }
         Command::Mapping(cmd) => commands::mapping::run(cmd),
+        Command::Sim(args) => commands::sim::run(args),
     }
 }
