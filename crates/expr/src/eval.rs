@@ -707,11 +707,12 @@ fn hash(algorithm: &str, data: &[u8]) -> Option<String> {
 /// Name-based UUID (`UUID.nameUUIDFromBytes`-style, with the namespace bytes first).
 fn name_uuid(namespace: Option<&str>, name: &str, sha: bool) -> std::result::Result<String, String> {
     use sha2::Digest;
-    let mut bytes = Vec::new();
-    if let Some(namespace) = namespace {
-        let parsed = uuid::Uuid::parse_str(namespace).map_err(|e| format!("invalid namespace UUID '{namespace}': {e}"))?;
-        bytes.extend_from_slice(parsed.as_bytes());
-    }
+    // A null namespace is the nil UUID, as NiFi passes it.
+    let namespace = match namespace {
+        Some(text) => uuid::Uuid::parse_str(text).map_err(|e| format!("invalid namespace UUID '{text}': {e}"))?,
+        None => uuid::Uuid::nil(),
+    };
+    let mut bytes = namespace.as_bytes().to_vec();
     bytes.extend_from_slice(name.as_bytes());
     let mut digest: [u8; 16] = [0; 16];
     if sha {
@@ -1219,7 +1220,7 @@ fn apply<'a>(call: &'a Call, subject: Value<'a>, cx: &Cx<'a>) -> Result<Value<'a
             let pattern_text = arg_text(call, 0, cx)?.unwrap_or_default();
             let pattern = date_pattern(call, &pattern_text, name, true)?;
             let zone = zone_arg(call, 1, cx, true, name)?;
-            Value::Bool(pattern.is_valid(&text, &zone))
+            Value::Bool(pattern.is_valid(text.trim(), &zone))
         }
         Func::IsValidInstant => Value::Bool(
             text_of(subject, cx).is_some_and(|text| crate::java_date::parse_iso_instant(&text).is_some()),

@@ -5,6 +5,7 @@ use std::borrow::Cow;
 use crate::java_date::{self, Zone};
 use crate::java_number::{self, Number};
 
+
 /// A value flowing through an expression chain. Strings borrow from the template or the
 /// attributes whenever they can, so plain lookups never copy.
 #[derive(Debug, Clone, PartialEq)]
@@ -23,13 +24,6 @@ pub(crate) enum Value<'a> {
 impl<'a> Value<'a> {
     pub(crate) fn is_null(&self) -> bool {
         matches!(self, Value::Null)
-    }
-
-    pub(crate) fn from_number(number: Number) -> Value<'a> {
-        match number {
-            Number::Whole(value) => Value::Whole(value),
-            Number::Decimal(value) => Value::Decimal(value),
-        }
     }
 
     /// Java `toString` of the value (`None` for null); DATE renders in `zone`.
