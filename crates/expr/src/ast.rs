@@ -1,6 +1,8 @@
 //! The compiled form of a template: literal text and typed expression trees, with regexes,
 //! date patterns, durations and JSON paths prepared once when their argument is a constant.
 
+use std::sync::Arc;
+
 use crate::catalog::{Func, Ty};
 use crate::java_date::{DatePattern, Zone};
 use crate::java_regex::JavaRegex;
@@ -66,8 +68,8 @@ pub(crate) enum Const {
 /// Work done once at compile time for constant arguments.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Prepared {
-    pub regex: Option<JavaRegex>,
-    pub regexes: Vec<JavaRegex>,
+    pub regex: Option<Arc<JavaRegex>>,
+    pub regexes: Vec<Arc<JavaRegex>>,
     pub date_pattern: Option<DatePattern>,
     pub zone: Option<Zone>,
     pub duration: Option<Duration>,

@@ -265,17 +265,30 @@ pub(crate) fn unescape_csv(text: &str) -> String {
     }
 }
 
-/// `URLEncoder.encode(text, UTF-8)`: letters, digits and `.-*_` kept, space as `+`.
-pub(crate) fn url_encode(text: &str) -> String {
+fn url_safe(byte: u8) -> bool {
+    matches!(byte, b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'.' | b'-' | b'*' | b'_')
+}
+
+/// `URLEncoder.encode(text, UTF-8)`: letters, digits and `.-*_` kept, space as `+`. Text that
+/// needs no encoding is returned as is, without copying.
+pub(crate) fn url_encode(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.bytes().all(url_safe) {
+        return std::borrow::Cow::Borrowed(text);
+    }
     let mut out = String::with_capacity(text.len() + 8);
     for byte in text.bytes() {
         match byte {
             b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'.' | b'-' | b'*' | b'_' => out.push(byte as char),
             b' ' => out.push('+'),
-            _ => out.push_str(&format!("%{byte:02X}")),
+            _ => {
+                const HEX: &[u8; 16] = b"0123456789ABCDEF";
+                out.push('%');
+                out.push(HEX[usize::from(byte >> 4)] as char);
+                out.push(HEX[usize::from(byte & 15)] as char);
+            }
         }
     }
-    out
+    std::borrow::Cow::Owned(out)
 }
 
 /// `URLDecoder.decode(text, UTF-8)`: `+` as space, `%XX` bytes; a malformed escape is an error.

@@ -1,6 +1,7 @@
 //! Evaluating a compiled template against attributes: the semantics of every function.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use base64::Engine as _;
@@ -116,15 +117,10 @@ fn text_of<'a>(value: Value<'a>, cx: &Cx<'_>) -> Option<Cow<'a, str>> {
     value.into_text(&cx.options.zone)
 }
 
-fn regex_for<'c>(
-    call: &'c Call,
-    pattern: &str,
-    name: &str,
-) -> Result<Cow<'c, JavaRegex>> {
+fn regex_for(call: &Call, pattern: &str, name: &str) -> Result<Arc<JavaRegex>> {
     match call.prepared.as_ref().and_then(|p| p.regex.as_ref()) {
-        Some(regex) => Ok(Cow::Borrowed(regex)),
-        None => JavaRegex::new(pattern)
-            .map(Cow::Owned)
+        Some(regex) => Ok(Arc::clone(regex)),
+        None => JavaRegex::cached(pattern)
             .map_err(|e| fail(name, format!("invalid regular expression '{pattern}': {e}"))),
     }
 }
@@ -236,18 +232,16 @@ fn multi<'a>(call: &'a Call, chain: &'a [Call], cx: &Cx<'a>) -> Result<Value<'a>
             }
         }
         Func::AnyMatchingAttribute | Func::AllMatchingAttributes => {
-            let compiled: Vec<Cow<'_, JavaRegex>> = match call.prepared.as_ref() {
-                Some(prepared) if !prepared.regexes.is_empty() => {
-                    prepared.regexes.iter().map(Cow::Borrowed).collect()
-                }
+            let compiled: Vec<Arc<JavaRegex>> = match call.prepared.as_ref() {
+                Some(prepared) if !prepared.regexes.is_empty() => prepared.regexes.clone(),
                 _ => {
                     let mut compiled = Vec::new();
                     for index in 0..call.args.len() {
                         let pattern = arg_text(call, index, cx)?.unwrap_or_default();
-                        compiled.push(Cow::Owned(
-                            JavaRegex::new(&pattern)
+                        compiled.push(
+                            JavaRegex::cached(&pattern)
                                 .map_err(|e| fail(name, format!("invalid regular expression '{pattern}': {e}")))?,
-                        ));
+                        );
                     }
                     compiled
                 }
@@ -780,6 +774,7 @@ fn apply<'a>(call: &'a Call, subject: Value<'a>, cx: &Cx<'a>) -> Result<Value<'a
     let func = call.func;
     let name = crate::catalog::spec_of(func).name;
     let err = |message: String| fail(name, message);
+    // (spec_of is an index lookup, so naming the function up front costs nothing.)
     let zone = &cx.options.zone;
     macro_rules! subject_text {
         () => {
@@ -936,10 +931,18 @@ fn apply<'a>(call: &'a Call, subject: Value<'a>, cx: &Cx<'a>) -> Result<Value<'a
             let text = subject_text!();
             let search = arg_text(call, 0, cx)?.unwrap_or_default();
             let replacement = arg_text(call, 1, cx)?.unwrap_or_default();
-            if !text.contains(search.as_ref()) {
-                Value::Str(text)
-            } else {
-                str_value(text.replace(search.as_ref(), &replacement))
+            match text.find(search.as_ref()) {
+                None => Value::Str(text),
+                Some(first) if !search.is_empty() => {
+                    // One pass from the first hit; text before it is copied once.
+                    let mut out = String::with_capacity(text.len() + replacement.len());
+                    out.push_str(&text[..first]);
+                    out.push_str(&replacement);
+                    let rest = &text[first + search.len()..];
+                    out.push_str(&rest.replace(search.as_ref(), &replacement));
+                    str_value(out)
+                }
+                Some(_) => str_value(text.replace(search.as_ref(), &replacement)),
             }
         }
         Func::ReplaceFirst | Func::ReplaceAll => {
@@ -1072,7 +1075,10 @@ fn apply<'a>(call: &'a Call, subject: Value<'a>, cx: &Cx<'a>) -> Result<Value<'a
                 Err(_) => str_value(String::new()),
             }
         }
-        Func::UrlEncode => str_value(escapes::url_encode(&subject_text!())),
+        Func::UrlEncode => match subject_text!() {
+            Cow::Borrowed(text) => Value::Str(escapes::url_encode(text)),
+            Cow::Owned(text) => str_value(escapes::url_encode(&text).into_owned()),
+        },
         Func::UrlDecode => str_value(escapes::url_decode(&subject_text!()).map_err(err)?),
         Func::Base64Encode => str_value(base64::engine::general_purpose::STANDARD.encode(subject_text!().as_bytes())),
         Func::Base64Decode => {
@@ -1256,7 +1262,7 @@ fn apply<'a>(call: &'a Call, subject: Value<'a>, cx: &Cx<'a>) -> Result<Value<'a
                 let Some((pattern, replacement)) = mapping.rsplit_once(':') else {
                     continue;
                 };
-                let regex = JavaRegex::new(pattern).map_err(|e| err(format!("invalid pattern '{pattern}': {e}")))?;
+                let regex = JavaRegex::cached(pattern).map_err(|e| err(format!("invalid pattern '{pattern}': {e}")))?;
                 if regex.matches(&text).map_err(err)? {
                     return Ok(str_value(replacement.to_string()));
                 }

@@ -338,15 +338,28 @@ fn tokenize(pattern: &str, flavor: Flavor) -> Result<Vec<Item>, String> {
     Ok(stack.pop().unwrap_or_default())
 }
 
+/// Appends `value` zero-padded to `width` digits, without allocating.
 fn pad(out: &mut String, value: i64, width: usize) {
     if value < 0 {
         out.push('-');
     }
-    let digits = value.unsigned_abs().to_string();
-    for _ in digits.len()..width {
+    let mut magnitude = value.unsigned_abs();
+    let mut buffer = [0u8; 20];
+    let mut start = buffer.len();
+    loop {
+        start -= 1;
+        buffer[start] = b'0' + (magnitude % 10) as u8;
+        magnitude /= 10;
+        if magnitude == 0 {
+            break;
+        }
+    }
+    for _ in (buffer.len() - start)..width {
         out.push('0');
     }
-    out.push_str(&digits);
+    for digit in &buffer[start..] {
+        out.push(*digit as char);
+    }
 }
 
 /// US week of year: weeks start on Sunday and week 1 holds January 1st (so the last days of

@@ -9,7 +9,8 @@
 //! `\b` uses Unicode word characters; Unicode blocks (`\p{InGreek}`) and class intersections
 //! (`[a-z&&[^b]]`) are not translated.
 
-use std::sync::OnceLock;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use fancy_regex::Regex;
 
@@ -25,27 +26,36 @@ pub(crate) struct JavaRegex {
     full: OnceLock<Option<Regex>>,
 }
 
-impl Clone for JavaRegex {
-    fn clone(&self) -> Self {
-        // Compiled forms are cheap to rebuild; a clone of a valid regex stays valid.
-        JavaRegex::new(&self.source).unwrap_or_else(|_| JavaRegex {
-            source: self.source.clone(),
-            translated: self.translated.clone(),
-            has_dollar: self.has_dollar,
-            find: self.find.clone(),
-            find_line_end: OnceLock::new(),
-            full: OnceLock::new(),
-        })
-    }
-}
-
 const LINE_END: &str = r"(?=(?:\r\n|[\n\r\u{85}\u{2028}\u{2029}])?\z)";
 
 fn ends_with_line_terminator(text: &str) -> bool {
     text.ends_with(['\n', '\r', '\u{85}', '\u{2028}', '\u{2029}'])
 }
 
+/// Compiled regexes shared by every template: compiling is the costly part of `compile`, and
+/// flows repeat the same few patterns. Bounded; cleared wholesale when full.
+static CACHE: OnceLock<Mutex<HashMap<String, Arc<JavaRegex>>>> = OnceLock::new();
+const CACHE_LIMIT: usize = 512;
+
 impl JavaRegex {
+    /// A compiled regex for `source`, from the process-wide cache when it was seen before.
+    pub(crate) fn cached(source: &str) -> Result<Arc<JavaRegex>, String> {
+        let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
+        if let Ok(map) = cache.lock() {
+            if let Some(regex) = map.get(source) {
+                return Ok(Arc::clone(regex));
+            }
+        }
+        let regex = Arc::new(JavaRegex::new(source)?);
+        if let Ok(mut map) = cache.lock() {
+            if map.len() >= CACHE_LIMIT {
+                map.clear();
+            }
+            map.insert(source.to_string(), Arc::clone(&regex));
+        }
+        Ok(regex)
+    }
+
     /// Compiles a Java regex; the error text explains why it is invalid.
     pub(crate) fn new(source: &str) -> Result<JavaRegex, String> {
         let (translated, has_dollar) = translate(source, "$");
@@ -92,6 +102,9 @@ impl JavaRegex {
     /// `String.replaceAll` / `replaceFirst` with a Java replacement string.
     pub(crate) fn replace(&self, subject: &str, replacement: &str, all: bool) -> Result<String, String> {
         let regex = self.searcher(subject);
+        if !replacement.contains(['$', '\\']) {
+            return replace_literal(regex, subject, replacement, all);
+        }
         let groups = regex.captures_len().saturating_sub(1);
         let pieces = parse_replacement(replacement, groups)?;
         let mut out = String::with_capacity(subject.len() + replacement.len());
@@ -137,6 +150,34 @@ impl JavaRegex {
         out.push_str(&subject[copied..]);
         Ok(out)
     }
+}
+
+/// Replacement without group references: no captures needed.
+fn replace_literal(regex: &Regex, subject: &str, replacement: &str, all: bool) -> Result<String, String> {
+    let mut out = String::with_capacity(subject.len() + replacement.len());
+    let mut position = 0;
+    let mut copied = 0;
+    while position <= subject.len() {
+        let Some(found) = regex.find_from_pos(subject, position).map_err(|e| e.to_string())? else {
+            break;
+        };
+        out.push_str(&subject[copied..found.start()]);
+        out.push_str(replacement);
+        copied = found.end();
+        if !all {
+            break;
+        }
+        if found.end() == found.start() {
+            match subject[found.end()..].chars().next() {
+                Some(c) => position = found.end() + c.len_utf8(),
+                None => break,
+            }
+        } else {
+            position = found.end();
+        }
+    }
+    out.push_str(&subject[copied..]);
+    Ok(out)
 }
 
 enum Replacement {

@@ -614,7 +614,7 @@ fn prepare(root: &str, offset: usize, func: Func, args: &[Arg]) -> Result<Option
     match func {
         Func::Find | Func::Matches | Func::ReplaceAll | Func::ReplaceFirst => {
             if let Some(pattern) = const_str(args, 0) {
-                prepared.regex = Some(JavaRegex::new(pattern).map_err(|e| fail(format!("invalid regular expression: {e}")))?);
+                prepared.regex = Some(JavaRegex::cached(pattern).map_err(|e| fail(format!("invalid regular expression: {e}")))?);
                 any = true;
             }
         }
@@ -622,7 +622,7 @@ fn prepare(root: &str, offset: usize, func: Func, args: &[Arg]) -> Result<Option
             for index in 0..args.len() {
                 if let Some(pattern) = const_str(args, index) {
                     prepared.regexes.push(
-                        JavaRegex::new(pattern).map_err(|e| fail(format!("invalid regular expression: {e}")))?,
+                        JavaRegex::cached(pattern).map_err(|e| fail(format!("invalid regular expression: {e}")))?,
                     );
                 } else {
                     prepared.regexes.clear();
