@@ -19,6 +19,9 @@ struct Cli {
 enum Command {
     /// Print what this build contains: version and the subsystems compiled in.
     Version,
+    /// NiFi Expression Language: evaluate templates as NiFi 1.28 does.
+    #[command(subcommand)]
+    Expr(commands::expr::ExprCommand),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -32,5 +35,6 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Version => commands::version::run(),
+        Command::Expr(command) => commands::expr::run(command),
     }
 }

@@ -937,9 +937,13 @@ fn apply<'a>(call: &'a Call, subject: Value<'a>, cx: &Cx<'a>) -> Result<Value<'a
                     // One pass from the first hit; text before it is copied once.
                     let mut out = String::with_capacity(text.len() + replacement.len());
                     out.push_str(&text[..first]);
-                    out.push_str(&replacement);
-                    let rest = &text[first + search.len()..];
-                    out.push_str(&rest.replace(search.as_ref(), &replacement));
+                    let mut copied = first;
+                    for (at, _) in text[first..].match_indices(search.as_ref()) {
+                        out.push_str(&text[copied..first + at]);
+                        out.push_str(&replacement);
+                        copied = first + at + search.len();
+                    }
+                    out.push_str(&text[copied..]);
                     str_value(out)
                 }
                 Some(_) => str_value(text.replace(search.as_ref(), &replacement)),
