@@ -20,10 +20,21 @@ fn run(args: &[&str]) -> (bool, String, String) {
 #[test]
 fn evaluates_the_seed_dynamic_url_with_key_value_attributes() {
     let template = r#"${http.query.string:isEmpty():not():ifElse(${literal("http://x/{TOKEN}/run"):replace("{TOKEN}",${token.erp})}, ${last.request:replaceAll("(\.\d*)?Z?$","")})}"#;
-    let (ok, stdout, stderr) = run(&["expr", "eval", template, "last.request=2024-01-02T03:04:05.123Z"]);
+    let (ok, stdout, stderr) = run(&[
+        "expr",
+        "eval",
+        template,
+        "last.request=2024-01-02T03:04:05.123Z",
+    ]);
     assert!(ok, "{stderr}");
     assert_eq!(stdout, "2024-01-02T03:04:05\n");
-    let (ok, stdout, _) = run(&["expr", "eval", template, "http.query.string=a=b", "token.erp=abc"]);
+    let (ok, stdout, _) = run(&[
+        "expr",
+        "eval",
+        template,
+        "http.query.string=a=b",
+        "token.erp=abc",
+    ]);
     assert!(ok);
     assert_eq!(stdout, "http://x/abc/run\n");
 }
@@ -32,12 +43,32 @@ fn evaluates_the_seed_dynamic_url_with_key_value_attributes() {
 fn reads_attributes_from_a_json_file_and_lets_arguments_override_them() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("attrs.json");
-    std::fs::write(&path, r#"{"number": "00122340593828", "token": "a b&c", "page": 3, "gone": null}"#).unwrap();
+    std::fs::write(
+        &path,
+        r#"{"number": "00122340593828", "token": "a b&c", "page": 3, "gone": null}"#,
+    )
+    .unwrap();
     let template = "https://erp/api?number=${number}&token=${token:urlEncode()}&page=${page:plus(1)}&gone=${gone:isNull()}";
-    let (ok, stdout, stderr) = run(&["expr", "eval", template, "--attrs-file", path.to_str().unwrap()]);
+    let (ok, stdout, stderr) = run(&[
+        "expr",
+        "eval",
+        template,
+        "--attrs-file",
+        path.to_str().unwrap(),
+    ]);
     assert!(ok, "{stderr}");
-    assert_eq!(stdout, "https://erp/api?number=00122340593828&token=a+b%26c&page=4&gone=true\n");
-    let (ok, stdout, _) = run(&["expr", "eval", "${number}", "--attrs-file", path.to_str().unwrap(), "number=42"]);
+    assert_eq!(
+        stdout,
+        "https://erp/api?number=00122340593828&token=a+b%26c&page=4&gone=true\n"
+    );
+    let (ok, stdout, _) = run(&[
+        "expr",
+        "eval",
+        "${number}",
+        "--attrs-file",
+        path.to_str().unwrap(),
+        "number=42",
+    ]);
     assert!(ok);
     assert_eq!(stdout, "42\n");
 }

@@ -9,7 +9,10 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use omnibridge_expr::Template;
 use serde_json::Value;
 
-const TEMPLATES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/bench/expr/templates.json");
+const TEMPLATES: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../../shared/bench/expr/templates.json"
+);
 
 struct Case {
     name: String,
@@ -41,9 +44,18 @@ fn bench(c: &mut Criterion) {
     for case in cases() {
         let template = Template::compile(&case.expr).unwrap();
         // The numbers only count if the engine computes what NiFi computes.
-        assert_eq!(template.evaluate(&case.attributes).unwrap(), case.expected, "{}", case.name);
+        assert_eq!(
+            template.evaluate(&case.attributes).unwrap(),
+            case.expected,
+            "{}",
+            case.name
+        );
         c.bench_function(&format!("evaluate/{}", case.name), |b| {
-            b.iter(|| template.evaluate(std::hint::black_box(&case.attributes)).unwrap())
+            b.iter(|| {
+                template
+                    .evaluate(std::hint::black_box(&case.attributes))
+                    .unwrap()
+            })
         });
         c.bench_function(&format!("compile+evaluate/{}", case.name), |b| {
             b.iter(|| {

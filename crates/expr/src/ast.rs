@@ -4,10 +4,10 @@
 use std::sync::Arc;
 
 use crate::catalog::{Func, Ty};
+use crate::duration::Duration;
 use crate::java_date::{DatePattern, Zone};
 use crate::java_regex::JavaRegex;
 use crate::json_path::JsonPath;
-use crate::duration::Duration;
 
 /// A compiled template: the pieces to concatenate.
 #[derive(Debug, Clone)]

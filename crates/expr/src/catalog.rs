@@ -191,8 +191,22 @@ pub(crate) const SPECS: &[Spec] = &[
     spec!(GetUri, "getUri", 7, 7, Subjectless, Str),
     spec!(AnyAttribute, "anyAttribute", 1, MANY, Multi, Str),
     spec!(AllAttributes, "allAttributes", 1, MANY, Multi, Str),
-    spec!(AnyMatchingAttribute, "anyMatchingAttribute", 1, MANY, Multi, Str),
-    spec!(AllMatchingAttributes, "allMatchingAttributes", 1, MANY, Multi, Str),
+    spec!(
+        AnyMatchingAttribute,
+        "anyMatchingAttribute",
+        1,
+        MANY,
+        Multi,
+        Str
+    ),
+    spec!(
+        AllMatchingAttributes,
+        "allMatchingAttributes",
+        1,
+        MANY,
+        Multi,
+        Str
+    ),
     spec!(AnyDelineatedValue, "anyDelineatedValue", 2, 2, Multi, Str),
     spec!(AllDelineatedValues, "allDelineatedValues", 2, 2, Multi, Str),
     spec!(Count, "count", 0, 0, Reducer, Whole),
@@ -218,7 +232,14 @@ pub(crate) const SPECS: &[Spec] = &[
     spec!(Length, "length", 0, 0, Chained, Whole),
     spec!(Substring, "substring", 1, 2, Chained, Str),
     spec!(SubstringBefore, "substringBefore", 1, 1, Chained, Str),
-    spec!(SubstringBeforeLast, "substringBeforeLast", 1, 1, Chained, Str),
+    spec!(
+        SubstringBeforeLast,
+        "substringBeforeLast",
+        1,
+        1,
+        Chained,
+        Str
+    ),
     spec!(SubstringAfter, "substringAfter", 1, 1, Chained, Str),
     spec!(SubstringAfterLast, "substringAfterLast", 1, 1, Chained, Str),
     spec!(GetDelimitedField, "getDelimitedField", 1, 5, Chained, Str),
@@ -281,12 +302,33 @@ pub(crate) const SPECS: &[Spec] = &[
     spec!(ToNanos, "toNanos", 0, 0, Chained, Whole),
     spec!(PlusDuration, "plusDuration", 1, 2, Chained, Date),
     spec!(MinusDuration, "minusDuration", 1, 2, Chained, Date),
-    spec!(PlusInstantDuration, "plusInstantDuration", 1, 1, Chained, Instant),
-    spec!(MinusInstantDuration, "minusInstantDuration", 1, 1, Chained, Instant),
+    spec!(
+        PlusInstantDuration,
+        "plusInstantDuration",
+        1,
+        1,
+        Chained,
+        Instant
+    ),
+    spec!(
+        MinusInstantDuration,
+        "minusInstantDuration",
+        1,
+        1,
+        Chained,
+        Instant
+    ),
     spec!(IsValidDate, "isValidDate", 1, 2, Chained, Bool),
     spec!(IsValidInstant, "isValidInstant", 0, 0, Chained, Bool),
     spec!(Unique, "unique", 1, 1, Chained, Str),
-    spec!(CompactDelimitedList, "compactDelimitedList", 1, 1, Chained, Str),
+    spec!(
+        CompactDelimitedList,
+        "compactDelimitedList",
+        1,
+        1,
+        Chained,
+        Str
+    ),
     spec!(TrimDelimitedList, "trimDelimitedList", 1, 1, Chained, Str),
     spec!(ReplaceByPattern, "replaceByPattern", 1, 1, Chained, Str),
 ];
@@ -302,7 +344,10 @@ pub(crate) fn spec_of(func: Func) -> &'static Spec {
     // discriminant is the index: no search on the evaluation path.
     match SPECS.get(func as usize) {
         Some(spec) if spec.func == func => spec,
-        _ => SPECS.iter().find(|spec| spec.func == func).unwrap_or(&SPECS[0]),
+        _ => SPECS
+            .iter()
+            .find(|spec| spec.func == func)
+            .unwrap_or(&SPECS[0]),
     }
 }
 
@@ -335,8 +380,8 @@ fn edit_distance(a: &str, b: &str) -> usize {
     for (i, row) in table.iter_mut().enumerate() {
         row[0] = i;
     }
-    for j in 0..=b.len() {
-        table[0][j] = j;
+    for (j, cell) in table[0].iter_mut().enumerate() {
+        *cell = j;
     }
     for i in 1..=a.len() {
         for j in 1..=b.len() {
@@ -368,7 +413,10 @@ mod tests {
     fn typos_suggest_the_nearest_function() {
         assert_eq!(suggest("repalce").as_deref(), Some("replace"));
         assert_eq!(suggest("toupper").as_deref(), Some("toUpper"));
-        assert_eq!(suggest("substringafterlast").as_deref(), Some("substringAfterLast"));
+        assert_eq!(
+            suggest("substringafterlast").as_deref(),
+            Some("substringAfterLast")
+        );
         assert_eq!(suggest("qqqqqqqqqqqq"), None);
     }
 }

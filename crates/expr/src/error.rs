@@ -62,7 +62,11 @@ pub(crate) fn line_column(text: &str, offset: usize) -> (usize, usize) {
 
 impl fmt::Display for CompileError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "line {}, column {}: {}", self.line, self.column, self.message)?;
+        write!(
+            f,
+            "line {}, column {}: {}",
+            self.line, self.column, self.message
+        )?;
         if let Some(expected) = &self.expected {
             write!(f, "; expected {expected}")?;
         }

@@ -125,7 +125,12 @@ fn regex_for(call: &Call, pattern: &str, name: &str) -> Result<Arc<JavaRegex>> {
     }
 }
 
-fn date_pattern<'c>(call: &'c Call, pattern: &str, name: &str, simple: bool) -> Result<Cow<'c, DatePattern>> {
+fn date_pattern<'c>(
+    call: &'c Call,
+    pattern: &str,
+    name: &str,
+    simple: bool,
+) -> Result<Cow<'c, DatePattern>> {
     match call.prepared.as_ref().and_then(|p| p.date_pattern.as_ref()) {
         Some(prepared) => Ok(Cow::Borrowed(prepared)),
         None => if simple {
@@ -140,7 +145,13 @@ fn date_pattern<'c>(call: &'c Call, pattern: &str, name: &str, simple: bool) -> 
 
 /// The zone argument at `index`: prepared, looked up (strictly or with GMT fallback), or the
 /// default zone when absent.
-fn zone_arg<'c>(call: &'c Call, index: usize, cx: &Cx<'c>, strict: bool, name: &str) -> Result<Cow<'c, Zone>> {
+fn zone_arg<'c>(
+    call: &'c Call,
+    index: usize,
+    cx: &Cx<'c>,
+    strict: bool,
+    name: &str,
+) -> Result<Cow<'c, Zone>> {
     if let Some(zone) = call.prepared.as_ref().and_then(|p| p.zone.as_ref()) {
         return Ok(Cow::Borrowed(zone));
     }
@@ -177,8 +188,10 @@ fn json_path_for<'c>(call: &'c Call, cx: &Cx<'c>, name: &str) -> Result<Cow<'c, 
 }
 
 fn parse_json(subject: Value<'_>, cx: &Cx<'_>, name: &str) -> Result<Json> {
-    let text = text_of(subject, cx).ok_or_else(|| fail(name, "the subject is null, not a JSON document"))?;
-    serde_json::from_str(&text).map_err(|e| fail(name, format!("the subject is not valid JSON: {e}")))
+    let text = text_of(subject, cx)
+        .ok_or_else(|| fail(name, "the subject is null, not a JSON document"))?;
+    serde_json::from_str(&text)
+        .map_err(|e| fail(name, format!("the subject is not valid JSON: {e}")))
 }
 
 fn to_json(value: Value<'_>, cx: &Cx<'_>) -> Json {
@@ -211,7 +224,9 @@ fn str_value(text: String) -> Value<'static> {
 /// Java `String.split(literal)`: trailing empty strings are removed.
 fn java_split<'t>(text: &'t str, delimiter: &str) -> Vec<&'t str> {
     let mut parts: Vec<&str> = if delimiter.is_empty() {
-        text.char_indices().map(|(i, c)| &text[i..i + c.len_utf8()]).collect()
+        text.char_indices()
+            .map(|(i, c)| &text[i..i + c.len_utf8()])
+            .collect()
     } else {
         text.split(delimiter).collect()
     };
@@ -238,10 +253,9 @@ fn multi<'a>(call: &'a Call, chain: &'a [Call], cx: &Cx<'a>) -> Result<Value<'a>
                     let mut compiled = Vec::new();
                     for index in 0..call.args.len() {
                         let pattern = arg_text(call, index, cx)?.unwrap_or_default();
-                        compiled.push(
-                            JavaRegex::cached(&pattern)
-                                .map_err(|e| fail(name, format!("invalid regular expression '{pattern}': {e}")))?,
-                        );
+                        compiled.push(JavaRegex::cached(&pattern).map_err(|e| {
+                            fail(name, format!("invalid regular expression '{pattern}': {e}"))
+                        })?);
                     }
                     compiled
                 }
@@ -329,11 +343,19 @@ fn subjectless<'a>(call: &'a Call, cx: &Cx<'a>) -> Result<Value<'a>> {
         Func::Hostname => str_value(gethostname::gethostname().to_string_lossy().into_owned()),
         Func::Ip => str_value(local_ip()),
         Func::GetStateValue => {
-            return Err(fail("getStateValue", "no processor state is available to this expression"));
+            return Err(fail(
+                "getStateValue",
+                "no processor state is available to this expression",
+            ));
         }
         Func::GetUri => get_uri(call, cx)?,
         Func::Math => math(call, None, cx)?,
-        _ => return Err(fail(crate::catalog::spec_of(call.func).name, "needs a subject")),
+        _ => {
+            return Err(fail(
+                crate::catalog::spec_of(call.func).name,
+                "needs a subject",
+            ));
+        }
     })
 }
 
@@ -344,12 +366,17 @@ fn local_ip() -> String {
         .to_socket_addrs()
         .ok()
         .and_then(|mut addresses| addresses.find(|a| a.is_ipv4()))
-        .map_or_else(|| "127.0.0.1".to_string(), |address| address.ip().to_string())
+        .map_or_else(
+            || "127.0.0.1".to_string(),
+            |address| address.ip().to_string(),
+        )
 }
 
 /// `new java.net.URI(scheme, userInfo, host, port, path, query, fragment).toString()`.
 fn get_uri<'a>(call: &'a Call, cx: &Cx<'a>) -> Result<Value<'a>> {
-    let part = |index: usize| -> Result<Option<String>> { Ok(arg_text(call, index, cx)?.map(Cow::into_owned)) };
+    let part = |index: usize| -> Result<Option<String>> {
+        Ok(arg_text(call, index, cx)?.map(Cow::into_owned))
+    };
     let scheme = part(0)?;
     let user_info = part(1)?;
     let host = part(2)?;
@@ -371,7 +398,11 @@ fn get_uri<'a>(call: &'a Call, cx: &Cx<'a>) -> Result<Value<'a>> {
     let quote = |text: &str, extra: &str| -> String {
         let mut out = String::new();
         for c in text.chars() {
-            if c.is_ascii_alphanumeric() || "_-!.~'()*".contains(c) || extra.contains(c) || (!c.is_ascii() && !c.is_control() && !c.is_whitespace()) {
+            if c.is_ascii_alphanumeric()
+                || "_-!.~'()*".contains(c)
+                || extra.contains(c)
+                || (!c.is_ascii() && !c.is_control() && !c.is_whitespace())
+            {
                 out.push(c);
             } else {
                 let mut buffer = [0u8; 4];
@@ -390,7 +421,7 @@ fn get_uri<'a>(call: &'a Call, cx: &Cx<'a>) -> Result<Value<'a>> {
     if user_info.is_some() || host.is_some() || port != -1 {
         out.push_str("//");
         if let Some(user_info) = &user_info {
-            out.push_str(&quote(user_info, &format!("{PUNCT}")));
+            out.push_str(&quote(user_info, PUNCT));
             out.push('@');
         }
         if let Some(host) = &host {
@@ -419,7 +450,12 @@ fn get_uri<'a>(call: &'a Call, cx: &Cx<'a>) -> Result<Value<'a>> {
 /// `(long,int)`; a double subject for `(double)`/`(double,double)` then `(double,int)`.
 fn math<'a>(call: &'a Call, subject: Option<Value<'a>>, cx: &Cx<'a>) -> Result<Value<'a>> {
     let function = arg_text(call, 0, cx)?.unwrap_or_default().into_owned();
-    let missing = || fail("math", format!("no method java.lang.Math.{function} matches the arguments"));
+    let missing = || {
+        fail(
+            "math",
+            format!("no method java.lang.Math.{function} matches the arguments"),
+        )
+    };
     let Some(subject) = subject else {
         return match function.as_str() {
             "random" => Ok(Value::Decimal(rand::random::<f64>())),
@@ -439,10 +475,14 @@ fn math<'a>(call: &'a Call, subject: Option<Value<'a>>, cx: &Cx<'a>) -> Result<V
     };
     match (number, operand) {
         (Number::Whole(x), None) => long_math1(&function, x).ok_or_else(missing),
-        (Number::Whole(x), Some(Number::Whole(y))) => long_math2(&function, x, y).ok_or_else(missing),
+        (Number::Whole(x), Some(Number::Whole(y))) => {
+            long_math2(&function, x, y).ok_or_else(missing)
+        }
         (Number::Whole(_), Some(Number::Decimal(_))) => Err(missing()),
         (Number::Decimal(x), None) => double_math1(&function, x).ok_or_else(missing),
-        (Number::Decimal(x), Some(Number::Decimal(y))) => double_math2(&function, x, y).ok_or_else(missing),
+        (Number::Decimal(x), Some(Number::Decimal(y))) => {
+            double_math2(&function, x, y).ok_or_else(missing)
+        }
         (Number::Decimal(x), Some(Number::Whole(y))) => match function.as_str() {
             "scalb" => Some(Value::Decimal(x * 2f64.powi(y as i32))),
             _ => None,
@@ -462,7 +502,9 @@ fn long_math1(name: &str, x: i64) -> Option<Value<'static>> {
         "incrementExact" => return Some(x.checked_add(1).map_or(Value::Null, Value::Whole)),
         "decrementExact" => return Some(x.checked_sub(1).map_or(Value::Null, Value::Whole)),
         "absExact" => return Some(x.checked_abs().map_or(Value::Null, Value::Whole)),
-        "toIntExact" => return Some(i32::try_from(x).map_or(Value::Null, |v| Value::Whole(i64::from(v)))),
+        "toIntExact" => {
+            return Some(i32::try_from(x).map_or(Value::Null, |v| Value::Whole(i64::from(v))));
+        }
         _ => return None,
     }))
 }
@@ -475,7 +517,10 @@ fn long_math2(name: &str, x: i64, y: i64) -> Option<Value<'static>> {
         "addExact" => checked(x.checked_add(y)),
         "subtractExact" => checked(x.checked_sub(y)),
         "multiplyExact" => checked(x.checked_mul(y)),
-        "floorDiv" => checked((y != 0).then(|| x.div_euclid(y) - i64::from((x % y != 0) && ((x < 0) != (y < 0)) && x.rem_euclid(y) == 0))),
+        "floorDiv" => checked((y != 0).then(|| {
+            x.div_euclid(y)
+                - i64::from((x % y != 0) && ((x < 0) != (y < 0)) && x.rem_euclid(y) == 0)
+        })),
         "floorMod" => checked((y != 0).then(|| ((x % y) + y) % y)),
         "multiplyHigh" => Some(Value::Whole(((i128::from(x) * i128::from(y)) >> 64) as i64)),
         _ => None,
@@ -505,15 +550,40 @@ fn double_math1(name: &str, x: f64) -> Option<Value<'static>> {
         "sinh" => Value::Decimal(x.sinh()),
         "cosh" => Value::Decimal(x.cosh()),
         "tanh" => Value::Decimal(x.tanh()),
-        "signum" => Value::Decimal(if x == 0.0 || x.is_nan() { x } else { x.signum() }),
+        "signum" => Value::Decimal(if x == 0.0 || x.is_nan() {
+            x
+        } else {
+            x.signum()
+        }),
         "toDegrees" => Value::Decimal(x.to_degrees()),
         "toRadians" => Value::Decimal(x.to_radians()),
         "ulp" => Value::Decimal(ulp(x)),
-        "nextUp" => Value::Decimal(x.next_up()),
-        "nextDown" => Value::Decimal(x.next_down()),
-        "getExponent" => Value::Whole(if x == 0.0 { -1023 } else { i64::from(((x.to_bits() >> 52) & 0x7ff) as i32 - 1023) }),
+        "nextUp" => Value::Decimal(next_up(x)),
+        "nextDown" => Value::Decimal(next_down(x)),
+        "getExponent" => Value::Whole(if x == 0.0 {
+            -1023
+        } else {
+            i64::from(((x.to_bits() >> 52) & 0x7ff) as i32 - 1023)
+        }),
         _ => return None,
     })
+}
+
+/// `Math.nextUp` (the next representable double toward +infinity).
+fn next_up(x: f64) -> f64 {
+    if x.is_nan() || x == f64::INFINITY {
+        return x;
+    }
+    if x == 0.0 {
+        return f64::from_bits(1);
+    }
+    let bits = x.to_bits();
+    f64::from_bits(if x > 0.0 { bits + 1 } else { bits - 1 })
+}
+
+/// `Math.nextDown`.
+fn next_down(x: f64) -> f64 {
+    -next_up(-x)
 }
 
 fn ulp(x: f64) -> f64 {
@@ -521,13 +591,25 @@ fn ulp(x: f64) -> f64 {
     if !x.is_finite() {
         return x;
     }
-    x.next_up() - x
+    next_up(x) - x
 }
 
 fn double_math2(name: &str, x: f64, y: f64) -> Option<Value<'static>> {
     Some(Value::Decimal(match name {
-        "max" => if x.is_nan() || y.is_nan() { f64::NAN } else { x.max(y) },
-        "min" => if x.is_nan() || y.is_nan() { f64::NAN } else { x.min(y) },
+        "max" => {
+            if x.is_nan() || y.is_nan() {
+                f64::NAN
+            } else {
+                x.max(y)
+            }
+        }
+        "min" => {
+            if x.is_nan() || y.is_nan() {
+                f64::NAN
+            } else {
+                x.min(y)
+            }
+        }
         "pow" => x.powf(y),
         "atan2" => x.atan2(y),
         "hypot" => x.hypot(y),
@@ -535,9 +617,9 @@ fn double_math2(name: &str, x: f64, y: f64) -> Option<Value<'static>> {
         "copySign" => x.copysign(y),
         "nextAfter" => {
             if y > x {
-                x.next_up()
+                next_up(x)
             } else if y < x {
-                x.next_down()
+                next_down(x)
             } else {
                 y
             }
@@ -604,7 +686,9 @@ fn equals(subject: Value<'_>, operand: Value<'_>, cx: &Cx<'_>) -> bool {
         (Value::Null, _) | (_, Value::Null) => false,
         (Value::Str(a), Value::Str(b)) => a == b,
         (Value::Whole(a), Value::Whole(b)) => a == b,
-        (Value::Decimal(a), Value::Decimal(b)) => a.to_bits() == b.to_bits() || (a == b && a.is_sign_negative() == b.is_sign_negative()),
+        (Value::Decimal(a), Value::Decimal(b)) => {
+            a.to_bits() == b.to_bits() || (a == b && a.is_sign_negative() == b.is_sign_negative())
+        }
         (Value::Bool(a), Value::Bool(b)) => a == b,
         (Value::Date(a), Value::Date(b)) => a == b,
         (Value::Instant(a), Value::Instant(b)) => a == b,
@@ -642,7 +726,14 @@ fn java_equals_ignore_case(a: &str, b: &str) -> bool {
     }
 }
 
-fn get_delimited_field(text: &str, index: i64, delimiter: char, quote: char, escape: char, strip: bool) -> String {
+fn get_delimited_field(
+    text: &str,
+    index: i64,
+    delimiter: char,
+    quote: char,
+    escape: char,
+    strip: bool,
+) -> String {
     let mut field = 1;
     let mut current = String::new();
     let mut in_quote = false;
@@ -677,7 +768,11 @@ fn get_delimited_field(text: &str, index: i64, delimiter: char, quote: char, esc
         }
         current.push(c);
     }
-    if field == index { current } else { String::new() }
+    if field == index {
+        current
+    } else {
+        String::new()
+    }
 }
 
 fn hash(algorithm: &str, data: &[u8]) -> Option<String> {
@@ -699,11 +794,16 @@ fn hash(algorithm: &str, data: &[u8]) -> Option<String> {
 }
 
 /// Name-based UUID (`UUID.nameUUIDFromBytes`-style, with the namespace bytes first).
-fn name_uuid(namespace: Option<&str>, name: &str, sha: bool) -> std::result::Result<String, String> {
+fn name_uuid(
+    namespace: Option<&str>,
+    name: &str,
+    sha: bool,
+) -> std::result::Result<String, String> {
     use sha2::Digest;
     // A null namespace is the nil UUID, as NiFi passes it.
     let namespace = match namespace {
-        Some(text) => uuid::Uuid::parse_str(text).map_err(|e| format!("invalid namespace UUID '{text}': {e}"))?,
+        Some(text) => uuid::Uuid::parse_str(text)
+            .map_err(|e| format!("invalid namespace UUID '{text}': {e}"))?,
         None => uuid::Uuid::nil(),
     };
     let mut bytes = namespace.as_bytes().to_vec();
@@ -727,7 +827,11 @@ fn add_calendar(millis: i64, duration: Duration, sign: i64, zone: &Zone) -> Opti
         Unit::Days => local.checked_add_signed(ChronoDuration::days(amount))?,
         Unit::Weeks => local.checked_add_signed(ChronoDuration::weeks(amount))?,
         Unit::Months | Unit::Years => {
-            let months = if duration.unit == Unit::Years { amount.checked_mul(12)? } else { amount };
+            let months = if duration.unit == Unit::Years {
+                amount.checked_mul(12)?
+            } else {
+                amount
+            };
             if months >= 0 {
                 local.checked_add_months(Months::new(u32::try_from(months).ok()?))?
             } else {
@@ -756,14 +860,17 @@ fn shift_instant(nanos: i128, duration: Duration, sign: i64) -> Option<i128> {
         None => {
             let millis = nanos.div_euclid(1_000_000) as i64;
             let sub = nanos.rem_euclid(1_000_000);
-            add_calendar(millis, duration, sign, &Zone::utc()).map(|m| i128::from(m) * 1_000_000 + sub)
+            add_calendar(millis, duration, sign, &Zone::utc())
+                .map(|m| i128::from(m) * 1_000_000 + sub)
         }
     }
 }
 
 fn split_list<'t>(text: &'t str, delimiter: &str) -> Vec<&'t str> {
     if delimiter.is_empty() {
-        text.char_indices().map(|(i, c)| &text[i..i + c.len_utf8()]).collect()
+        text.char_indices()
+            .map(|(i, c)| &text[i..i + c.len_utf8()])
+            .collect()
     } else {
         text.split(delimiter).collect()
     }
@@ -814,7 +921,11 @@ fn apply<'a>(call: &'a Call, subject: Value<'a>, cx: &Cx<'a>) -> Result<Value<'a
             })
         }
         Func::And | Func::Or => {
-            let decided = if func == Func::And { Some(false) } else { Some(true) };
+            let decided = if func == Func::And {
+                Some(false)
+            } else {
+                Some(true)
+            };
             if subject.to_bool() == decided {
                 Value::Bool(decided == Some(true))
             } else {
@@ -829,7 +940,11 @@ fn apply<'a>(call: &'a Call, subject: Value<'a>, cx: &Cx<'a>) -> Result<Value<'a
             None => return Err(err("cannot negate a null value".to_string())),
         },
         Func::IfElse => {
-            let branch = if subject.to_bool() == Some(true) { 0 } else { 1 };
+            let branch = if subject.to_bool() == Some(true) {
+                0
+            } else {
+                1
+            };
             match arg_text(call, branch, cx)? {
                 Some(text) => Value::Str(text),
                 None => Value::Null,
@@ -862,7 +977,9 @@ fn apply<'a>(call: &'a Call, subject: Value<'a>, cx: &Cx<'a>) -> Result<Value<'a
             Cow::Borrowed(text) => Value::Str(Cow::Borrowed(java_number::java_trim(text))),
             Cow::Owned(text) => str_value(java_number::java_trim(&text).to_string()),
         },
-        Func::Length => Value::Whole(text_of(subject, cx).map_or(0, |t| java_string::utf16_len(&t) as i64)),
+        Func::Length => {
+            Value::Whole(text_of(subject, cx).map_or(0, |t| java_string::utf16_len(&t) as i64))
+        }
         Func::Substring => {
             let Some(text) = text_of(subject, cx) else {
                 return Ok(str_value(String::new()));
@@ -874,11 +991,16 @@ fn apply<'a>(call: &'a Call, subject: Value<'a>, cx: &Cx<'a>) -> Result<Value<'a
                 Some(java_string::utf16_len(&text) as i64)
             };
             match (start, end) {
-                (Some(start), Some(end)) => str_value(java_string::substring(&text, start, end).unwrap_or_default()),
+                (Some(start), Some(end)) => {
+                    str_value(java_string::substring(&text, start, end).unwrap_or_default())
+                }
                 _ => str_value(String::new()),
             }
         }
-        Func::SubstringBefore | Func::SubstringBeforeLast | Func::SubstringAfter | Func::SubstringAfterLast => {
+        Func::SubstringBefore
+        | Func::SubstringBeforeLast
+        | Func::SubstringAfter
+        | Func::SubstringAfterLast => {
             let Some(text) = text_of(subject, cx) else {
                 return Ok(str_value(String::new()));
             };
@@ -915,8 +1037,14 @@ fn apply<'a>(call: &'a Call, subject: Value<'a>, cx: &Cx<'a>) -> Result<Value<'a
             let delimiter = char_arg(1, ',')?;
             let quote = char_arg(2, '"')?;
             let escape = char_arg(3, '\\')?;
-            let strip = if call.args.len() > 4 { arg(call, 4, cx)?.to_bool() == Some(true) } else { false };
-            str_value(get_delimited_field(&text, index, delimiter, quote, escape, strip))
+            let strip = if call.args.len() > 4 {
+                arg(call, 4, cx)?.to_bool() == Some(true)
+            } else {
+                false
+            };
+            str_value(get_delimited_field(
+                &text, index, delimiter, quote, escape, strip,
+            ))
         }
         Func::Append | Func::Prepend => {
             let text = text_of(subject, cx).unwrap_or_default();
@@ -954,7 +1082,11 @@ fn apply<'a>(call: &'a Call, subject: Value<'a>, cx: &Cx<'a>) -> Result<Value<'a
             let pattern = arg_text(call, 0, cx)?.unwrap_or_default();
             let replacement = arg_text(call, 1, cx)?.unwrap_or_default();
             let regex = regex_for(call, &pattern, name)?;
-            str_value(regex.replace(&text, &replacement, func == Func::ReplaceAll).map_err(err)?)
+            str_value(
+                regex
+                    .replace(&text, &replacement, func == Func::ReplaceAll)
+                    .map_err(err)?,
+            )
         }
         Func::ReplaceNull => match subject {
             Value::Null => arg(call, 0, cx)?,
@@ -984,7 +1116,9 @@ fn apply<'a>(call: &'a Call, subject: Value<'a>, cx: &Cx<'a>) -> Result<Value<'a
                 let min = arg_whole(call, 0, cx)?.unwrap_or(0);
                 let max = arg_whole(call, 1, cx)?.unwrap_or(0);
                 if min < 1 || max < min {
-                    return Err(err(format!("invalid repeat range [{min}, {max}]: need 1 <= min <= max")));
+                    return Err(err(format!(
+                        "invalid repeat range [{min}, {max}]: need 1 <= min <= max"
+                    )));
                 }
                 min + (rand::random::<u64>() % (max - min + 1) as u64) as i64
             } else {
@@ -1039,7 +1173,11 @@ fn apply<'a>(call: &'a Call, subject: Value<'a>, cx: &Cx<'a>) -> Result<Value<'a
                 return Ok(Value::Whole(-1));
             };
             let search = arg_text(call, 0, cx)?.unwrap_or_default();
-            let position = if func == Func::IndexOf { text.find(search.as_ref()) } else { text.rfind(search.as_ref()) };
+            let position = if func == Func::IndexOf {
+                text.find(search.as_ref())
+            } else {
+                text.rfind(search.as_ref())
+            };
             Value::Whole(position.map_or(-1, |at| java_string::utf16_index(&text, at) as i64))
         }
         Func::JsonPath => {
@@ -1047,7 +1185,9 @@ fn apply<'a>(call: &'a Call, subject: Value<'a>, cx: &Cx<'a>) -> Result<Value<'a
             let path = json_path_for(call, cx, name)?;
             match path.read(&document) {
                 None => str_value(String::new()),
-                Some(Json::Array(mut items)) if items.len() == 1 => str_value(json_text(&items.remove(0))),
+                Some(Json::Array(mut items)) if items.len() == 1 => {
+                    str_value(json_text(&items.remove(0)))
+                }
                 Some(found) => str_value(json_text(&found)),
             }
         }
@@ -1084,7 +1224,9 @@ fn apply<'a>(call: &'a Call, subject: Value<'a>, cx: &Cx<'a>) -> Result<Value<'a
             Cow::Owned(text) => str_value(escapes::url_encode(&text).into_owned()),
         },
         Func::UrlDecode => str_value(escapes::url_decode(&subject_text!()).map_err(err)?),
-        Func::Base64Encode => str_value(base64::engine::general_purpose::STANDARD.encode(subject_text!().as_bytes())),
+        Func::Base64Encode => {
+            str_value(base64::engine::general_purpose::STANDARD.encode(subject_text!().as_bytes()))
+        }
         Func::Base64Decode => {
             let text = subject_text!();
             let bytes = base64::engine::general_purpose::STANDARD
@@ -1099,7 +1241,9 @@ fn apply<'a>(call: &'a Call, subject: Value<'a>, cx: &Cx<'a>) -> Result<Value<'a
         Func::EscapeCsv => str_value(escapes::escape_csv(&subject_text!())),
         Func::UnescapeJson => str_value(escapes::unescape_json(&subject_text!())),
         Func::UnescapeXml => str_value(escapes::unescape_entities(&subject_text!(), false, true)),
-        Func::UnescapeHtml3 => str_value(escapes::unescape_entities(&subject_text!(), false, false)),
+        Func::UnescapeHtml3 => {
+            str_value(escapes::unescape_entities(&subject_text!(), false, false))
+        }
         Func::UnescapeHtml4 => str_value(escapes::unescape_entities(&subject_text!(), true, false)),
         Func::UnescapeCsv => str_value(escapes::unescape_csv(&subject_text!())),
         Func::Uuid3 | Func::Uuid5 => {
@@ -1110,7 +1254,10 @@ fn apply<'a>(call: &'a Call, subject: Value<'a>, cx: &Cx<'a>) -> Result<Value<'a
         Func::Hash => {
             let text = subject_text!();
             let algorithm = arg_text(call, 0, cx)?.unwrap_or_default();
-            str_value(hash(&algorithm, text.as_bytes()).ok_or_else(|| err(format!("unknown hash algorithm '{algorithm}'")))?)
+            str_value(
+                hash(&algorithm, text.as_bytes())
+                    .ok_or_else(|| err(format!("unknown hash algorithm '{algorithm}'")))?,
+            )
         }
         Func::Plus | Func::Minus | Func::Multiply | Func::Divide | Func::Mod => {
             let operand = arg(call, 0, cx)?;
@@ -1160,7 +1307,10 @@ fn apply<'a>(call: &'a Call, subject: Value<'a>, cx: &Cx<'a>) -> Result<Value<'a
         }
         Func::ToDate => {
             if call.args.is_empty() {
-                return Ok(subject.to_date(zone).map_err(err)?.map_or(Value::Null, Value::Date));
+                return Ok(subject
+                    .to_date(zone)
+                    .map_err(err)?
+                    .map_or(Value::Null, Value::Date));
             }
             match subject {
                 Value::Null => Value::Null,
@@ -1168,12 +1318,17 @@ fn apply<'a>(call: &'a Call, subject: Value<'a>, cx: &Cx<'a>) -> Result<Value<'a
                     let pattern_text = arg_text(call, 0, cx)?.unwrap_or_default();
                     let pattern = date_pattern(call, &pattern_text, name, true)?;
                     let zone = zone_arg(call, 1, cx, false, name)?;
-                    let nanos = pattern
-                        .parse(&text, &zone)
-                        .map_err(|e| err(format!("cannot parse '{text}' with pattern '{pattern_text}': {e}")))?;
+                    let nanos = pattern.parse(&text, &zone).map_err(|e| {
+                        err(format!(
+                            "cannot parse '{text}' with pattern '{pattern_text}': {e}"
+                        ))
+                    })?;
                     Value::Date(nanos.div_euclid(1_000_000) as i64)
                 }
-                other => other.to_date(zone).map_err(err)?.map_or(Value::Null, Value::Date),
+                other => other
+                    .to_date(zone)
+                    .map_err(err)?
+                    .map_or(Value::Null, Value::Date),
             }
         }
         Func::FormatInstant => {
@@ -1190,17 +1345,24 @@ fn apply<'a>(call: &'a Call, subject: Value<'a>, cx: &Cx<'a>) -> Result<Value<'a
                 let pattern_text = arg_text(call, 0, cx)?.unwrap_or_default();
                 let pattern = date_pattern(call, &pattern_text, name, false)?;
                 let zone = zone_arg(call, 1, cx, true, name)?;
-                Value::Instant(
-                    pattern
-                        .parse(&text, &zone)
-                        .map_err(|e| err(format!("cannot parse '{text}' with pattern '{pattern_text}': {e}")))?,
-                )
+                Value::Instant(pattern.parse(&text, &zone).map_err(|e| {
+                    err(format!(
+                        "cannot parse '{text}' with pattern '{pattern_text}': {e}"
+                    ))
+                })?)
             }
-            other => other.to_instant().map_err(err)?.map_or(Value::Null, Value::Instant),
+            other => other
+                .to_instant()
+                .map_err(err)?
+                .map_or(Value::Null, Value::Instant),
         },
         Func::ToMicros | Func::ToNanos => match subject.to_instant().map_err(err)? {
             None => Value::Null,
-            Some(nanos) => Value::Whole(if func == Func::ToMicros { nanos.div_euclid(1000) } else { nanos } as i64),
+            Some(nanos) => Value::Whole(if func == Func::ToMicros {
+                nanos.div_euclid(1000)
+            } else {
+                nanos
+            } as i64),
         },
         Func::PlusDuration | Func::MinusDuration => {
             let Some(millis) = subject.to_date(zone).map_err(err)? else {
@@ -1211,7 +1373,10 @@ fn apply<'a>(call: &'a Call, subject: Value<'a>, cx: &Cx<'a>) -> Result<Value<'a
             };
             let zone = zone_arg(call, 1, cx, true, name)?;
             let sign = if func == Func::PlusDuration { 1 } else { -1 };
-            Value::Date(shift_date(millis, duration, sign, &zone).ok_or_else(|| err("date out of range".to_string()))?)
+            Value::Date(
+                shift_date(millis, duration, sign, &zone)
+                    .ok_or_else(|| err("date out of range".to_string()))?,
+            )
         }
         Func::PlusInstantDuration | Func::MinusInstantDuration => {
             let Some(nanos) = subject.to_instant().map_err(err)? else {
@@ -1220,8 +1385,15 @@ fn apply<'a>(call: &'a Call, subject: Value<'a>, cx: &Cx<'a>) -> Result<Value<'a
             let Some(duration) = duration_arg(call, cx, name)? else {
                 return Ok(Value::Null);
             };
-            let sign = if func == Func::PlusInstantDuration { 1 } else { -1 };
-            Value::Instant(shift_instant(nanos, duration, sign).ok_or_else(|| err("instant out of range".to_string()))?)
+            let sign = if func == Func::PlusInstantDuration {
+                1
+            } else {
+                -1
+            };
+            Value::Instant(
+                shift_instant(nanos, duration, sign)
+                    .ok_or_else(|| err("instant out of range".to_string()))?,
+            )
         }
         Func::IsValidDate => {
             let Some(text) = text_of(subject, cx) else {
@@ -1233,7 +1405,8 @@ fn apply<'a>(call: &'a Call, subject: Value<'a>, cx: &Cx<'a>) -> Result<Value<'a
             Value::Bool(pattern.is_valid(text.trim(), &zone))
         }
         Func::IsValidInstant => Value::Bool(
-            text_of(subject, cx).is_some_and(|text| crate::java_date::parse_iso_instant(&text).is_some()),
+            text_of(subject, cx)
+                .is_some_and(|text| crate::java_date::parse_iso_instant(&text).is_some()),
         ),
         Func::Unique | Func::CompactDelimitedList | Func::TrimDelimitedList => {
             let text = subject_text!();
@@ -1242,9 +1415,14 @@ fn apply<'a>(call: &'a Call, subject: Value<'a>, cx: &Cx<'a>) -> Result<Value<'a
             let kept: Vec<&str> = match func {
                 Func::Unique => {
                     let mut seen = std::collections::HashSet::new();
-                    items.into_iter().filter(|item| seen.insert(*item)).collect()
+                    items
+                        .into_iter()
+                        .filter(|item| seen.insert(*item))
+                        .collect()
                 }
-                Func::CompactDelimitedList => items.into_iter().filter(|item| !item.is_empty()).collect(),
+                Func::CompactDelimitedList => {
+                    items.into_iter().filter(|item| !item.is_empty()).collect()
+                }
                 _ => {
                     let first = items.iter().position(|item| !item.is_empty());
                     let last = items.iter().rposition(|item| !item.is_empty());
@@ -1266,7 +1444,8 @@ fn apply<'a>(call: &'a Call, subject: Value<'a>, cx: &Cx<'a>) -> Result<Value<'a
                 let Some((pattern, replacement)) = mapping.rsplit_once(':') else {
                     continue;
                 };
-                let regex = JavaRegex::cached(pattern).map_err(|e| err(format!("invalid pattern '{pattern}': {e}")))?;
+                let regex = JavaRegex::cached(pattern)
+                    .map_err(|e| err(format!("invalid pattern '{pattern}': {e}")))?;
                 if regex.matches(&text).map_err(err)? {
                     return Ok(str_value(replacement.to_string()));
                 }

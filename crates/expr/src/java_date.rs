@@ -9,11 +9,27 @@ use chrono::{
 use chrono_tz::Tz;
 
 const MONTHS: [&str; 12] = [
-    "January", "February", "March", "April", "May", "June", "July", "August", "September",
-    "October", "November", "December",
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
 ];
 const DAYS: [&str; 7] = [
-    "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday",
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+    "Sunday",
 ];
 
 /// A Java time zone: a tz-database id or a fixed offset (`GMT+3`, `+03:00`).
@@ -91,7 +107,10 @@ impl Zone {
                 let offset = tz.offset_from_utc_datetime(&utc.naive_utc());
                 let abbreviation = offset.to_string();
                 if abbreviation.starts_with(['+', '-']) {
-                    format!("GMT{}", format_offset(offset.fix().local_minus_utc(), true, true))
+                    format!(
+                        "GMT{}",
+                        format_offset(offset.fix().local_minus_utc(), true, true)
+                    )
                 } else {
                     abbreviation
                 }
@@ -148,16 +167,28 @@ fn parse_offset(text: &str) -> Option<i32> {
     };
     let (hours, minutes, seconds) = if let Some((h, m)) = rest.split_once(':') {
         let (m, s) = m.split_once(':').unwrap_or((m, "0"));
-        (h.parse::<i32>().ok()?, m.parse::<i32>().ok()?, s.parse::<i32>().ok()?)
+        (
+            h.parse::<i32>().ok()?,
+            m.parse::<i32>().ok()?,
+            s.parse::<i32>().ok()?,
+        )
     } else {
         match rest.len() {
             1 | 2 => (rest.parse().ok()?, 0, 0),
             4 => (rest[..2].parse().ok()?, rest[2..].parse().ok()?, 0),
-            6 => (rest[..2].parse().ok()?, rest[2..4].parse().ok()?, rest[4..].parse().ok()?),
+            6 => (
+                rest[..2].parse().ok()?,
+                rest[2..4].parse().ok()?,
+                rest[4..].parse().ok()?,
+            ),
             _ => return None,
         }
     };
-    if hours > 18 || minutes > 59 || seconds > 59 || !rest.bytes().all(|b| b.is_ascii_digit() || b == b':') {
+    if hours > 18
+        || minutes > 59
+        || seconds > 59
+        || !rest.bytes().all(|b| b.is_ascii_digit() || b == b':')
+    {
         return None;
     }
     Some(sign * (hours * 3600 + minutes * 60 + seconds))
@@ -188,7 +219,10 @@ pub(crate) enum Flavor {
 #[derive(Debug, Clone, PartialEq)]
 enum Item {
     Literal(String),
-    Field { letter: char, count: usize },
+    Field {
+        letter: char,
+        count: usize,
+    },
     /// `[` ... `]` in a DateTimeFormatter pattern.
     Optional(Vec<Item>),
 }
@@ -225,7 +259,15 @@ impl DatePattern {
         let local = zone.to_local(millis);
         let nano_of_second = nanos.rem_euclid(1_000_000_000) as u32;
         let mut out = String::with_capacity(32);
-        format_items(&self.items, self.flavor, &mut out, &local, nano_of_second, millis, zone);
+        format_items(
+            &self.items,
+            self.flavor,
+            &mut out,
+            &local,
+            nano_of_second,
+            millis,
+            zone,
+        );
         out
     }
 
@@ -235,7 +277,9 @@ impl DatePattern {
         let mut fields = Parsed::default();
         let consumed = parse_items(&self.items, self.flavor, text, 0, &mut fields)?;
         if self.flavor == Flavor::Formatter && consumed != text.len() {
-            return Err(format!("text '{text}' could not be parsed, unparsed text found at index {consumed}"));
+            return Err(format!(
+                "text '{text}' could not be parsed, unparsed text found at index {consumed}"
+            ));
         }
         fields.resolve(self.flavor == Flavor::Simple, zone)
     }
@@ -433,7 +477,10 @@ fn format_items(
                 match count {
                     1 | 2 => pad(out, quarter, count_i),
                     3 => out.push_str(&format!("Q{quarter}")),
-                    _ => out.push_str(["1st quarter", "2nd quarter", "3rd quarter", "4th quarter"][quarter as usize - 1]),
+                    _ => out.push_str(
+                        ["1st quarter", "2nd quarter", "3rd quarter", "4th quarter"]
+                            [quarter as usize - 1],
+                    ),
                 }
             }
             'w' => pad(out, us_week_of_year(local.date()), count_i),
@@ -456,16 +503,32 @@ fn format_items(
             'e' | 'c' => {
                 let day = DAYS[local.weekday().num_days_from_monday() as usize];
                 match count {
-                    1 | 2 => pad(out, i64::from(local.weekday().num_days_from_sunday() + 1), count_i),
+                    1 | 2 => pad(
+                        out,
+                        i64::from(local.weekday().num_days_from_sunday() + 1),
+                        count_i,
+                    ),
                     3 => out.push_str(&day[..3]),
                     _ => out.push_str(day),
                 }
             }
             'a' => out.push_str(if local.hour() < 12 { "AM" } else { "PM" }),
             'H' => pad(out, i64::from(local.hour()), count_i),
-            'k' => pad(out, i64::from(if local.hour() == 0 { 24 } else { local.hour() }), count_i),
+            'k' => pad(
+                out,
+                i64::from(if local.hour() == 0 { 24 } else { local.hour() }),
+                count_i,
+            ),
             'K' => pad(out, i64::from(local.hour() % 12), count_i),
-            'h' => pad(out, i64::from(if local.hour() % 12 == 0 { 12 } else { local.hour() % 12 }), count_i),
+            'h' => pad(
+                out,
+                i64::from(if local.hour() % 12 == 0 {
+                    12
+                } else {
+                    local.hour() % 12
+                }),
+                count_i,
+            ),
             'm' => pad(out, i64::from(local.minute()), count_i),
             's' => pad(out, i64::from(local.second()), count_i),
             'S' => match flavor {
@@ -482,9 +545,17 @@ fn format_items(
                     }
                 }
             },
-            'A' => pad(out, i64::from(local.num_seconds_from_midnight()) * 1000 + i64::from(nano / 1_000_000), count_i),
+            'A' => pad(
+                out,
+                i64::from(local.num_seconds_from_midnight()) * 1000 + i64::from(nano / 1_000_000),
+                count_i,
+            ),
             'n' => pad(out, i64::from(nano), count_i),
-            'N' => pad(out, i64::from(local.num_seconds_from_midnight()) * 1_000_000_000 + i64::from(nano), count_i),
+            'N' => pad(
+                out,
+                i64::from(local.num_seconds_from_midnight()) * 1_000_000_000 + i64::from(nano),
+                count_i,
+            ),
             'V' => out.push_str(&zone.id()),
             'v' | 'z' => out.push_str(&zone.short_name(millis)),
             'O' => {
@@ -590,17 +661,20 @@ impl Parsed {
         let year = self.year_value();
         let month = self.month.unwrap_or(1);
         let day = self.day.unwrap_or(1);
-        let base = NaiveDate::from_ymd_opt(i32::try_from(year).map_err(|_| "year out of range")?, 1, 1)
-            .ok_or("year out of range")?;
+        let base =
+            NaiveDate::from_ymd_opt(i32::try_from(year).map_err(|_| "year out of range")?, 1, 1)
+                .ok_or("year out of range")?;
         let date = if let Some(day_of_year) = self.day_of_year.filter(|_| self.day.is_none()) {
             base.checked_add_signed(ChronoDuration::days(day_of_year - 1))
         } else if lenient {
-            add_months(base, month - 1).and_then(|d| d.checked_add_signed(ChronoDuration::days(day - 1)))
+            add_months(base, month - 1)
+                .and_then(|d| d.checked_add_signed(ChronoDuration::days(day - 1)))
         } else {
             if !(1..=12).contains(&month) {
                 return Err(format!("invalid month {month}"));
             }
-            let first = NaiveDate::from_ymd_opt(base.year(), month as u32, 1).ok_or("invalid date")?;
+            let first =
+                NaiveDate::from_ymd_opt(base.year(), month as u32, 1).ok_or("invalid date")?;
             let last = last_day_of_month(first);
             if !(1..=31).contains(&day) {
                 return Err(format!("invalid day of month {day}"));
@@ -611,7 +685,11 @@ impl Parsed {
         let hour = self.hour_of_day();
         let minute = self.minute.unwrap_or(0);
         let second = self.second.unwrap_or(0);
-        if !lenient && (!(0..=24).contains(&hour) || !(0..=59).contains(&minute) || !(0..=59).contains(&second)) {
+        if !lenient
+            && (!(0..=24).contains(&hour)
+                || !(0..=59).contains(&minute)
+                || !(0..=59).contains(&second))
+        {
             return Err("time field out of range".to_string());
         }
         let sub_nanos = self.nanos.unwrap_or(0) + self.millis.unwrap_or(0) * 1_000_000;
@@ -633,7 +711,9 @@ impl Parsed {
         if !(1..=12).contains(&month) || !(0..=23).contains(&hour) {
             return false;
         }
-        if !(0..=59).contains(&self.minute.unwrap_or(0)) || !(0..=59).contains(&self.second.unwrap_or(0)) {
+        if !(0..=59).contains(&self.minute.unwrap_or(0))
+            || !(0..=59).contains(&self.second.unwrap_or(0))
+        {
             return false;
         }
         let Some(hour12) = self.hour12.map(|h| (1..=12).contains(&h)).or(Some(true)) else {
@@ -643,11 +723,14 @@ impl Parsed {
             return false;
         }
         // Without a year, 29 February is acceptable (there is a leap year it fits).
-        let year = if self.year.is_some() { self.year_value() } else { 2000 };
-        let Some(date) = i32::try_from(year)
-            .ok()
-            .and_then(|y| NaiveDate::from_ymd_opt(y, month as u32, u32::try_from(day).unwrap_or(0)))
-        else {
+        let year = if self.year.is_some() {
+            self.year_value()
+        } else {
+            2000
+        };
+        let Some(date) = i32::try_from(year).ok().and_then(|y| {
+            NaiveDate::from_ymd_opt(y, month as u32, u32::try_from(day).unwrap_or(0))
+        }) else {
             return false;
         };
         let Some(local) = date.and_hms_opt(
@@ -753,14 +836,32 @@ fn parse_zone_text(text: &str, at: usize) -> Option<(i32, usize)> {
         }
         return None;
     }
-    let word: String = rest.chars().take_while(|c| c.is_ascii_alphabetic() || *c == '/' || *c == '_').collect();
+    let word: String = rest
+        .chars()
+        .take_while(|c| c.is_ascii_alphabetic() || *c == '/' || *c == '_')
+        .collect();
     if word.is_empty() {
         return None;
     }
     let known = [
-        ("EST", -5), ("EDT", -4), ("CST", -6), ("CDT", -5), ("MST", -7), ("MDT", -6),
-        ("PST", -8), ("PDT", -7), ("CET", 1), ("CEST", 2), ("EET", 2), ("EEST", 3),
-        ("BST", 1), ("WET", 0), ("WEST", 1), ("JST", 9), ("TRT", 3), ("MSK", 3),
+        ("EST", -5),
+        ("EDT", -4),
+        ("CST", -6),
+        ("CDT", -5),
+        ("MST", -7),
+        ("MDT", -6),
+        ("PST", -8),
+        ("PDT", -7),
+        ("CET", 1),
+        ("CEST", 2),
+        ("EET", 2),
+        ("EEST", 3),
+        ("BST", 1),
+        ("WET", 0),
+        ("WEST", 1),
+        ("JST", 9),
+        ("TRT", 3),
+        ("MSK", 3),
     ];
     for (name, hours) in known {
         if word == name {
@@ -770,7 +871,13 @@ fn parse_zone_text(text: &str, at: usize) -> Option<(i32, usize)> {
     Zone::strict(&word).map(|zone| (zone.offset_at(Utc::now().timestamp_millis()), word.len()))
 }
 
-fn parse_items(items: &[Item], flavor: Flavor, text: &str, mut at: usize, fields: &mut Parsed) -> Result<usize, String> {
+fn parse_items(
+    items: &[Item],
+    flavor: Flavor,
+    text: &str,
+    mut at: usize,
+    fields: &mut Parsed,
+) -> Result<usize, String> {
     let fail = |at: usize| format!("text '{text}' could not be parsed at index {at}");
     for (index, item) in items.iter().enumerate() {
         let (letter, count) = match item {
@@ -810,18 +917,27 @@ fn parse_items(items: &[Item], flavor: Flavor, text: &str, mut at: usize, fields
         match letter {
             'y' | 'u' | 'Y' => {
                 let negative = text[at..].starts_with('-') && flavor == Flavor::Simple;
-                let start = if negative || text[at..].starts_with('+') { at + 1 } else { at };
+                let start = if negative || text[at..].starts_with('+') {
+                    at + 1
+                } else {
+                    at
+                };
                 let (value, end) = take_digits(text, start, min, max)?;
                 fields.two_digit_year = match flavor {
                     Flavor::Simple => count <= 2 && end - start == 2,
                     Flavor::Formatter => false,
                 };
-                let value = if flavor == Flavor::Formatter && count == 2 { 2000 + value } else { value };
+                let value = if flavor == Flavor::Formatter && count == 2 {
+                    2000 + value
+                } else {
+                    value
+                };
                 fields.year = Some(if negative { -value } else { value });
                 at = end;
             }
             'M' | 'L' if count >= 3 => {
-                let (month, length) = match_name(text, at, &MONTHS, true).ok_or_else(|| fail(at))?;
+                let (month, length) =
+                    match_name(text, at, &MONTHS, true).ok_or_else(|| fail(at))?;
                 fields.month = Some(month as i64 + 1);
                 at += length;
             }
@@ -940,9 +1056,15 @@ pub(crate) fn cast_to_date(text: &str, zone: &Zone) -> Result<i64, String> {
     if !trimmed.is_empty() && trimmed.bytes().all(|b| b.is_ascii_digit()) {
         return trimmed.parse::<i64>().map_err(|e| e.to_string());
     }
-    let candidates = ["EEE MMM dd HH:mm:ss zzz yyyy", "yyyy/MM/dd HH:mm:ss.SSS", "yyyy/MM/dd HH:mm:ss"];
+    let candidates = [
+        "EEE MMM dd HH:mm:ss zzz yyyy",
+        "yyyy/MM/dd HH:mm:ss.SSS",
+        "yyyy/MM/dd HH:mm:ss",
+    ];
     for candidate in candidates {
-        let Ok(pattern) = DatePattern::simple(candidate) else { continue };
+        let Ok(pattern) = DatePattern::simple(candidate) else {
+            continue;
+        };
         let mut fields = Parsed::default();
         if let Ok(consumed) = parse_items(&pattern.items, Flavor::Simple, trimmed, 0, &mut fields) {
             if consumed == trimmed.len() {
@@ -952,7 +1074,9 @@ pub(crate) fn cast_to_date(text: &str, zone: &Zone) -> Result<i64, String> {
             }
         }
     }
-    Err(format!("cannot convert '{text}' to a date: expected epoch milliseconds, 'EEE MMM dd HH:mm:ss zzz yyyy' or 'yyyy/MM/dd HH:mm:ss[.SSS]'"))
+    Err(format!(
+        "cannot convert '{text}' to a date: expected epoch milliseconds, 'EEE MMM dd HH:mm:ss zzz yyyy' or 'yyyy/MM/dd HH:mm:ss[.SSS]'"
+    ))
 }
 
 /// NiFi's STRING -> INSTANT cast: epoch millis, ISO_INSTANT, ISO_OFFSET_DATE_TIME or RFC 1123.
@@ -990,8 +1114,15 @@ pub(crate) fn parse_iso_instant(text: &str) -> Option<i128> {
                 _ => return None,
             };
             let naive = NaiveDateTime::parse_from_str(date_time, "%Y-%m-%dT%H:%M").ok()?;
-            let offset = if &text[offset_start..] == "Z" { 0 } else { parse_offset(&text[offset_start..])? };
-            Some(i128::from(naive.and_utc().timestamp_millis() - i64::from(offset) * 1000) * 1_000_000)
+            let offset = if &text[offset_start..] == "Z" {
+                0
+            } else {
+                parse_offset(&text[offset_start..])?
+            };
+            Some(
+                i128::from(naive.and_utc().timestamp_millis() - i64::from(offset) * 1000)
+                    * 1_000_000,
+            )
         })
 }
 
@@ -1003,7 +1134,10 @@ mod tests {
     fn simple_date_format_round_trip() {
         let pattern = DatePattern::simple("yyyy/MM/dd HH:mm:ss.SSS'Z'").unwrap();
         let gmt = Zone::lenient("GMT");
-        let parsed = DatePattern::simple("yyyyMMddHHmmss").unwrap().parse("20130917162643", &gmt).unwrap();
+        let parsed = DatePattern::simple("yyyyMMddHHmmss")
+            .unwrap()
+            .parse("20130917162643", &gmt)
+            .unwrap();
         assert_eq!(pattern.format(parsed, &gmt), "2013/09/17 16:26:43.000Z");
         let paris = Zone::lenient("Europe/Paris");
         assert_eq!(pattern.format(parsed, &paris), "2013/09/17 18:26:43.000Z");
@@ -1011,13 +1145,21 @@ mod tests {
 
     #[test]
     fn date_to_string_matches_java() {
-        assert_eq!(date_to_string(1_748_736_000_000, &Zone::utc()), "Sun Jun 01 00:00:00 UTC 2025");
+        assert_eq!(
+            date_to_string(1_748_736_000_000, &Zone::utc()),
+            "Sun Jun 01 00:00:00 UTC 2025"
+        );
     }
 
     #[test]
     fn lenient_parse_rolls_over() {
         let pattern = DatePattern::simple("yyyy/MM/dd").unwrap();
         let nanos = pattern.parse("2013/13/45", &Zone::utc()).unwrap();
-        assert_eq!(DatePattern::simple("yyyy-MM-dd").unwrap().format(nanos, &Zone::utc()), "2014-02-14");
+        assert_eq!(
+            DatePattern::simple("yyyy-MM-dd")
+                .unwrap()
+                .format(nanos, &Zone::utc()),
+            "2014-02-14"
+        );
     }
 }

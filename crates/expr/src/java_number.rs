@@ -18,7 +18,12 @@ pub(crate) fn format_double(value: f64) -> String {
         return if value > 0.0 { "Infinity" } else { "-Infinity" }.to_string();
     }
     if value == 0.0 {
-        return if value.is_sign_negative() { "-0.0" } else { "0.0" }.to_string();
+        return if value.is_sign_negative() {
+            "-0.0"
+        } else {
+            "0.0"
+        }
+        .to_string();
     }
     let scientific = format!("{:e}", value.abs());
     let (mantissa, exponent) = scientific.split_once('e').unwrap_or((&scientific, "0"));
@@ -88,7 +93,9 @@ pub(crate) fn parse_whole(text: &str) -> Option<i64> {
     if body.bytes().all(|b| b.is_ascii_digit()) {
         return text.parse::<i64>().ok();
     }
-    let hex = body.strip_prefix("0x").or_else(|| body.strip_prefix("0X"))?;
+    let hex = body
+        .strip_prefix("0x")
+        .or_else(|| body.strip_prefix("0X"))?;
     if hex.is_empty() || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
     }
@@ -126,9 +133,7 @@ pub(crate) fn parse_decimal(text: &str) -> Option<f64> {
     if let Some(hex) = body.strip_prefix("0x").or_else(|| body.strip_prefix("0X")) {
         return parse_hex_float(hex).map(|v| sign * v);
     }
-    let body = body
-        .strip_suffix(['f', 'F', 'd', 'D'])
-        .unwrap_or(body);
+    let body = body.strip_suffix(['f', 'F', 'd', 'D']).unwrap_or(body);
     let bytes = body.as_bytes();
     let mut index = 0;
     let int_start = index;
@@ -181,7 +186,9 @@ fn parse_hex_float(hex: &str) -> Option<f64> {
     {
         return None;
     }
-    let exponent_text = exponent.strip_suffix(['f', 'F', 'd', 'D']).unwrap_or(exponent);
+    let exponent_text = exponent
+        .strip_suffix(['f', 'F', 'd', 'D'])
+        .unwrap_or(exponent);
     let (exp_negative, exp_digits) = split_sign(exponent_text);
     if exp_digits.is_empty() || !exp_digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
@@ -243,7 +250,10 @@ mod tests {
         assert_eq!(format_double(0.005), "0.005");
         assert_eq!(format_double(0.0001), "1.0E-4");
         assert_eq!(format_double(1.942307692307692), "1.942307692307692");
-        assert_eq!(format_double(9.876543210012345e132), "9.876543210012345E132");
+        assert_eq!(
+            format_double(9.876543210012345e132),
+            "9.876543210012345E132"
+        );
         assert_eq!(format_double(1234567.0), "1234567.0");
         assert_eq!(format_double(12345678.0), "1.2345678E7");
     }
@@ -251,7 +261,10 @@ mod tests {
     #[test]
     fn numbers_parse_like_nifi() {
         assert_eq!(parse_number(" 0123456789 "), Some(Number::Whole(123456789)));
-        assert_eq!(parse_number("-0x1234567890abcdef"), Some(Number::Whole(-1311768467294899695)));
+        assert_eq!(
+            parse_number("-0x1234567890abcdef"),
+            Some(Number::Whole(-1311768467294899695))
+        );
         assert_eq!(parse_number("0xF.Fp10"), Some(Number::Decimal(16320.0)));
         assert_eq!(parse_number("0x1.1"), None);
         assert_eq!(parse_number("abc"), None);

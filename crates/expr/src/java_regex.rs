@@ -96,11 +96,18 @@ impl JavaRegex {
 
     /// `Matcher.find()`: a match anywhere.
     pub(crate) fn find(&self, subject: &str) -> Result<bool, String> {
-        self.searcher(subject).is_match(subject).map_err(|e| e.to_string())
+        self.searcher(subject)
+            .is_match(subject)
+            .map_err(|e| e.to_string())
     }
 
     /// `String.replaceAll` / `replaceFirst` with a Java replacement string.
-    pub(crate) fn replace(&self, subject: &str, replacement: &str, all: bool) -> Result<String, String> {
+    pub(crate) fn replace(
+        &self,
+        subject: &str,
+        replacement: &str,
+        all: bool,
+    ) -> Result<String, String> {
         let regex = self.searcher(subject);
         if !replacement.contains(['$', '\\']) {
             return replace_literal(regex, subject, replacement, all);
@@ -153,12 +160,20 @@ impl JavaRegex {
 }
 
 /// Replacement without group references: no captures needed.
-fn replace_literal(regex: &Regex, subject: &str, replacement: &str, all: bool) -> Result<String, String> {
+fn replace_literal(
+    regex: &Regex,
+    subject: &str,
+    replacement: &str,
+    all: bool,
+) -> Result<String, String> {
     let mut out = String::with_capacity(subject.len() + replacement.len());
     let mut position = 0;
     let mut copied = 0;
     while position <= subject.len() {
-        let Some(found) = regex.find_from_pos(subject, position).map_err(|e| e.to_string())? else {
+        let Some(found) = regex
+            .find_from_pos(subject, position)
+            .map_err(|e| e.to_string())?
+        else {
             break;
         };
         out.push_str(&subject[copied..found.start()]);
@@ -291,8 +306,16 @@ fn translate(source: &str, dollar: &str) -> (String, bool) {
                 index += 2;
                 match next {
                     'd' => out.push_str(if in_class > 0 { "0-9" } else { "[0-9]" }),
-                    'w' => out.push_str(if in_class > 0 { "a-zA-Z_0-9" } else { "[a-zA-Z_0-9]" }),
-                    's' => out.push_str(if in_class > 0 { r" \t\n\x0B\f\r" } else { r"[ \t\n\x0B\f\r]" }),
+                    'w' => out.push_str(if in_class > 0 {
+                        "a-zA-Z_0-9"
+                    } else {
+                        "[a-zA-Z_0-9]"
+                    }),
+                    's' => out.push_str(if in_class > 0 {
+                        r" \t\n\x0B\f\r"
+                    } else {
+                        r"[ \t\n\x0B\f\r]"
+                    }),
                     'D' if in_class == 0 => out.push_str("[^0-9]"),
                     'W' if in_class == 0 => out.push_str("[^a-zA-Z_0-9]"),
                     'S' if in_class == 0 => out.push_str(r"[^ \t\n\x0B\f\r]"),

@@ -24,7 +24,9 @@ pub(crate) fn substring(text: &str, start: i64, end: i64) -> Option<String> {
         return Some(text[start as usize..end as usize].to_string());
     }
     let units: Vec<u16> = text.encode_utf16().collect();
-    Some(String::from_utf16_lossy(&units[start as usize..end as usize]))
+    Some(String::from_utf16_lossy(
+        &units[start as usize..end as usize],
+    ))
 }
 
 /// Pads to `length` UTF-16 units by repeating `pad` (truncated), on the left or the right.

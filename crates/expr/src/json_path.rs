@@ -186,8 +186,14 @@ fn child(location: &[Step], step: Step) -> Vec<Step> {
 }
 
 fn normalize_index(index: i64, length: usize) -> Option<usize> {
-    let resolved = if index < 0 { length as i64 + index } else { index };
-    (0..length as i64).contains(&resolved).then_some(resolved as usize)
+    let resolved = if index < 0 {
+        length as i64 + index
+    } else {
+        index
+    };
+    (0..length as i64)
+        .contains(&resolved)
+        .then_some(resolved as usize)
 }
 
 fn expand(segment: &Segment, value: &Json, location: &[Step], out: &mut Vec<Vec<Step>>) {
@@ -219,7 +225,13 @@ fn expand(segment: &Segment, value: &Json, location: &[Step], out: &mut Vec<Vec<
         Segment::Slice(start, end) => {
             if let Json::Array(items) = value {
                 let length = items.len() as i64;
-                let clamp = |bound: i64| if bound < 0 { (length + bound).max(0) } else { bound.min(length) };
+                let clamp = |bound: i64| {
+                    if bound < 0 {
+                        (length + bound).max(0)
+                    } else {
+                        bound.min(length)
+                    }
+                };
                 let from = start.map_or(0, clamp);
                 let to = end.map_or(length, clamp);
                 for index in from..to {
@@ -245,7 +257,12 @@ fn expand(segment: &Segment, value: &Json, location: &[Step], out: &mut Vec<Vec<
             match value {
                 Json::Object(map) => {
                     for (key, nested) in map {
-                        expand(segment, nested, &child(location, Step::Key(key.clone())), out);
+                        expand(
+                            segment,
+                            nested,
+                            &child(location, Step::Key(key.clone())),
+                            out,
+                        );
                     }
                 }
                 Json::Array(items) => {
@@ -264,11 +281,7 @@ fn expand(segment: &Segment, value: &Json, location: &[Step], out: &mut Vec<Vec<
                     }
                 }
             }
-            Json::Object(_) => {
-                if filter_matches(filter, value) {
-                    out.push(location.to_vec());
-                }
-            }
+            Json::Object(_) if filter_matches(filter, value) => out.push(location.to_vec()),
             _ => {}
         },
     }
@@ -279,7 +292,10 @@ fn filter_matches(filter: &Filter, item: &Json) -> bool {
         segments: filter.path.clone(),
     };
     let locations = path.locations(item);
-    let Some(found) = locations.first().and_then(|location| resolve(item, location)) else {
+    let Some(found) = locations
+        .first()
+        .and_then(|location| resolve(item, location))
+    else {
         return false;
     };
     let Some((op, literal)) = &filter.op else {
@@ -303,15 +319,26 @@ fn filter_matches(filter: &Filter, item: &Json) -> bool {
         Op::Eq => ordering == Some(std::cmp::Ordering::Equal),
         Op::Ne => ordering != Some(std::cmp::Ordering::Equal),
         Op::Lt => ordering == Some(std::cmp::Ordering::Less),
-        Op::Le => matches!(ordering, Some(std::cmp::Ordering::Less | std::cmp::Ordering::Equal)),
+        Op::Le => matches!(
+            ordering,
+            Some(std::cmp::Ordering::Less | std::cmp::Ordering::Equal)
+        ),
         Op::Gt => ordering == Some(std::cmp::Ordering::Greater),
-        Op::Ge => matches!(ordering, Some(std::cmp::Ordering::Greater | std::cmp::Ordering::Equal)),
+        Op::Ge => matches!(
+            ordering,
+            Some(std::cmp::Ordering::Greater | std::cmp::Ordering::Equal)
+        ),
     }
 }
 
 fn read_name(chars: &[char], index: &mut usize) -> String {
     let start = *index;
-    while *index < chars.len() && !matches!(chars[*index], '.' | '[' | ' ' | ')' | '=' | '!' | '<' | '>' | '&' | '|') {
+    while *index < chars.len()
+        && !matches!(
+            chars[*index],
+            '.' | '[' | ' ' | ')' | '=' | '!' | '<' | '>' | '&' | '|'
+        )
+    {
         *index += 1;
     }
     chars[start..*index].iter().collect()
@@ -346,7 +373,11 @@ fn skip_spaces(chars: &[char], index: &mut usize) {
     }
 }
 
-fn parse_segments(chars: &[char], index: &mut usize, in_filter: bool) -> Result<Vec<Segment>, String> {
+fn parse_segments(
+    chars: &[char],
+    index: &mut usize,
+    in_filter: bool,
+) -> Result<Vec<Segment>, String> {
     let mut segments = Vec::new();
     while *index < chars.len() {
         match chars[*index] {
@@ -372,7 +403,11 @@ fn parse_segments(chars: &[char], index: &mut usize, in_filter: bool) -> Result<
                         Segment::Key(name)
                     }
                 };
-                segments.push(if deep { Segment::Deep(Box::new(segment)) } else { segment });
+                segments.push(if deep {
+                    Segment::Deep(Box::new(segment))
+                } else {
+                    segment
+                });
             }
             '[' => segments.push(parse_bracket(chars, index)?),
             _ if in_filter => break,
@@ -439,7 +474,8 @@ fn parse_bracket(chars: &[char], index: &mut usize) -> Result<Segment, String> {
                                 *index += 1;
                             }
                             let text: String = chars[start..*index].iter().collect();
-                            serde_json::from_str(&text).map_err(|_| format!("invalid filter literal '{text}'"))?
+                            serde_json::from_str(&text)
+                                .map_err(|_| format!("invalid filter literal '{text}'"))?
                         }
                     };
                     Some((op, literal))
@@ -458,13 +494,18 @@ fn parse_bracket(chars: &[char], index: &mut usize) -> Result<Segment, String> {
             while *index < chars.len() && chars[*index] != ']' {
                 *index += 1;
             }
-            let body: String = chars[start..*index].iter().collect::<String>().replace(' ', "");
+            let body: String = chars[start..*index]
+                .iter()
+                .collect::<String>()
+                .replace(' ', "");
             if let Some((from, to)) = body.split_once(':') {
                 let parse = |text: &str| -> Result<Option<i64>, String> {
                     if text.is_empty() {
                         Ok(None)
                     } else {
-                        text.parse().map(Some).map_err(|_| format!("invalid slice '{body}'"))
+                        text.parse()
+                            .map(Some)
+                            .map_err(|_| format!("invalid slice '{body}'"))
                     }
                 };
                 Segment::Slice(parse(from)?, parse(to)?)
@@ -493,7 +534,8 @@ mod tests {
 
     #[test]
     fn filters_and_deep_scans_read_values() {
-        let doc: Json = serde_json::from_str(r#"{"a":[{"t":"x","n":1},{"t":"y","n":2}],"b":{"n":3}}"#).unwrap();
+        let doc: Json =
+            serde_json::from_str(r#"{"a":[{"t":"x","n":1},{"t":"y","n":2}],"b":{"n":3}}"#).unwrap();
         let path = JsonPath::compile("$.a[?(@.t=='y')].n").unwrap();
         assert_eq!(path.read(&doc), Some(serde_json::json!([2])));
         let path = JsonPath::compile("$..n").unwrap();

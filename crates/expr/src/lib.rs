@@ -92,7 +92,11 @@ impl Template {
     }
 
     /// Evaluates with explicit options (default zone, clock for `now()`).
-    pub fn evaluate_with(&self, attributes: &dyn Attributes, options: &EvalOptions) -> Result<String, EvalError> {
+    pub fn evaluate_with(
+        &self,
+        attributes: &dyn Attributes,
+        options: &EvalOptions,
+    ) -> Result<String, EvalError> {
         let cx = eval::Cx {
             attrs: attributes,
             options,
@@ -101,6 +105,42 @@ impl Template {
         eval::render_into(&self.compiled, &cx, &mut out)?;
         Ok(out)
     }
+}
+
+/// Escapes literal text so that a template renders it unchanged, alone or next to expressions:
+/// a run of `$` before a complete `{...}` is doubled (NiFi's `$$` escape); a run before an
+/// unclosed `{` or at the very end becomes `${literal('$...')}`, which no neighbour can change.
+pub fn escape_literal(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len() + 8);
+    let mut index = 0;
+    while index < bytes.len() {
+        if bytes[index] != b'$' {
+            let next = text[index..]
+                .find('$')
+                .map_or(text.len(), |offset| index + offset);
+            out.push_str(&text[index..next]);
+            index = next;
+            continue;
+        }
+        let start = index;
+        while index < bytes.len() && bytes[index] == b'$' {
+            index += 1;
+        }
+        let run = &text[start..index];
+        let before_brace = bytes.get(index) == Some(&b'{');
+        if before_brace && text[index..].contains('}') {
+            out.push_str(run);
+            out.push_str(run);
+        } else if before_brace || index == bytes.len() {
+            out.push_str("${literal('");
+            out.push_str(run);
+            out.push_str("')}");
+        } else {
+            out.push_str(run);
+        }
+    }
+    out
 }
 
 /// Adapts a possibly unsized `Attributes` to a trait object.
@@ -132,7 +172,10 @@ fn collect_expr(expr: &Expr, names: &mut BTreeSet<String>) {
         Subject::AttrExpr(inner) => collect_expr(inner, names),
         Subject::Function(call) => collect_args(&call.args, names),
         Subject::Multi(call) => {
-            if matches!(call.func, catalog::Func::AnyAttribute | catalog::Func::AllAttributes) {
+            if matches!(
+                call.func,
+                catalog::Func::AnyAttribute | catalog::Func::AllAttributes
+            ) {
                 for arg in &call.args {
                     if let Arg::Const(ast::Const::Str(name)) = arg {
                         names.insert(name.clone());
@@ -180,13 +223,21 @@ mod tests {
     #[test]
     fn missing_attributes_never_fall_back_to_the_environment() {
         let template = Template::compile("${PATH}${HOME}").unwrap();
-        assert_eq!(template.evaluate(&HashMap::<String, String>::new()).unwrap(), "");
+        assert_eq!(
+            template
+                .evaluate(&HashMap::<String, String>::new())
+                .unwrap(),
+            ""
+        );
     }
 
     #[test]
     fn now_is_injectable() {
         let template = Template::compile("${now():format('yyyy-MM-dd HH:mm')}").unwrap();
         let options = EvalOptions::new().with_fixed_now(1_735_689_600_000);
-        assert_eq!(template.evaluate_with(&(), &options).unwrap(), "2025-01-01 00:00");
+        assert_eq!(
+            template.evaluate_with(&(), &options).unwrap(),
+            "2025-01-01 00:00"
+        );
     }
 }

@@ -23,7 +23,11 @@ pub(crate) fn compile_template(
     depth: usize,
 ) -> Result<Compiled, CompileError> {
     if depth > MAX_DEPTH {
-        return Err(CompileError::at(root, base, "expressions are nested too deeply"));
+        return Err(CompileError::at(
+            root,
+            base,
+            "expressions are nested too deeply",
+        ));
     }
     let mut parts = Vec::new();
     for piece in scan::scan(text) {
@@ -40,8 +44,12 @@ pub(crate) fn compile_template(
                 let expr = parser.expression()?;
                 if parser.position < parser.tokens.len() {
                     let token = &parser.tokens[parser.position];
-                    return Err(CompileError::at(root, token.start, "unexpected text after the expression")
-                        .expected("end of expression"));
+                    return Err(CompileError::at(
+                        root,
+                        token.start,
+                        "unexpected text after the expression",
+                    )
+                    .expected("end of expression"));
                 }
                 parts.push(Part::Expr(expr));
             }
@@ -75,7 +83,22 @@ struct Token {
 fn is_name_char(c: char, first: bool) -> bool {
     !(matches!(
         c,
-        '$' | '{' | '}' | '(' | ')' | '[' | ']' | ',' | ':' | ';' | '/' | '*' | '\'' | ' ' | '\t' | '\r' | '\n'
+        '$' | '{'
+            | '}'
+            | '('
+            | ')'
+            | '['
+            | ']'
+            | ','
+            | ':'
+            | ';'
+            | '/'
+            | '*'
+            | '\''
+            | ' '
+            | '\t'
+            | '\r'
+            | '\n'
     ) || (first && c.is_ascii_digit()))
 }
 
@@ -212,8 +235,12 @@ fn lex(root: &str, text: &str, base: usize) -> Result<Vec<Token>, CompileError> 
             }
             _ => {
                 let found = rest.chars().next().unwrap_or(' ');
-                return Err(CompileError::at(root, start, format!("unexpected character '{found}'"))
-                    .expected("an attribute name, a function, a literal or ${...}"));
+                return Err(CompileError::at(
+                    root,
+                    start,
+                    format!("unexpected character '{found}'"),
+                )
+                .expected("an attribute name, a function, a literal or ${...}"));
             }
         }
     }
@@ -267,7 +294,9 @@ impl Parser<'_> {
     }
 
     fn peek_at(&self, ahead: usize) -> Option<&Kind> {
-        self.tokens.get(self.position + ahead).map(|token| &token.kind)
+        self.tokens
+            .get(self.position + ahead)
+            .map(|token| &token.kind)
     }
 
     fn offset(&self) -> usize {
@@ -328,7 +357,9 @@ impl Parser<'_> {
             } else {
                 "':' or '}'"
             };
-            return Err(self.error(format!("found {}", self.found())).expected(expected));
+            return Err(self
+                .error(format!("found {}", self.found()))
+                .expected(expected));
         }
         self.position += 1;
         self.depth -= 1;
@@ -360,7 +391,9 @@ impl Parser<'_> {
                     return Err(CompileError::at(
                         self.root,
                         offset,
-                        format!("'{name}' is a reserved word and cannot be an unquoted attribute name"),
+                        format!(
+                            "'{name}' is a reserved word and cannot be an unquoted attribute name"
+                        ),
                     )
                     .expected(format!("a quoted name such as ${{'{name}'}}")));
                 }
@@ -438,15 +471,24 @@ impl Parser<'_> {
             )
             .expected(wanted));
         }
-        if matches!(spec.func, Func::Plus | Func::Minus | Func::Multiply | Func::Divide | Func::Mod) {
+        if matches!(
+            spec.func,
+            Func::Plus | Func::Minus | Func::Multiply | Func::Divide | Func::Mod
+        ) {
             if let Some(Arg::Const(Const::Bool(_))) = args.first() {
-                return Err(CompileError::at(self.root, offset, "cannot cast BOOLEAN to NUMBER")
-                    .expected("a number argument"));
+                return Err(
+                    CompileError::at(self.root, offset, "cannot cast BOOLEAN to NUMBER")
+                        .expected("a number argument"),
+                );
             }
             if let Some(Arg::Expr(expr)) = args.first() {
                 if expr.ty == Ty::Bool {
-                    return Err(CompileError::at(self.root, offset, "cannot cast BOOLEAN to NUMBER")
-                        .expected("a number argument"));
+                    return Err(CompileError::at(
+                        self.root,
+                        offset,
+                        "cannot cast BOOLEAN to NUMBER",
+                    )
+                    .expected("a number argument"));
                 }
             }
         }
@@ -465,13 +507,19 @@ impl Parser<'_> {
                 self.position += 1;
                 match text.parse::<i64>() {
                     Ok(value) => Ok(Arg::Const(Const::Whole(value))),
-                    Err(_) => Err(CompileError::at(self.root, offset, format!("number {text} is out of range"))
-                        .expected("a 64-bit whole number")),
+                    Err(_) => Err(CompileError::at(
+                        self.root,
+                        offset,
+                        format!("number {text} is out of range"),
+                    )
+                    .expected("a 64-bit whole number")),
                 }
             }
             Some(Kind::Decimal(text)) => {
                 self.position += 1;
-                Ok(Arg::Const(Const::Decimal(text.parse::<f64>().unwrap_or(f64::NAN))))
+                Ok(Arg::Const(Const::Decimal(
+                    text.parse::<f64>().unwrap_or(f64::NAN),
+                )))
             }
             Some(Kind::Str(text)) => {
                 self.position += 1;
@@ -488,7 +536,8 @@ impl Parser<'_> {
                     Ok(Arg::Const(Const::Str(text)))
                 }
             }
-            Some(Kind::Name(name)) if self.peek_at(1) != Some(&Kind::LParen) => match name.as_str() {
+            Some(Kind::Name(name)) if self.peek_at(1) != Some(&Kind::LParen) => match name.as_str()
+            {
                 "true" => {
                     self.position += 1;
                     Ok(Arg::Const(Const::Bool(true)))
@@ -506,7 +555,9 @@ impl Parser<'_> {
                     .expected("a literal, or ${...} to read an attribute")),
             },
             Some(Kind::Name(name)) => Err(self
-                .error(format!("function call '{name}(...)' as an argument has no subject"))
+                .error(format!(
+                    "function call '{name}(...)' as an argument has no subject"
+                ))
                 .expected("${subject:function(...)}")),
             Some(Kind::Dollar) => Ok(Arg::Expr(Box::new(self.expression()?))),
             _ => Err(self
@@ -533,7 +584,12 @@ fn describe(kind: &Kind) -> String {
 }
 
 /// NiFi rejects at compile time a BOOLEAN where a number or a date is needed.
-fn check_subject_type(root: &str, offset: usize, func: Func, subject: Ty) -> Result<(), CompileError> {
+fn check_subject_type(
+    root: &str,
+    offset: usize,
+    func: Func,
+    subject: Ty,
+) -> Result<(), CompileError> {
     if subject != Ty::Bool {
         return Ok(());
     }
@@ -560,12 +616,19 @@ fn check_subject_type(root: &str, offset: usize, func: Func, subject: Ty) -> Res
         | Func::MinusInstantDuration => "DATE",
         _ => return Ok(()),
     };
-    Err(CompileError::at(root, offset, format!("cannot cast BOOLEAN to {needs}"))
-        .expected(format!("a {needs} subject")))
+    Err(
+        CompileError::at(root, offset, format!("cannot cast BOOLEAN to {needs}"))
+            .expected(format!("a {needs} subject")),
+    )
 }
 
 /// A multi-attribute subject must end its chain in a BOOLEAN, or (for `all*`) in a reducer.
-fn check_multi_chain(root: &str, offset: usize, func: Func, chain: &[Call]) -> Result<(), CompileError> {
+fn check_multi_chain(
+    root: &str,
+    offset: usize,
+    func: Func,
+    chain: &[Call],
+) -> Result<(), CompileError> {
     let reducer_at = chain
         .iter()
         .position(|call| matches!(call.func, Func::Count | Func::Join));
@@ -607,14 +670,22 @@ fn const_str(args: &[Arg], index: usize) -> Option<&str> {
 }
 
 /// Prepares regexes, date patterns, zones, durations and JSON paths given as constants.
-fn prepare(root: &str, offset: usize, func: Func, args: &[Arg]) -> Result<Option<Box<Prepared>>, CompileError> {
+fn prepare(
+    root: &str,
+    offset: usize,
+    func: Func,
+    args: &[Arg],
+) -> Result<Option<Box<Prepared>>, CompileError> {
     let fail = |message: String| CompileError::at(root, offset, message);
     let mut prepared = Prepared::default();
     let mut any = false;
     match func {
         Func::Find | Func::Matches | Func::ReplaceAll | Func::ReplaceFirst => {
             if let Some(pattern) = const_str(args, 0) {
-                prepared.regex = Some(JavaRegex::cached(pattern).map_err(|e| fail(format!("invalid regular expression: {e}")))?);
+                prepared.regex = Some(
+                    JavaRegex::cached(pattern)
+                        .map_err(|e| fail(format!("invalid regular expression: {e}")))?,
+                );
                 any = true;
             }
         }
@@ -622,7 +693,8 @@ fn prepare(root: &str, offset: usize, func: Func, args: &[Arg]) -> Result<Option
             for index in 0..args.len() {
                 if let Some(pattern) = const_str(args, index) {
                     prepared.regexes.push(
-                        JavaRegex::cached(pattern).map_err(|e| fail(format!("invalid regular expression: {e}")))?,
+                        JavaRegex::cached(pattern)
+                            .map_err(|e| fail(format!("invalid regular expression: {e}")))?,
                     );
                 } else {
                     prepared.regexes.clear();
@@ -633,7 +705,10 @@ fn prepare(root: &str, offset: usize, func: Func, args: &[Arg]) -> Result<Option
         }
         Func::Format | Func::ToDate | Func::IsValidDate => {
             if let Some(pattern) = const_str(args, 0) {
-                prepared.date_pattern = Some(DatePattern::simple(pattern).map_err(|e| fail(format!("invalid date pattern: {e}")))?);
+                prepared.date_pattern = Some(
+                    DatePattern::simple(pattern)
+                        .map_err(|e| fail(format!("invalid date pattern: {e}")))?,
+                );
                 any = true;
             }
             if let Some(zone) = const_str(args, 1) {
@@ -643,28 +718,45 @@ fn prepare(root: &str, offset: usize, func: Func, args: &[Arg]) -> Result<Option
         }
         Func::FormatInstant | Func::ToInstant => {
             if let Some(pattern) = const_str(args, 0) {
-                prepared.date_pattern =
-                    Some(DatePattern::formatter(pattern).map_err(|e| fail(format!("invalid date-time pattern: {e}")))?);
+                prepared.date_pattern = Some(
+                    DatePattern::formatter(pattern)
+                        .map_err(|e| fail(format!("invalid date-time pattern: {e}")))?,
+                );
                 any = true;
             }
             if let Some(zone) = const_str(args, 1) {
-                prepared.zone = Some(Zone::strict(zone).ok_or_else(|| fail(format!("unknown time zone '{zone}'")))?);
+                prepared.zone = Some(
+                    Zone::strict(zone)
+                        .ok_or_else(|| fail(format!("unknown time zone '{zone}'")))?,
+                );
                 any = true;
             }
         }
-        Func::PlusDuration | Func::MinusDuration | Func::PlusInstantDuration | Func::MinusInstantDuration => {
+        Func::PlusDuration
+        | Func::MinusDuration
+        | Func::PlusInstantDuration
+        | Func::MinusInstantDuration => {
             if let Some(text) = const_str(args, 0) {
                 prepared.duration = Some(Duration::parse(text).map_err(fail)?);
                 any = true;
             }
             if let Some(zone) = const_str(args, 1) {
-                prepared.zone = Some(Zone::strict(zone).ok_or_else(|| fail(format!("unknown time zone '{zone}'")))?);
+                prepared.zone = Some(
+                    Zone::strict(zone)
+                        .ok_or_else(|| fail(format!("unknown time zone '{zone}'")))?,
+                );
                 any = true;
             }
         }
-        Func::JsonPath | Func::JsonPathDelete | Func::JsonPathSet | Func::JsonPathAdd | Func::JsonPathPut => {
+        Func::JsonPath
+        | Func::JsonPathDelete
+        | Func::JsonPathSet
+        | Func::JsonPathAdd
+        | Func::JsonPathPut => {
             if let Some(path) = const_str(args, 0) {
-                prepared.json_path = Some(JsonPath::compile(path).map_err(|e| fail(format!("invalid JSON path: {e}")))?);
+                prepared.json_path = Some(
+                    JsonPath::compile(path).map_err(|e| fail(format!("invalid JSON path: {e}")))?,
+                );
                 any = true;
             }
         }

@@ -161,7 +161,10 @@ mod tests {
         assert_eq!(texts("$$${abc}"), vec!["$", "<${abc}>"]);
         assert_eq!(texts("$$$${abc}"), vec!["$${abc}"]);
         assert_eq!(texts("You owe me $$5 too"), vec!["You owe me $$5 too"]);
-        assert_eq!(texts("${abc} owes me ${5"), vec!["<${abc}>", " owes me ${5"]);
+        assert_eq!(
+            texts("${abc} owes me ${5"),
+            vec!["<${abc}>", " owes me ${5"]
+        );
         assert_eq!(
             texts("Unescaped $$${5 because no closing brace"),
             vec!["Unescaped $$${5 because no closing brace"]

@@ -5,7 +5,6 @@ use std::borrow::Cow;
 use crate::java_date::{self, Zone};
 use crate::java_number::{self, Number};
 
-
 /// A value flowing through an expression chain. Strings borrow from the template or the
 /// attributes whenever they can, so plain lookups never copy.
 #[derive(Debug, Clone, PartialEq)]

@@ -10,7 +10,10 @@ use indexmap::IndexMap;
 use omnibridge_expr::{EvalOptions, Template};
 use serde_json::Value;
 
-const SHARED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/conformance/nifi-el/");
+const SHARED: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../../shared/conformance/nifi-el/"
+);
 
 fn load(file: &str) -> Vec<Value> {
     let text = std::fs::read_to_string(format!("{SHARED}{file}")).unwrap();
@@ -51,7 +54,8 @@ fn expected(case: &Value) -> String {
 }
 
 fn run(file: &str) -> (usize, usize, Vec<String>) {
-    let disputed: serde_json::Map<String, Value> = serde_json::from_str(include_str!("disputed_cases.json")).unwrap();
+    let disputed: serde_json::Map<String, Value> =
+        serde_json::from_str(include_str!("disputed_cases.json")).unwrap();
     let cases = load(file);
     let mut passed = 0;
     let mut disputed_count = 0;
@@ -92,5 +96,11 @@ fn nifi_1_28_and_2_x_conformance_vectors() {
     for line in &summary {
         println!("conformance {line}");
     }
-    assert!(all_failures.is_empty(), "{} failures:\n{}\n{}", all_failures.len(), all_failures.join("\n"), summary.join("\n"));
+    assert!(
+        all_failures.is_empty(),
+        "{} failures:\n{}\n{}",
+        all_failures.len(),
+        all_failures.join("\n"),
+        summary.join("\n")
+    );
 }

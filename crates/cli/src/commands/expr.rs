@@ -48,13 +48,18 @@ fn eval(args: EvalArgs) -> anyhow::Result<()> {
         let json: serde_json::Value = serde_json::from_str(&text)
             .with_context(|| format!("attributes file {} is not valid JSON", path.display()))?;
         let Some(object) = json.as_object() else {
-            bail!("attributes file {} must hold a JSON object of name -> value", path.display());
+            bail!(
+                "attributes file {} must hold a JSON object of name -> value",
+                path.display()
+            );
         };
         for (name, value) in object {
             let value = match value {
                 serde_json::Value::Null => None,
                 serde_json::Value::String(text) => Some(text.clone()),
-                serde_json::Value::Number(_) | serde_json::Value::Bool(_) => Some(value.to_string()),
+                serde_json::Value::Number(_) | serde_json::Value::Bool(_) => {
+                    Some(value.to_string())
+                }
                 _ => bail!(
                     "attribute '{name}' in {} must be a string, number, boolean or null",
                     path.display()
