@@ -74,4 +74,6 @@ pub(crate) struct Prepared {
     pub zone: Option<Zone>,
     pub duration: Option<Duration>,
     pub json_path: Option<JsonPath>,
+    /// A substring searcher for a constant search string (`replace`).
+    pub finder: Option<memchr::memmem::Finder<'static>>,
 }

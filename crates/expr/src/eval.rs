@@ -22,7 +22,8 @@ use crate::json_path::JsonPath;
 use crate::options::EvalOptions;
 use crate::value::Value;
 
-type Result<T> = std::result::Result<T, EvalError>;
+/// Errors are boxed on the evaluation path so that results stay small (values move a lot).
+type Result<T> = std::result::Result<T, Box<EvalError>>;
 
 /// NiFi's `nextInt()`: one counter for the whole process.
 static NEXT_INT: AtomicI64 = AtomicI64::new(0);
@@ -33,8 +34,8 @@ pub(crate) struct Cx<'a> {
     pub options: &'a EvalOptions,
 }
 
-fn fail(func: &str, message: impl Into<String>) -> EvalError {
-    EvalError::new(func, message)
+fn fail(func: &str, message: impl Into<String>) -> Box<EvalError> {
+    Box::new(EvalError::new(func, message))
 }
 
 /// Renders a template into `out`.
@@ -1059,17 +1060,28 @@ fn apply<'a>(call: &'a Call, subject: Value<'a>, cx: &Cx<'a>) -> Result<Value<'a
             let text = subject_text!();
             let search = arg_text(call, 0, cx)?.unwrap_or_default();
             let replacement = arg_text(call, 1, cx)?.unwrap_or_default();
-            match text.find(search.as_ref()) {
+            let finder = call.prepared.as_ref().and_then(|p| p.finder.as_ref());
+            let position = match finder {
+                Some(finder) => finder.find(text.as_bytes()),
+                None => text.find(search.as_ref()),
+            };
+            match position {
                 None => Value::Str(text),
                 Some(first) if !search.is_empty() => {
                     // One pass from the first hit; text before it is copied once.
                     let mut out = String::with_capacity(text.len() + replacement.len());
                     out.push_str(&text[..first]);
                     let mut copied = first;
-                    for (at, _) in text[first..].match_indices(search.as_ref()) {
-                        out.push_str(&text[copied..first + at]);
+                    let mut next = Some(first);
+                    while let Some(at) = next {
+                        out.push_str(&text[copied..at]);
                         out.push_str(&replacement);
-                        copied = first + at + search.len();
+                        copied = at + search.len();
+                        next = match finder {
+                            Some(finder) => finder.find(&text.as_bytes()[copied..]),
+                            None => text[copied..].find(search.as_ref()),
+                        }
+                        .map(|offset| copied + offset);
                     }
                     out.push_str(&text[copied..]);
                     str_value(out)
@@ -1135,7 +1147,11 @@ fn apply<'a>(call: &'a Call, subject: Value<'a>, cx: &Cx<'a>) -> Result<Value<'a
         Func::EvaluateElString => {
             let text = subject_text!();
             let template = crate::Template::compile(&text).map_err(|e| err(e.to_string()))?;
-            str_value(template.evaluate_with(cx.attrs, cx.options)?)
+            str_value(
+                template
+                    .evaluate_with(cx.attrs, cx.options)
+                    .map_err(Box::new)?,
+            )
         }
         Func::ToStringFn => match text_of(subject, cx) {
             Some(text) => Value::Str(text),

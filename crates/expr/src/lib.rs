@@ -102,7 +102,7 @@ impl Template {
             options,
         };
         let mut out = String::with_capacity(self.source.len() + 16);
-        eval::render_into(&self.compiled, &cx, &mut out)?;
+        eval::render_into(&self.compiled, &cx, &mut out).map_err(|error| *error)?;
         Ok(out)
     }
 }

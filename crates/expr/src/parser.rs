@@ -748,6 +748,12 @@ fn prepare(
                 any = true;
             }
         }
+        Func::Replace => {
+            if let Some(search) = const_str(args, 0).filter(|search| !search.is_empty()) {
+                prepared.finder = Some(memchr::memmem::Finder::new(search.as_bytes()).into_owned());
+                any = true;
+            }
+        }
         Func::JsonPath
         | Func::JsonPathDelete
         | Func::JsonPathSet
