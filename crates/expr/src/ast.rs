@@ -18,6 +18,8 @@ pub(crate) struct Compiled {
 #[derive(Debug, Clone)]
 pub(crate) enum Part {
     Text(String),
+    /// `${name}` with no function: the most common URL piece, rendered without the evaluator.
+    Attr(String),
     Expr(Expr),
 }
 

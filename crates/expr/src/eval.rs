@@ -43,6 +43,11 @@ pub(crate) fn render_into(compiled: &Compiled, cx: &Cx<'_>, out: &mut String) ->
     for part in &compiled.parts {
         match part {
             Part::Text(text) => out.push_str(text),
+            Part::Attr(name) => {
+                if let Some(value) = cx.attrs.get(name) {
+                    out.push_str(value);
+                }
+            }
             Part::Expr(expr) => {
                 if let Some(text) = eval_expr(expr, cx)?.into_text(&cx.options.zone) {
                     out.push_str(&text);
@@ -56,6 +61,9 @@ pub(crate) fn render_into(compiled: &Compiled, cx: &Cx<'_>, out: &mut String) ->
 fn render<'a>(compiled: &'a Compiled, cx: &Cx<'a>) -> Result<Cow<'a, str>> {
     if let [Part::Text(text)] = compiled.parts.as_slice() {
         return Ok(Cow::Borrowed(text));
+    }
+    if let [Part::Attr(name)] = compiled.parts.as_slice() {
+        return Ok(Cow::Borrowed(cx.attrs.get(name).unwrap_or("")));
     }
     if let [Part::Expr(expr)] = compiled.parts.as_slice() {
         return Ok(eval_expr(expr, cx)?

@@ -157,8 +157,12 @@ impl<A: Attributes + ?Sized> Attributes for Wrapper<'_, A> {
 
 fn collect_compiled(compiled: &Compiled, names: &mut BTreeSet<String>) {
     for part in &compiled.parts {
-        if let Part::Expr(expr) = part {
-            collect_expr(expr, names);
+        match part {
+            Part::Expr(expr) => collect_expr(expr, names),
+            Part::Attr(name) => {
+                names.insert(name.clone());
+            }
+            Part::Text(_) => {}
         }
     }
 }

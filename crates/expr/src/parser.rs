@@ -51,7 +51,14 @@ pub(crate) fn compile_template(
                     )
                     .expected("end of expression"));
                 }
-                parts.push(Part::Expr(expr));
+                match expr {
+                    Expr {
+                        subject: Subject::Attr(name),
+                        chain,
+                        ..
+                    } if chain.is_empty() => parts.push(Part::Attr(name)),
+                    expr => parts.push(Part::Expr(expr)),
+                }
             }
         }
     }
