@@ -5,7 +5,10 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use criterion::{Criterion, criterion_group, criterion_main};
+use std::time::Duration;
+
+use criterion::measurement::{Measurement, ValueFormatter};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use omnibridge_expr::Template;
 use serde_json::Value;
 
@@ -79,5 +82,93 @@ fn bench(c: &mut Criterion) {
     }
 }
 
+/// Thread CPU time instead of wall time: on a shared 2-core machine other processes' load
+/// stretches wall time, while the CPU time our thread spends is what the code costs.
+struct ThreadCpuTime;
+
+impl Measurement for ThreadCpuTime {
+    type Intermediate = cpu_time::ThreadTime;
+    type Value = Duration;
+
+    fn start(&self) -> Self::Intermediate {
+        cpu_time::ThreadTime::now()
+    }
+    fn end(&self, started: Self::Intermediate) -> Self::Value {
+        started.elapsed()
+    }
+    fn add(&self, a: &Self::Value, b: &Self::Value) -> Self::Value {
+        *a + *b
+    }
+    fn zero(&self) -> Self::Value {
+        Duration::ZERO
+    }
+    fn to_f64(&self, value: &Self::Value) -> f64 {
+        value.as_nanos() as f64
+    }
+    fn formatter(&self) -> &dyn ValueFormatter {
+        &NanosFormatter
+    }
+}
+
+struct NanosFormatter;
+
+impl ValueFormatter for NanosFormatter {
+    fn scale_values(&self, _typical: f64, _values: &mut [f64]) -> &'static str {
+        "ns (cpu)"
+    }
+    fn scale_throughputs(
+        &self,
+        _typical: f64,
+        _throughput: &Throughput,
+        _values: &mut [f64],
+    ) -> &'static str {
+        "ns (cpu)"
+    }
+    fn scale_for_machines(&self, _values: &mut [f64]) -> &'static str {
+        "ns"
+    }
+}
+
+fn bench_cpu_time(c: &mut Criterion<ThreadCpuTime>) {
+    // Floor for the query-check URL: the same string built by hand-written Rust (two lookups,
+    // one allocation), to tell engine overhead from what this machine charges for the basics.
+    let query = cases()
+        .into_iter()
+        .find(|case| case.name == "query-check-url")
+        .unwrap();
+    c.bench_function("cpu-time/hand-written-baseline/query-check-url", |b| {
+        b.iter(|| {
+            let attributes = std::hint::black_box(&query.attributes);
+            let mut out = String::with_capacity(96);
+            out.push_str("https://erp.example.com/api/orders?number=");
+            out.push_str(attributes.get("_order.number").map_or("", String::as_str));
+            out.push_str("&token=");
+            out.push_str(attributes.get("token.erp").map_or("", String::as_str));
+            out
+        })
+    });
+    for case in cases() {
+        let template = Template::compile(&case.expr).unwrap();
+        assert_eq!(
+            template.evaluate(&case.attributes).unwrap(),
+            case.expected,
+            "{}",
+            case.name
+        );
+        c.bench_function(&format!("cpu-time/evaluate/{}", case.name), |b| {
+            b.iter(|| {
+                template
+                    .evaluate(std::hint::black_box(&case.attributes))
+                    .unwrap()
+            })
+        });
+    }
+}
+
 criterion_group!(benches, bench);
-criterion_main!(benches);
+criterion_group! {
+    name = cpu_benches;
+    config = Criterion::default().with_measurement(ThreadCpuTime);
+    targets = bench_cpu_time
+}
+criterion_main!(benches, cpu_benches);

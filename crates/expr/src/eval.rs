@@ -245,6 +245,7 @@ fn java_split<'t>(text: &'t str, delimiter: &str) -> Vec<&'t str> {
     parts
 }
 
+#[inline(never)]
 fn multi<'a>(call: &'a Call, chain: &'a [Call], cx: &Cx<'a>) -> Result<Value<'a>> {
     let name = crate::catalog::spec_of(call.func).name;
     let mut values: Vec<Value<'a>> = Vec::new();
@@ -338,6 +339,7 @@ fn multi<'a>(call: &'a Call, chain: &'a [Call], cx: &Cx<'a>) -> Result<Value<'a>
     }
 }
 
+#[inline(never)]
 fn subjectless<'a>(call: &'a Call, cx: &Cx<'a>) -> Result<Value<'a>> {
     Ok(match call.func {
         Func::Literal => match arg(call, 0, cx)? {
@@ -382,6 +384,7 @@ fn local_ip() -> String {
 }
 
 /// `new java.net.URI(scheme, userInfo, host, port, path, query, fragment).toString()`.
+#[inline(never)]
 fn get_uri<'a>(call: &'a Call, cx: &Cx<'a>) -> Result<Value<'a>> {
     let part = |index: usize| -> Result<Option<String>> {
         Ok(arg_text(call, index, cx)?.map(Cow::into_owned))
@@ -457,6 +460,7 @@ fn get_uri<'a>(call: &'a Call, cx: &Cx<'a>) -> Result<Value<'a>> {
 
 /// `Math.<name>` by Java overload rules: a long subject looks for `(long)`/`(long,long)` then
 /// `(long,int)`; a double subject for `(double)`/`(double,double)` then `(double,int)`.
+#[inline(never)]
 fn math<'a>(call: &'a Call, subject: Option<Value<'a>>, cx: &Cx<'a>) -> Result<Value<'a>> {
     let function = arg_text(call, 0, cx)?.unwrap_or_default().into_owned();
     let missing = || {
