@@ -26,6 +26,9 @@ enum Command {
     Mapping(commands::mapping::MappingCommand),
     /// Run the Omnitron and ERP simulators (for tests, benchmarks and the demo).
     Sim(commands::sim::SimArgs),
+    /// NiFi Expression Language: evaluate templates as NiFi 1.28 does.
+    #[command(subcommand)]
+    Expr(commands::expr::ExprCommand),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -45,5 +48,6 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Mapping(cmd) => commands::mapping::run(cmd),
         Command::Sim(args) => commands::sim::run(args),
+        Command::Expr(command) => commands::expr::run(command),
     }
 }
