@@ -167,6 +167,13 @@ fn pattern(re: &str) -> Regex {
 /// `Name: value` header lines.
 static HEADER_LINE: LazyLock<Regex> =
     LazyLock::new(|| pattern(r"(?m)^([ \t]*)([A-Za-z0-9_.-]{1,100})([ \t]*:[ \t]*)([^\r\n]*)"));
+/// Well-known credential headers anywhere in a line (e.g. inside an error message), up to the
+/// end of the line.
+static CREDENTIAL_HEADER: LazyLock<Regex> = LazyLock::new(|| {
+    pattern(
+        r"(?i)\b((?:proxy-)?authorization|x-api-key|api-key|x-auth-token|set-cookie|cookie)([ \t]*:[ \t]*)[^\r\n]+",
+    )
+});
 /// `"key": value` pairs in text that is not parseable JSON.
 static QUOTED_PAIR: LazyLock<Regex> = LazyLock::new(|| {
     pattern(
@@ -266,6 +273,9 @@ impl Redactor {
                 }
             })
             .into_owned();
+        out = CREDENTIAL_HEADER
+            .replace_all(&out, |c: &Captures| format!("{}{}{REDACTED}", &c[1], &c[2]))
+            .into_owned();
         out = QUOTED_PAIR
             .replace_all(&out, |c: &Captures| {
                 if self.is_sensitive_key(&c[2]) {
@@ -361,6 +371,7 @@ mod tests {
     fn patterns_compile() {
         LazyLock::force(&HEADER_LINE);
         LazyLock::force(&QUOTED_PAIR);
+        LazyLock::force(&CREDENTIAL_HEADER);
         LazyLock::force(&KEY_VALUE);
         LazyLock::force(&AUTH_SCHEME);
     }
