@@ -182,13 +182,18 @@ async fn finish_with_explicit_status_error_and_redacted_summary(f: Fixture) {
             FinishExecution {
                 status: Some(ExecutionStatus::Failed),
                 error: Some("login failed with Authorization: Token tok-123456789".into()),
-                summary: Some(json!({"pages": 3, "erp": {"password": "hunter2", "url": "https://erp"}})),
+                summary: Some(
+                    json!({"pages": 3, "erp": {"password": "hunter2", "url": "https://erp"}}),
+                ),
             },
         )
         .await
         .unwrap();
     assert_eq!(done.status, ExecutionStatus::Failed);
-    assert_eq!(done.error.as_deref(), Some("login failed with Authorization: ***"));
+    assert_eq!(
+        done.error.as_deref(),
+        Some("login failed with Authorization: ***")
+    );
     assert_eq!(
         done.summary,
         Some(json!({"pages": 3, "erp": {"password": "***", "url": "https://erp"}}))
@@ -212,7 +217,10 @@ async fn finishing_twice_is_refused(f: Fixture) {
         "{err}"
     );
     let err = store.interrupt_execution(&id, "stop").await.unwrap_err();
-    assert!(matches!(err, StoreError::ExecutionNotRunning { .. }), "{err}");
+    assert!(
+        matches!(err, StoreError::ExecutionNotRunning { .. }),
+        "{err}"
+    );
     // A late record's counts still land.
     let totals = store.increment_counts(&id, counts(1, 1, 0)).await.unwrap();
     assert_eq!(totals.sent, 1);
@@ -268,11 +276,18 @@ async fn orphaned_executions_are_interrupted_when_their_lease_lapses(f: Fixture)
         .create_execution(new_execution("cancel", "node-c"))
         .await
         .unwrap();
-    assert_eq!(store.interrupt_orphaned_executions().await.unwrap(), vec![c.id.clone()]);
+    assert_eq!(
+        store.interrupt_orphaned_executions().await.unwrap(),
+        vec![c.id.clone()]
+    );
 
     // node-a dies: its lease lapses; node-b keeps heartbeating.
     f.advance_secs(20);
-    store.heartbeat_lease("status", "node-b", ttl).await.unwrap().unwrap();
+    store
+        .heartbeat_lease("status", "node-b", ttl)
+        .await
+        .unwrap()
+        .unwrap();
     f.advance_secs(20);
     let interrupted = store.interrupt_orphaned_executions().await.unwrap();
     assert_eq!(interrupted, vec![a.id.clone()]);
@@ -284,7 +299,13 @@ async fn orphaned_executions_are_interrupted_when_their_lease_lapses(f: Fixture)
         ExecutionState::Running
     );
     // Nothing more to do the second time.
-    assert!(store.interrupt_orphaned_executions().await.unwrap().is_empty());
+    assert!(
+        store
+            .interrupt_orphaned_executions()
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 async fn list_is_newest_first_filtered_and_paginated(f: Fixture) {
@@ -321,7 +342,10 @@ async fn list_is_newest_first_filtered_and_paginated(f: Fixture) {
         .unwrap();
     assert_eq!(page.total, 7);
     let ids: Vec<_> = page.items.iter().map(|e| e.id.clone()).collect();
-    assert_eq!(ids, vec![orders[6].clone(), orders[5].clone(), orders[4].clone()]);
+    assert_eq!(
+        ids,
+        vec![orders[6].clone(), orders[5].clone(), orders[4].clone()]
+    );
 
     let page2 = store
         .list_executions(&ExecutionQuery {
@@ -344,7 +368,12 @@ async fn list_is_newest_first_filtered_and_paginated(f: Fixture) {
         .await
         .unwrap();
     assert_eq!(failed.total, 3);
-    assert!(failed.items.iter().all(|e| e.status == ExecutionStatus::Failed));
+    assert!(
+        failed
+            .items
+            .iter()
+            .all(|e| e.status == ExecutionStatus::Failed)
+    );
 
     let running = store
         .list_executions(&ExecutionQuery {

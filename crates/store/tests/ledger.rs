@@ -99,7 +99,13 @@ async fn a_record_goes_from_intent_to_completed(f: Fixture) {
     assert_eq!(result.erp_reference.as_deref(), Some("ERP-77"));
     assert_eq!(result.response.unwrap().text, r#"{"order_no": "ERP-77"}"#);
 
-    for step in ["item_mapping:1", "item_mapping:2", "item_mapping:1", "order_mapping", "is_send"] {
+    for step in [
+        "item_mapping:1",
+        "item_mapping:2",
+        "item_mapping:1",
+        "order_mapping",
+        "is_send",
+    ] {
         store
             .record_omnitron_step(FLOW, "1001", 1, step)
             .await
@@ -108,7 +114,12 @@ async fn a_record_goes_from_intent_to_completed(f: Fixture) {
     let e = store.get_ledger_entry(FLOW, "1001").await.unwrap().unwrap();
     assert_eq!(
         e.omnitron_steps,
-        vec!["item_mapping:1", "item_mapping:2", "order_mapping", "is_send"]
+        vec![
+            "item_mapping:1",
+            "item_mapping:2",
+            "order_mapping",
+            "is_send"
+        ]
     );
 
     let e = store.mark_completed(FLOW, "1001", 1).await.unwrap();
@@ -228,7 +239,10 @@ async fn out_of_order_transitions_are_refused(f: Fixture) {
         intent_phase,
     );
     assert_conflict(
-        store.record_refusal(FLOW, "1004", 1, "no").await.unwrap_err(),
+        store
+            .record_refusal(FLOW, "1004", 1, "no")
+            .await
+            .unwrap_err(),
         intent_phase,
     );
     // Wrong attempt.
@@ -285,7 +299,11 @@ async fn exactly_one_of_many_concurrent_intents_wins(f: Fixture) {
         }
     }
     assert_eq!(winners, 1);
-    let e = store.get_ledger_entry(FLOW, "shared").await.unwrap().unwrap();
+    let e = store
+        .get_ledger_entry(FLOW, "shared")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(e.attempt, 1);
 
     // And once it is sendable again, again exactly one wins.
@@ -392,11 +410,13 @@ async fn every_crash_point_is_distinguishable_after_reopening(f: Fixture) {
     let store = f.open().await;
     // While the dead run still looks alive (its lease has not lapsed), nothing is in doubt:
     // the write might still be in flight.
-    assert!(store
-        .list_ledger(&LedgerQuery::in_doubt(FLOW))
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(
+        store
+            .list_ledger(&LedgerQuery::in_doubt(FLOW))
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert!(matches!(
         store.acquire_lease(FLOW, "node-b", ttl).await.unwrap(),
         omnibridge_store::LeaseOutcome::Held { .. }
@@ -408,7 +428,10 @@ async fn every_crash_point_is_distinguishable_after_reopening(f: Fixture) {
         &outcome,
         omnibridge_store::LeaseOutcome::Acquired { stolen_from: Some(old), .. } if old == "node-a"
     ));
-    assert_eq!(store.interrupt_orphaned_executions().await.unwrap().len(), 1);
+    assert_eq!(
+        store.interrupt_orphaned_executions().await.unwrap().len(),
+        1
+    );
 
     let phase = |e: Option<LedgerEntry>| e.map(|e| (e.phase, e.omnitron_steps));
     let get = |key: &'static str| {
@@ -416,8 +439,14 @@ async fn every_crash_point_is_distinguishable_after_reopening(f: Fixture) {
         async move { store.get_ledger_entry(FLOW, key).await.unwrap() }
     };
     assert_eq!(phase(get("k-none").await), None);
-    assert_eq!(phase(get("k-intent").await), Some((LedgerPhase::Intent, vec![])));
-    assert_eq!(phase(get("k-result").await), Some((LedgerPhase::Accepted, vec![])));
+    assert_eq!(
+        phase(get("k-intent").await),
+        Some((LedgerPhase::Intent, vec![]))
+    );
+    assert_eq!(
+        phase(get("k-result").await),
+        Some((LedgerPhase::Accepted, vec![]))
+    );
     assert_eq!(
         phase(get("k-partial").await),
         Some((LedgerPhase::Accepted, vec!["item_mapping:31".to_string()]))
@@ -433,14 +462,25 @@ async fn every_crash_point_is_distinguishable_after_reopening(f: Fixture) {
             ]
         ))
     );
-    assert_eq!(phase(get("k-done").await), Some((LedgerPhase::Completed, vec![])));
-    assert_eq!(phase(get("k-rejected").await), Some((LedgerPhase::Rejected, vec![])));
+    assert_eq!(
+        phase(get("k-done").await),
+        Some((LedgerPhase::Completed, vec![]))
+    );
+    assert_eq!(
+        phase(get("k-rejected").await),
+        Some((LedgerPhase::Rejected, vec![]))
+    );
 
     let keys = |entries: Vec<LedgerEntry>| -> Vec<String> {
         entries.into_iter().map(|e| e.record_key).collect()
     };
     assert_eq!(
-        keys(store.list_ledger(&LedgerQuery::in_doubt(FLOW)).await.unwrap()),
+        keys(
+            store
+                .list_ledger(&LedgerQuery::in_doubt(FLOW))
+                .await
+                .unwrap()
+        ),
         vec!["k-intent"]
     );
     assert_eq!(
@@ -680,18 +720,30 @@ async fn listing_filters_by_phase_and_pages_by_record_key(f: Fixture) {
         after_record_key: None,
         limit: 2,
     };
-    assert_eq!(keys(store.list_ledger(&query).await.unwrap()), vec!["a", "b"]);
+    assert_eq!(
+        keys(store.list_ledger(&query).await.unwrap()),
+        vec!["a", "b"]
+    );
     query.after_record_key = Some("b".into());
-    assert_eq!(keys(store.list_ledger(&query).await.unwrap()), vec!["c", "d"]);
+    assert_eq!(
+        keys(store.list_ledger(&query).await.unwrap()),
+        vec!["c", "d"]
+    );
     query.after_record_key = Some("d".into());
     assert_eq!(keys(store.list_ledger(&query).await.unwrap()), vec!["e"]);
 
     query.after_record_key = None;
     query.limit = 100;
     query.phases = vec![LedgerPhase::Intent];
-    assert_eq!(keys(store.list_ledger(&query).await.unwrap()), vec!["a", "c", "e"]);
+    assert_eq!(
+        keys(store.list_ledger(&query).await.unwrap()),
+        vec!["a", "c", "e"]
+    );
     query.phases = vec![LedgerPhase::Accepted, LedgerPhase::Rejected];
-    assert_eq!(keys(store.list_ledger(&query).await.unwrap()), vec!["b", "d"]);
+    assert_eq!(
+        keys(store.list_ledger(&query).await.unwrap()),
+        vec!["b", "d"]
+    );
     // The execution is still running: nothing is stale yet.
     query.stale_only = true;
     assert!(store.list_ledger(&query).await.unwrap().is_empty());
@@ -699,9 +751,17 @@ async fn listing_filters_by_phase_and_pages_by_record_key(f: Fixture) {
         .finish_execution(&exec, Default::default())
         .await
         .unwrap();
-    assert_eq!(keys(store.list_ledger(&query).await.unwrap()), vec!["b", "d"]);
     assert_eq!(
-        keys(store.list_ledger(&LedgerQuery::in_doubt(FLOW)).await.unwrap()),
+        keys(store.list_ledger(&query).await.unwrap()),
+        vec!["b", "d"]
+    );
+    assert_eq!(
+        keys(
+            store
+                .list_ledger(&LedgerQuery::in_doubt(FLOW))
+                .await
+                .unwrap()
+        ),
         vec!["a", "c", "e"]
     );
 }
@@ -735,7 +795,12 @@ async fn the_ledger_response_is_redacted_and_capped(f: Fixture) {
     assert_eq!(body.original_bytes, response.len() as u64);
     assert!(!body.text.contains("erp-session-abcdef"));
     assert!(!body.text.contains("t0k3n"));
-    assert!(body.text.starts_with(r#"{"session":"***","access_token":"***""#), "{}", &body.text[..80]);
+    assert!(
+        body.text
+            .starts_with(r#"{"session":"***","access_token":"***""#),
+        "{}",
+        &body.text[..80]
+    );
     assert!(body.text.ends_with(&omnibridge_store::truncation_marker(
         response.len() as u64,
         f.ledger_body_cap

@@ -42,7 +42,9 @@ impl Drop for PgSchemaGuard {
                 use sqlx::Connection;
                 if let Ok(mut conn) = sqlx::PgConnection::connect(&base_url).await {
                     let drop = format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE");
-                    let _ = sqlx::query(sqlx::AssertSqlSafe(drop)).execute(&mut conn).await;
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(drop))
+                        .execute(&mut conn)
+                        .await;
                 }
             });
         })
@@ -139,7 +141,9 @@ impl Fixture {
         if let Some(store) = &self.memory {
             return store.clone();
         }
-        omnibridge_store::open(&self.url, self.options()).await.unwrap()
+        omnibridge_store::open(&self.url, self.options())
+            .await
+            .unwrap()
     }
 
     /// True when [`Fixture::open`] reaches the same data through a new connection pool.
