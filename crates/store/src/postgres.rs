@@ -102,10 +102,6 @@ impl PgStore {
         })
     }
 
-    /// Closes the pool.
-    pub async fn close(&self) {
-        self.write.close().await;
-    }
 
     async fn begin_write(&self) -> StoreResult<Transaction<'static, Postgres>> {
         Ok(self.write.begin().await?)

@@ -392,6 +392,11 @@ macro_rules! sql_store_impl {
                 &self.options.redactor
             }
 
+            async fn close(&self) {
+                self.read.close().await;
+                self.write.close().await;
+            }
+
             async fn create_execution(&self, new: NewExecution) -> StoreResult<Execution> {
                 let id = uuid::Uuid::new_v4().to_string();
                 let row = sqlx::query(sql!(

@@ -109,11 +109,6 @@ impl SqliteStore {
         })
     }
 
-    /// Closes both pools, waiting for their connections (checkpointing the WAL).
-    pub async fn close(&self) {
-        self.read.close().await;
-        self.write.close().await;
-    }
 
     async fn begin_write(&self) -> StoreResult<Transaction<'static, Sqlite>> {
         Ok(self.write.begin_with("BEGIN IMMEDIATE").await?)

@@ -97,6 +97,10 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Which database this is.
     fn backend(&self) -> Backend;
 
+    /// Closes the connections, waiting for in-flight calls (SQLite checkpoints its WAL).
+    /// Calls made afterwards fail with a database error.
+    async fn close(&self);
+
     /// The redactor applied to everything written; add secret values to
     /// `redactor().secrets()` as they become known (e.g. each new token).
     fn redactor(&self) -> &Redactor;

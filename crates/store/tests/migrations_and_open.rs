@@ -5,7 +5,7 @@ mod common;
 
 use std::str::FromStr;
 
-use omnibridge_store::{Backend, StoreError, StoreOptions, open};
+use omnibridge_store::{Backend, Store, StoreError, StoreOptions, open};
 use sqlx::Connection;
 
 #[tokio::test]
