@@ -62,7 +62,10 @@ async fn one_cycle(store: &Arc<dyn Store>, exec: &str) {
         .record_omnitron_step("orders", &key, e.attempt, "is_send")
         .await
         .unwrap();
-    store.mark_completed("orders", &key, e.attempt).await.unwrap();
+    store
+        .mark_completed("orders", &key, e.attempt)
+        .await
+        .unwrap();
 }
 
 async fn one_row_log(store: &Arc<dyn Store>, exec: &str, body: &str) {
@@ -162,7 +165,10 @@ fn benches(c: &mut Criterion) {
         ("sqlite_full", SqliteDurability::Full),
         ("sqlite_normal", SqliteDurability::Normal),
     ] {
-        let url = format!("sqlite://{}", dir.path().join(format!("{label}.db")).display());
+        let url = format!(
+            "sqlite://{}",
+            dir.path().join(format!("{label}.db")).display()
+        );
         let options = StoreOptions {
             sqlite_durability: durability,
             ..StoreOptions::default()
@@ -196,7 +202,9 @@ fn benches(c: &mut Criterion) {
                 use sqlx::Connection;
                 if let Ok(mut conn) = sqlx::PgConnection::connect(&pg).await {
                     let drop = format!("DROP SCHEMA IF EXISTS {schema} CASCADE");
-                    let _ = sqlx::query(sqlx::AssertSqlSafe(drop)).execute(&mut conn).await;
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(drop))
+                        .execute(&mut conn)
+                        .await;
                 }
             });
         }

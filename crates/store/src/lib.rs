@@ -20,6 +20,79 @@
 //!   go through the [`Redactor`] on the way in, so a forgotten call site cannot leak a token.
 //! - **Time comes from a [`Clock`]** and is stored as UTC microseconds in 64-bit integers: the
 //!   same ordering on both databases, and tests move time instead of sleeping.
+//!
+//! # One record, as the engine drives it
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::time::Duration;
+//! use omnibridge_store::*;
+//!
+//! let store = open("sqlite::memory:", StoreOptions::default()).await?;
+//! store.redactor().secrets().add("omnitron-token-123"); // every token, as it is obtained
+//!
+//! // One run of a flow, under the flow's lease (named by the flow id).
+//! let lease = store.acquire_lease("orders", "node-1", Duration::from_secs(30)).await?;
+//! assert!(lease.acquired().is_some());
+//! store.interrupt_orphaned_executions().await?; // runs left by a dead process
+//! let run = store
+//!     .create_execution(NewExecution {
+//!         flow_id: "orders".into(),
+//!         flow_name: "Order Flow".into(),
+//!         trigger: Trigger::Scheduled,
+//!         owner: "node-1".into(),
+//!     })
+//!     .await?;
+//!
+//! // Before writing order 1001 to the ERP: the intent. Refused if it is in doubt or done.
+//! let body = r#"{"number":"1001"}"#;
+//! let entry = store
+//!     .record_intent("orders", "1001", NewIntent {
+//!         execution_id: run.id.clone(),
+//!         record_id: Some("42".into()),
+//!         request_hash: request_hash(body.as_bytes()),
+//!     })
+//!     .await?;
+//! // After the ERP answered.
+//! store
+//!     .record_result("orders", "1001", entry.attempt, ErpResult {
+//!         status_code: 201,
+//!         accepted: true,
+//!         erp_reference: Some("ERP-9".into()),
+//!         response: Some(r#"{"id":"ERP-9"}"#.into()),
+//!         error: None,
+//!     })
+//!     .await?;
+//! // Each Omnitron write, then completed.
+//! store.record_omnitron_step("orders", "1001", entry.attempt, "is_send").await?;
+//! store.mark_completed("orders", "1001", entry.attempt).await?;
+//!
+//! store
+//!     .append_row_log(NewRowLog {
+//!         execution_id: run.id.clone(),
+//!         record_key: "1001".into(),
+//!         record_id: Some("42".into()),
+//!         status: RowStatus::Success,
+//!         step: Step::Done,
+//!         error: None,
+//!         attributes: serde_json::Map::new(),
+//!         request: Some(body.into()),
+//!         response: Some("Authorization: Token omnitron-token-123".into()),
+//!     })
+//!     .await?;
+//! store.increment_counts(&run.id, Counts { read: 1, sent: 1, ..Counts::default() }).await?;
+//! let done = store.finish_execution(&run.id, FinishExecution::default()).await?;
+//! assert_eq!(done.status, ExecutionStatus::Success);
+//! store.release_lease("orders", "node-1").await?;
+//!
+//! let logs = store
+//!     .list_row_logs(&RowLogQuery { execution_id: Some(run.id), ..RowLogQuery::default() })
+//!     .await?;
+//! assert_eq!(logs.items[0].response.as_ref().unwrap().text, "Authorization: ***");
+//! # Ok(())
+//! # }
+//! ```
 #![deny(missing_docs)]
 
 mod clock;

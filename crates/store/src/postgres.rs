@@ -102,7 +102,6 @@ impl PgStore {
         })
     }
 
-
     async fn begin_write(&self) -> StoreResult<Transaction<'static, Postgres>> {
         Ok(self.write.begin().await?)
     }

@@ -296,7 +296,16 @@ impl Redactor {
             })
             .into_owned();
         out = AUTH_SCHEME
-            .replace_all(&out, |c: &Captures| format!("{}{}{REDACTED}", &c[1], &c[2]))
+            .replace_all(&out, |c: &Captures| {
+                // "basic information" is prose; a credential has a digit or a symbol, or is long.
+                let credential = &c[0][c[1].len() + c[2].len()..];
+                if credential.len() >= 24 || credential.chars().any(|ch| !ch.is_ascii_alphabetic())
+                {
+                    format!("{}{}{REDACTED}", &c[1], &c[2])
+                } else {
+                    c[0].to_string()
+                }
+            })
             .into_owned();
         for secret in secrets {
             if out.contains(secret.as_str()) {

@@ -109,7 +109,6 @@ impl SqliteStore {
         })
     }
 
-
     async fn begin_write(&self) -> StoreResult<Transaction<'static, Sqlite>> {
         Ok(self.write.begin_with("BEGIN IMMEDIATE").await?)
     }

@@ -96,6 +96,8 @@ async fn sqlite_runs_in_wal_mode_with_foreign_keys_and_full_sync() {
     .unwrap_err();
     assert!(err.to_string().contains("FOREIGN KEY"), "{err}");
     store.close().await;
+    let after = store.get_flow_state("f", "k").await.unwrap_err();
+    assert!(matches!(after, StoreError::Database(_)), "{after}");
 }
 
 #[tokio::test]

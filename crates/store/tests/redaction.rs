@@ -63,6 +63,11 @@ fn header_like_text_is_redacted() {
         r.redact_text("sent Bearer eyJhbGciOiJIUzI1NiJ9.x.y to the ERP"),
         "sent Bearer *** to the ERP"
     );
+    // ...but prose after the same words is left alone.
+    assert_eq!(
+        r.redact_text("basic validation failed; bearer information missing"),
+        "basic validation failed; bearer information missing"
+    );
 }
 
 #[test]
