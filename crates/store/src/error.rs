@@ -19,6 +19,10 @@ pub enum StoreError {
     /// Applying the embedded migrations failed.
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The write transaction a call was part of could not begin or commit (disk full, I/O
+    /// error, the store was closed). Nothing of the call was written.
+    #[error("write transaction failed, nothing was written: {0}")]
+    WriteFailed(String),
     /// The execution does not exist (never created, or pruned by retention).
     #[error("execution {0} not found")]
     ExecutionNotFound(String),

@@ -9,7 +9,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::{AssertSqlSafe, Postgres, Row, Transaction};
+use sqlx::{AssertSqlSafe, PgConnection, Postgres, Row};
 
 use crate::clock::{from_micros, to_micros};
 use crate::error::{LedgerPhaseName, StoreError, StoreResult};
@@ -25,7 +25,7 @@ use crate::ledger::{
 use crate::redact::{Redactor, StoredBody};
 use crate::retention::{PruneReport, RetentionPolicy};
 use crate::row_log::{NewRowLog, RowLog, RowLogQuery, RowStatus, Step};
-use crate::sql_impl::sql_store_impl;
+use crate::sql_impl::{BoxFut, sql_store_impl};
 use crate::store::{Backend, Page, Store, StoreOptions};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -102,8 +102,16 @@ impl PgStore {
         })
     }
 
-    async fn begin_write(&self) -> StoreResult<Transaction<'static, Postgres>> {
-        Ok(self.write.begin().await?)
+    /// Runs `job` in its own transaction: committed when it succeeds, rolled back otherwise.
+    async fn write_tx<T, F>(&self, job: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut PgConnection) -> BoxFut<'c, StoreResult<T>> + Send + 'static,
+    {
+        let mut tx = self.write.begin().await?;
+        let out = job(&mut tx).await?;
+        tx.commit().await?;
+        Ok(out)
     }
 }
 

@@ -8,7 +8,11 @@
 //!   `$1, $2, ...` for PostgreSQL;
 //! - `dyn_sql(String) -> String`: the same for statements built at run time;
 //! - `for_update!()`: `""` or `" FOR UPDATE"` (row locks; SQLite already holds the write lock);
-//! - `begin_write(&self)`: a transaction that holds the write lock from its first statement.
+//! - `write_tx(&self, job)`: runs `job` on a connection inside a write transaction and commits
+//!   (SQLite batches concurrent jobs into one group commit, each job in its own savepoint).
+
+/// A boxed future borrowing a connection for `'c`: what a write job returns.
+pub(crate) type BoxFut<'c, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'c>>;
 
 macro_rules! sql_store_impl {
     ($store:ty, $db:ty, $backend:expr) => {
@@ -275,6 +279,14 @@ macro_rules! sql_store_impl {
             }
         }
 
+        fn vanished(flow_id: &str, record_key: &str) -> StoreError {
+            StoreError::Corrupt {
+                table: "ledger",
+                column: "record_key",
+                problem: format!("entry {flow_id}/{record_key} vanished inside a transaction"),
+            }
+        }
+
         /// `IN (?, ?, ...)` with `n` placeholders.
         fn placeholders(n: usize) -> String {
             let mut s = String::from("(");
@@ -318,16 +330,18 @@ macro_rules! sql_store_impl {
                 error: Option<String>,
                 summary: Option<String>,
             ) -> StoreResult<Execution> {
-                let mut tx = self.begin_write().await?;
+                let id = id.to_string();
+                let now = self.now_us();
+                self.write_tx(move |conn| Box::pin(async move {
                 let row = sqlx::query(sql!(concat!(
                     "SELECT * FROM executions WHERE id = ?",
                     for_update!()
                 )))
-                .bind(id)
-                .fetch_optional(&mut *tx)
+                .bind(&id)
+                .fetch_optional(&mut *conn)
                 .await?;
                 let Some(row) = row else {
-                    return Err(StoreError::ExecutionNotFound(id.to_string()));
+                    return Err(StoreError::ExecutionNotFound(id));
                 };
                 let current = execution_from_row(&row)?;
                 if current.state != ExecutionState::Running {
@@ -337,7 +351,6 @@ macro_rules! sql_store_impl {
                     });
                 }
                 let status = status.unwrap_or_else(|| current.counts.derived_status());
-                let now = self.now_us();
                 let duration_ms = (now - to_micros(current.started_at)).max(0) / 1000;
                 let row = sqlx::query(sql!(
                     "UPDATE executions SET state = ?, status = ?, finished_at = ?, \
@@ -350,12 +363,12 @@ macro_rules! sql_store_impl {
                 .bind(duration_ms)
                 .bind(error)
                 .bind(summary)
-                .bind(id)
-                .fetch_one(&mut *tx)
+                .bind(&id)
+                .fetch_one(&mut *conn)
                 .await?;
-                let execution = execution_from_row(&row)?;
-                tx.commit().await?;
-                Ok(execution)
+                execution_from_row(&row)
+                }))
+                .await
             }
 
             /// Runs a single conditional ledger UPDATE (`... RETURNING attempt`) and returns
@@ -365,20 +378,19 @@ macro_rules! sql_store_impl {
                 flow_id: &str,
                 record_key: &str,
                 action: &'static str,
-                query: sqlx::query::Query<'_, $db, <$db as sqlx::Database>::Arguments>,
+                query: sqlx::query::Query<'static, $db, <$db as sqlx::Database>::Arguments>,
             ) -> StoreResult<LedgerEntry> {
-                let mut tx = self.begin_write().await?;
-                let changed = query.fetch_optional(&mut *tx).await?;
+                let flow_id = flow_id.to_string();
+                let record_key = record_key.to_string();
+                self.write_tx(move |conn| Box::pin(async move {
+                let changed = query.fetch_optional(&mut *conn).await?;
                 if changed.is_none() {
-                    return Err(ledger_conflict(&mut tx, flow_id, record_key, action).await);
+                    return Err(ledger_conflict(conn, &flow_id, &record_key, action).await);
                 }
-                let entry = load_ledger(&mut tx, flow_id, record_key).await?;
-                tx.commit().await?;
-                entry.ok_or_else(|| StoreError::Corrupt {
-                    table: "ledger",
-                    column: "record_key",
-                    problem: format!("entry {flow_id}/{record_key} vanished inside a transaction"),
-                })
+                let entry = load_ledger(conn, &flow_id, &record_key).await?;
+                entry.ok_or_else(|| vanished(&flow_id, &record_key))
+                }))
+                .await
             }
         }
 
@@ -399,6 +411,8 @@ macro_rules! sql_store_impl {
 
             async fn create_execution(&self, new: NewExecution) -> StoreResult<Execution> {
                 let id = uuid::Uuid::new_v4().to_string();
+                let now = self.now_us();
+                self.write_tx(move |conn| Box::pin(async move {
                 let row = sqlx::query(sql!(
                     "INSERT INTO executions (id, flow_id, flow_name, trigger_kind, triggered_by, \
                      parent_execution_id, owner, state, status, started_at) \
@@ -411,13 +425,25 @@ macro_rules! sql_store_impl {
                 .bind(new.trigger.triggered_by())
                 .bind(new.trigger.parent())
                 .bind(&new.owner)
-                .bind(self.now_us())
-                .fetch_one(&self.write)
+                .bind(now)
+                .fetch_one(&mut *conn)
                 .await?;
                 execution_from_row(&row)
+                }))
+                .await
             }
 
             async fn increment_counts(&self, id: &str, delta: Counts) -> StoreResult<Counts> {
+                let id = id.to_string();
+                let deltas = [
+                    to_i64("read", delta.read)?,
+                    to_i64("sent", delta.sent)?,
+                    to_i64("already_in_erp", delta.already_in_erp)?,
+                    to_i64("failed", delta.failed)?,
+                    to_i64("in_doubt", delta.in_doubt)?,
+                    to_i64("skipped", delta.skipped)?,
+                ];
+                self.write_tx(move |conn| Box::pin(async move {
                 let row = sqlx::query(sql!(
                     "UPDATE executions SET count_read = count_read + ?, \
                      count_sent = count_sent + ?, \
@@ -427,17 +453,17 @@ macro_rules! sql_store_impl {
                      RETURNING count_read, count_sent, count_already_in_erp, count_failed, \
                      count_in_doubt, count_skipped"
                 ))
-                .bind(to_i64("read", delta.read)?)
-                .bind(to_i64("sent", delta.sent)?)
-                .bind(to_i64("already_in_erp", delta.already_in_erp)?)
-                .bind(to_i64("failed", delta.failed)?)
-                .bind(to_i64("in_doubt", delta.in_doubt)?)
-                .bind(to_i64("skipped", delta.skipped)?)
-                .bind(id)
-                .fetch_optional(&self.write)
+                .bind(deltas[0])
+                .bind(deltas[1])
+                .bind(deltas[2])
+                .bind(deltas[3])
+                .bind(deltas[4])
+                .bind(deltas[5])
+                .bind(&id)
+                .fetch_optional(&mut *conn)
                 .await?;
                 let Some(row) = row else {
-                    return Err(StoreError::ExecutionNotFound(id.to_string()));
+                    return Err(StoreError::ExecutionNotFound(id));
                 };
                 Ok(Counts {
                     read: get_u64(&row, "executions", "count_read")?,
@@ -447,6 +473,8 @@ macro_rules! sql_store_impl {
                     in_doubt: get_u64(&row, "executions", "count_in_doubt")?,
                     skipped: get_u64(&row, "executions", "count_skipped")?,
                 })
+                }))
+                .await
             }
 
             async fn finish_execution(
@@ -473,8 +501,8 @@ macro_rules! sql_store_impl {
             }
 
             async fn interrupt_orphaned_executions(&self) -> StoreResult<Vec<ExecutionId>> {
-                let mut tx = self.begin_write().await?;
                 let now = self.now_us();
+                self.write_tx(move |conn| Box::pin(async move {
                 let rows = sqlx::query(sql!(concat!(
                     "SELECT * FROM executions WHERE state = 'running' AND NOT EXISTS \
                      (SELECT 1 FROM leases l WHERE l.key = executions.flow_id \
@@ -482,7 +510,7 @@ macro_rules! sql_store_impl {
                     for_update!()
                 )))
                 .bind(now)
-                .fetch_all(&mut *tx)
+                .fetch_all(&mut *conn)
                 .await?;
                 let mut ids = Vec::with_capacity(rows.len());
                 for row in &rows {
@@ -503,12 +531,13 @@ macro_rules! sql_store_impl {
                     .bind(duration_ms)
                     .bind(reason)
                     .bind(&execution.id)
-                    .execute(&mut *tx)
+                    .execute(&mut *conn)
                     .await?;
                     ids.push(execution.id);
                 }
-                tx.commit().await?;
                 Ok(ids)
+                }))
+                .await
             }
 
             async fn get_execution(&self, id: &str) -> StoreResult<Option<Execution>> {
@@ -576,6 +605,8 @@ macro_rules! sql_store_impl {
                 let error = self.redact_opt(log.error.as_deref());
                 let mut attributes = serde_json::Value::Object(log.attributes);
                 self.options.redactor.redact_json(&mut attributes);
+                let now = self.now_us();
+                self.write_tx(move |conn| Box::pin(async move {
                 let row = sqlx::query(sql!(
                     "INSERT INTO row_logs (execution_id, flow_id, record_key, record_id, status, \
                      step, error, attributes, request_text, request_bytes, request_truncated, \
@@ -595,14 +626,16 @@ macro_rules! sql_store_impl {
                 .bind(response.as_ref().map(|b| b.text.clone()))
                 .bind(response.as_ref().map(|b| b.original_bytes as i64))
                 .bind(response.as_ref().map(|b| b.truncated))
-                .bind(self.now_us())
+                .bind(now)
                 .bind(&log.execution_id)
-                .fetch_optional(&self.write)
+                .fetch_optional(&mut *conn)
                 .await?;
                 match row {
                     Some(row) => row_log_from_row(&row),
                     None => Err(StoreError::ExecutionNotFound(log.execution_id)),
                 }
+                }))
+                .await
             }
 
             async fn list_row_logs(&self, query: &RowLogQuery) -> StoreResult<Page<RowLog>> {
@@ -687,8 +720,8 @@ macro_rules! sql_store_impl {
                      WHERE ledger.phase IN ('rejected', 'released') \
                      RETURNING attempt"
                 ))
-                .bind(flow_id)
-                .bind(record_key)
+                .bind(flow_id.to_string())
+                .bind(record_key.to_string())
                 .bind(intent.record_id)
                 .bind(intent.execution_id)
                 .bind(now)
@@ -730,8 +763,8 @@ macro_rules! sql_store_impl {
                 .bind(body.as_ref().map(|b| b.original_bytes as i64))
                 .bind(body.as_ref().map(|b| b.truncated))
                 .bind(now)
-                .bind(flow_id)
-                .bind(record_key)
+                .bind(flow_id.to_string())
+                .bind(record_key.to_string())
                 .bind(i64::from(attempt));
                 self.ledger_transition(flow_id, record_key, "record a result", query)
                     .await
@@ -753,8 +786,8 @@ macro_rules! sql_store_impl {
                 .bind(false)
                 .bind(self.options.redactor.redact_text(reason))
                 .bind(self.now_us())
-                .bind(flow_id)
-                .bind(record_key)
+                .bind(flow_id.to_string())
+                .bind(record_key.to_string())
                 .bind(i64::from(attempt));
                 self.ledger_transition(flow_id, record_key, "record a refusal", query)
                     .await
@@ -768,20 +801,23 @@ macro_rules! sql_store_impl {
                 step: &str,
             ) -> StoreResult<LedgerEntry> {
                 let now = self.now_us();
-                let mut tx = self.begin_write().await?;
+                let flow_id = flow_id.to_string();
+                let record_key = record_key.to_string();
+                let step = step.to_string();
+                self.write_tx(move |conn| Box::pin(async move {
                 let touched = sqlx::query(sql!(
                     "UPDATE ledger SET updated_at = ? WHERE flow_id = ? AND record_key = ? \
                      AND phase = 'accepted' AND attempt = ?"
                 ))
                 .bind(now)
-                .bind(flow_id)
-                .bind(record_key)
+                .bind(&flow_id)
+                .bind(&record_key)
                 .bind(i64::from(attempt))
-                .execute(&mut *tx)
+                .execute(&mut *conn)
                 .await?;
                 if touched.rows_affected() == 0 {
                     return Err(
-                        ledger_conflict(&mut tx, flow_id, record_key, "record an Omnitron step")
+                        ledger_conflict(conn, &flow_id, &record_key, "record an Omnitron step")
                             .await,
                     );
                 }
@@ -790,20 +826,21 @@ macro_rules! sql_store_impl {
                      VALUES (?, ?, ?, ?, ?) \
                      ON CONFLICT (flow_id, record_key, attempt, step) DO NOTHING"
                 ))
-                .bind(flow_id)
-                .bind(record_key)
+                .bind(&flow_id)
+                .bind(&record_key)
                 .bind(i64::from(attempt))
-                .bind(step)
+                .bind(&step)
                 .bind(now)
-                .execute(&mut *tx)
+                .execute(&mut *conn)
                 .await?;
-                let entry = load_ledger(&mut tx, flow_id, record_key).await?;
-                tx.commit().await?;
+                let entry = load_ledger(conn, &flow_id, &record_key).await?;
                 entry.ok_or_else(|| StoreError::Corrupt {
                     table: "ledger",
                     column: "record_key",
                     problem: format!("entry {flow_id}/{record_key} vanished inside a transaction"),
                 })
+                }))
+                .await
             }
 
             async fn mark_completed(
@@ -820,8 +857,8 @@ macro_rules! sql_store_impl {
                 ))
                 .bind(now)
                 .bind(now)
-                .bind(flow_id)
-                .bind(record_key)
+                .bind(flow_id.to_string())
+                .bind(record_key.to_string())
                 .bind(i64::from(attempt));
                 self.ledger_transition(flow_id, record_key, "mark it completed", query)
                     .await
@@ -841,14 +878,34 @@ macro_rules! sql_store_impl {
                     Resolution::Resend { .. } => "release it for resending",
                     Resolution::MarkDone { .. } => "mark it done",
                 };
-                let mut tx = self.begin_write().await?;
+                let flow_id = flow_id.to_string();
+                let record_key = record_key.to_string();
+                // Redacted (and the query response capped) here, like everything written.
+                let found_body = match &resolution {
+                    Resolution::FoundInErp { response, .. } => {
+                        self.stored_body(response.as_deref(), self.options.ledger_body_cap)
+                    }
+                    _ => None,
+                };
+                let resolution = match resolution {
+                    Resolution::Resend { by, note } => Resolution::Resend {
+                        by,
+                        note: note.map(|n| self.options.redactor.redact_text(&n)),
+                    },
+                    Resolution::MarkDone { by, note } => Resolution::MarkDone {
+                        by,
+                        note: note.map(|n| self.options.redactor.redact_text(&n)),
+                    },
+                    other => other,
+                };
+                self.write_tx(move |conn| Box::pin(async move {
                 let current = sqlx::query_scalar::<_, String>(sql!(concat!(
                     "SELECT phase FROM ledger WHERE flow_id = ? AND record_key = ?",
                     for_update!()
                 )))
-                .bind(flow_id)
-                .bind(record_key)
-                .fetch_optional(&mut *tx)
+                .bind(&flow_id)
+                .bind(&record_key)
+                .fetch_optional(&mut *conn)
                 .await?;
                 let phase = current
                     .as_deref()
@@ -866,7 +923,7 @@ macro_rules! sql_store_impl {
                     (Resolution::MarkDone { .. }, _) => true,
                 };
                 if !allowed {
-                    return Err(ledger_conflict(&mut tx, flow_id, record_key, action).await);
+                    return Err(ledger_conflict(conn, &flow_id, &record_key, action).await);
                 }
                 if phase.is_none() {
                     // A first sight: FoundInErp or MarkDone on a record never attempted.
@@ -874,11 +931,11 @@ macro_rules! sql_store_impl {
                         "INSERT INTO ledger (flow_id, record_key, phase, attempt, created_at, \
                          updated_at) VALUES (?, ?, 'released', 0, ?, ?)"
                     ))
-                    .bind(flow_id)
-                    .bind(record_key)
+                    .bind(&flow_id)
+                    .bind(&record_key)
                     .bind(now)
                     .bind(now)
-                    .execute(&mut *tx)
+                    .execute(&mut *conn)
                     .await?;
                 }
                 match resolution {
@@ -886,10 +943,9 @@ macro_rules! sql_store_impl {
                         execution_id,
                         status_code,
                         erp_reference,
-                        response,
+                        response: _,
                     } => {
-                        let body =
-                            self.stored_body(response.as_deref(), self.options.ledger_body_cap);
+                        let body = found_body;
                         sqlx::query(sql!(
                             "UPDATE ledger SET phase = 'accepted', execution_id = ?, \
                              result_at = ?, erp_status = ?, erp_accepted = ?, erp_reference = ?, \
@@ -909,9 +965,9 @@ macro_rules! sql_store_impl {
                         .bind(kind)
                         .bind(now)
                         .bind(now)
-                        .bind(flow_id)
-                        .bind(record_key)
-                        .execute(&mut *tx)
+                        .bind(&flow_id)
+                        .bind(&record_key)
+                        .execute(&mut *conn)
                         .await?;
                     }
                     Resolution::NotInErp { execution_id } => {
@@ -924,9 +980,9 @@ macro_rules! sql_store_impl {
                         .bind(kind)
                         .bind(now)
                         .bind(now)
-                        .bind(flow_id)
-                        .bind(record_key)
-                        .execute(&mut *tx)
+                        .bind(&flow_id)
+                        .bind(&record_key)
+                        .execute(&mut *conn)
                         .await?;
                     }
                     Resolution::Resend { by, note } | Resolution::MarkDone { by, note } => {
@@ -942,22 +998,23 @@ macro_rules! sql_store_impl {
                         .bind(now)
                         .bind(kind)
                         .bind(by)
-                        .bind(note.map(|n| self.options.redactor.redact_text(&n)))
+                        .bind(note)
                         .bind(now)
                         .bind(now)
-                        .bind(flow_id)
-                        .bind(record_key)
-                        .execute(&mut *tx)
+                        .bind(&flow_id)
+                        .bind(&record_key)
+                        .execute(&mut *conn)
                         .await?;
                     }
                 }
-                let entry = load_ledger(&mut tx, flow_id, record_key).await?;
-                tx.commit().await?;
+                let entry = load_ledger(conn, &flow_id, &record_key).await?;
                 entry.ok_or_else(|| StoreError::Corrupt {
                     table: "ledger",
                     column: "record_key",
                     problem: format!("entry {flow_id}/{record_key} vanished inside a transaction"),
                 })
+                }))
+                .await
             }
 
             async fn list_ledger(&self, query: &LedgerQuery) -> StoreResult<Vec<LedgerEntry>> {
@@ -1008,18 +1065,25 @@ macro_rules! sql_store_impl {
             }
 
             async fn set_flow_state(&self, flow_id: &str, key: &str, value: &str) -> StoreResult<()> {
+                let flow_id = flow_id.to_string();
+                let key = key.to_string();
+                let value = value.to_string();
+                let now = self.now_us();
+                self.write_tx(move |conn| Box::pin(async move {
                 sqlx::query(sql!(
                     "INSERT INTO flow_state (flow_id, key, value, updated_at) VALUES (?, ?, ?, ?) \
                      ON CONFLICT (flow_id, key) DO UPDATE SET value = excluded.value, \
                      updated_at = excluded.updated_at"
                 ))
-                .bind(flow_id)
-                .bind(key)
-                .bind(value)
-                .bind(self.now_us())
-                .execute(&self.write)
+                .bind(&flow_id)
+                .bind(&key)
+                .bind(&value)
+                .bind(now)
+                .execute(&mut *conn)
                 .await?;
                 Ok(())
+                }))
+                .await
             }
 
             async fn compare_and_set_flow_state(
@@ -1030,16 +1094,21 @@ macro_rules! sql_store_impl {
                 new: Option<&str>,
             ) -> StoreResult<bool> {
                 let now = self.now_us();
+                let flow_id = flow_id.to_string();
+                let key = key.to_string();
+                let expected = expected.map(str::to_string);
+                let new = new.map(str::to_string);
+                self.write_tx(move |conn| Box::pin(async move {
                 let affected = match (expected, new) {
                     (None, Some(new)) => sqlx::query(sql!(
                         "INSERT INTO flow_state (flow_id, key, value, updated_at) \
                          VALUES (?, ?, ?, ?) ON CONFLICT (flow_id, key) DO NOTHING"
                     ))
-                    .bind(flow_id)
-                    .bind(key)
+                    .bind(&flow_id)
+                    .bind(&key)
                     .bind(new)
                     .bind(now)
-                    .execute(&self.write)
+                    .execute(&mut *conn)
                     .await?
                     .rows_affected(),
                     (Some(expected), Some(new)) => sqlx::query(sql!(
@@ -1048,19 +1117,19 @@ macro_rules! sql_store_impl {
                     ))
                     .bind(new)
                     .bind(now)
-                    .bind(flow_id)
-                    .bind(key)
+                    .bind(&flow_id)
+                    .bind(&key)
                     .bind(expected)
-                    .execute(&self.write)
+                    .execute(&mut *conn)
                     .await?
                     .rows_affected(),
                     (Some(expected), None) => sqlx::query(sql!(
                         "DELETE FROM flow_state WHERE flow_id = ? AND key = ? AND value = ?"
                     ))
-                    .bind(flow_id)
-                    .bind(key)
+                    .bind(&flow_id)
+                    .bind(&key)
                     .bind(expected)
-                    .execute(&self.write)
+                    .execute(&mut *conn)
                     .await?
                     .rows_affected(),
                     // Absent stays absent: "changed" only in the sense that it holds.
@@ -1068,14 +1137,16 @@ macro_rules! sql_store_impl {
                         let present = sqlx::query_scalar::<_, String>(sql!(
                             "SELECT value FROM flow_state WHERE flow_id = ? AND key = ?"
                         ))
-                        .bind(flow_id)
-                        .bind(key)
-                        .fetch_optional(&self.write)
+                        .bind(&flow_id)
+                        .bind(&key)
+                        .fetch_optional(&mut *conn)
                         .await?;
                         u64::from(present.is_none())
                     }
                 };
                 Ok(affected == 1)
+                }))
+                .await
             }
 
             async fn list_flow_state(&self, flow_id: &str) -> StoreResult<Vec<(String, String)>> {
@@ -1098,13 +1169,15 @@ macro_rules! sql_store_impl {
             ) -> StoreResult<LeaseOutcome> {
                 let now = self.now_us();
                 let expires = now.saturating_add(i64::try_from(ttl.as_micros()).unwrap_or(i64::MAX));
-                let mut tx = self.begin_write().await?;
+                let key = key.to_string();
+                let owner = owner.to_string();
+                self.write_tx(move |conn| Box::pin(async move {
                 let current = sqlx::query(sql!(concat!(
                     "SELECT * FROM leases WHERE key = ?",
                     for_update!()
                 )))
-                .bind(key)
-                .fetch_optional(&mut *tx)
+                .bind(&key)
+                .fetch_optional(&mut *conn)
                 .await?;
                 let current = current.as_ref().map(lease_from_row).transpose()?;
                 let (row, stolen_from) = match current {
@@ -1114,20 +1187,20 @@ macro_rules! sql_store_impl {
                              heartbeat_at, expires_at) VALUES (?, ?, 1, ?, ?, ?) \
                              ON CONFLICT (key) DO NOTHING RETURNING *"
                         ))
-                        .bind(key)
-                        .bind(owner)
+                        .bind(&key)
+                        .bind(&owner)
                         .bind(now)
                         .bind(now)
                         .bind(expires)
-                        .fetch_optional(&mut *tx)
+                        .fetch_optional(&mut *conn)
                         .await?;
                         match row {
                             Some(row) => (row, None),
                             // Another node inserted it between our read and our insert.
                             None => {
                                 let row = sqlx::query(sql!("SELECT * FROM leases WHERE key = ?"))
-                                    .bind(key)
-                                    .fetch_one(&mut *tx)
+                                    .bind(&key)
+                                    .fetch_one(&mut *conn)
                                     .await?;
                                 return Ok(LeaseOutcome::Held {
                                     by: lease_from_row(&row)?,
@@ -1142,8 +1215,8 @@ macro_rules! sql_store_impl {
                         ))
                         .bind(now)
                         .bind(expires)
-                        .bind(key)
-                        .fetch_one(&mut *tx)
+                        .bind(&key)
+                        .fetch_one(&mut *conn)
                         .await?;
                         (row, None)
                     }
@@ -1153,20 +1226,21 @@ macro_rules! sql_store_impl {
                              acquired_at = ?, heartbeat_at = ?, expires_at = ? \
                              WHERE key = ? RETURNING *"
                         ))
-                        .bind(owner)
+                        .bind(&owner)
                         .bind(now)
                         .bind(now)
                         .bind(expires)
-                        .bind(key)
-                        .fetch_one(&mut *tx)
+                        .bind(&key)
+                        .fetch_one(&mut *conn)
                         .await?;
                         (row, Some(lease.owner))
                     }
                     Some(lease) => return Ok(LeaseOutcome::Held { by: lease }),
                 };
                 let lease = lease_from_row(&row)?;
-                tx.commit().await?;
                 Ok(LeaseOutcome::Acquired { lease, stolen_from })
+                }))
+                .await
             }
 
             async fn heartbeat_lease(
@@ -1175,29 +1249,39 @@ macro_rules! sql_store_impl {
                 owner: &str,
                 ttl: Duration,
             ) -> StoreResult<Option<Lease>> {
+                let key = key.to_string();
+                let owner = owner.to_string();
                 let now = self.now_us();
                 let expires = now.saturating_add(i64::try_from(ttl.as_micros()).unwrap_or(i64::MAX));
+                self.write_tx(move |conn| Box::pin(async move {
                 let row = sqlx::query(sql!(
                     "UPDATE leases SET heartbeat_at = ?, expires_at = ? \
                      WHERE key = ? AND owner = ? AND expires_at > ? RETURNING *"
                 ))
                 .bind(now)
                 .bind(expires)
-                .bind(key)
-                .bind(owner)
+                .bind(&key)
+                .bind(&owner)
                 .bind(now)
-                .fetch_optional(&self.write)
+                .fetch_optional(&mut *conn)
                 .await?;
                 row.as_ref().map(lease_from_row).transpose()
+                }))
+                .await
             }
 
             async fn release_lease(&self, key: &str, owner: &str) -> StoreResult<bool> {
+                let key = key.to_string();
+                let owner = owner.to_string();
+                self.write_tx(move |conn| Box::pin(async move {
                 let done = sqlx::query(sql!("DELETE FROM leases WHERE key = ? AND owner = ?"))
-                    .bind(key)
-                    .bind(owner)
-                    .execute(&self.write)
+                    .bind(&key)
+                    .bind(&owner)
+                    .execute(&mut *conn)
                     .await?;
                 Ok(done.rows_affected() == 1)
+                }))
+                .await
             }
 
             async fn get_lease(&self, key: &str) -> StoreResult<Option<Lease>> {
@@ -1209,27 +1293,30 @@ macro_rules! sql_store_impl {
             }
 
             async fn prune(&self, policy: &RetentionPolicy) -> StoreResult<PruneReport> {
-                let mut tx = self.begin_write().await?;
+                let cutoff = policy
+                    .max_age
+                    .map(|max_age| to_micros(self.options.clock.now() - max_age));
+                let keep = policy.max_executions_per_flow;
+                self.write_tx(move |conn| Box::pin(async move {
                 let mut doomed: Vec<String> = Vec::new();
-                if let Some(max_age) = policy.max_age {
-                    let cutoff = to_micros(self.options.clock.now() - max_age);
+                if let Some(cutoff) = cutoff {
                     let ids = sqlx::query_scalar::<_, String>(sql!(
                         "SELECT id FROM executions WHERE state <> 'running' AND started_at < ? \
                          ORDER BY seq"
                     ))
                     .bind(cutoff)
-                    .fetch_all(&mut *tx)
+                    .fetch_all(&mut *conn)
                     .await?;
                     doomed.extend(ids);
                 }
-                if let Some(keep) = policy.max_executions_per_flow {
+                if let Some(keep) = keep {
                     let ids = sqlx::query_scalar::<_, String>(sql!(
                         "SELECT id FROM (SELECT id, seq, state, ROW_NUMBER() OVER \
                          (PARTITION BY flow_id ORDER BY started_at DESC, seq DESC) AS rn \
                          FROM executions) ranked WHERE rn > ? AND state <> 'running' ORDER BY seq"
                     ))
                     .bind(i64::try_from(keep).unwrap_or(i64::MAX))
-                    .fetch_all(&mut *tx)
+                    .fetch_all(&mut *conn)
                     .await?;
                     let already: std::collections::HashSet<String> =
                         doomed.iter().cloned().collect();
@@ -1248,14 +1335,15 @@ macro_rules! sql_store_impl {
                         logs = logs.bind(id.clone());
                         execs = execs.bind(id.clone());
                     }
-                    row_logs_deleted += logs.execute(&mut *tx).await?.rows_affected();
-                    execs.execute(&mut *tx).await?;
+                    row_logs_deleted += logs.execute(&mut *conn).await?.rows_affected();
+                    execs.execute(&mut *conn).await?;
                 }
-                tx.commit().await?;
                 Ok(PruneReport {
                     executions: doomed,
                     row_logs_deleted,
                 })
+                }))
+                .await
             }
         }
     };
