@@ -333,40 +333,40 @@ macro_rules! sql_store_impl {
                 let id = id.to_string();
                 let now = self.now_us();
                 self.write_tx(move |conn| Box::pin(async move {
-                let row = sqlx::query(sql!(concat!(
-                    "SELECT * FROM executions WHERE id = ?",
-                    for_update!()
-                )))
-                .bind(&id)
-                .fetch_optional(&mut *conn)
-                .await?;
-                let Some(row) = row else {
-                    return Err(StoreError::ExecutionNotFound(id));
-                };
-                let current = execution_from_row(&row)?;
-                if current.state != ExecutionState::Running {
-                    return Err(StoreError::ExecutionNotRunning {
-                        id: id.to_string(),
-                        state: current.state.as_str().to_string(),
-                    });
-                }
-                let status = status.unwrap_or_else(|| current.counts.derived_status());
-                let duration_ms = (now - to_micros(current.started_at)).max(0) / 1000;
-                let row = sqlx::query(sql!(
-                    "UPDATE executions SET state = ?, status = ?, finished_at = ?, \
-                     duration_ms = ?, error = COALESCE(?, error), summary = COALESCE(?, summary) \
-                     WHERE id = ? RETURNING *"
-                ))
-                .bind(state.as_str())
-                .bind(status.as_str())
-                .bind(now)
-                .bind(duration_ms)
-                .bind(error)
-                .bind(summary)
-                .bind(&id)
-                .fetch_one(&mut *conn)
-                .await?;
-                execution_from_row(&row)
+                    let row = sqlx::query(sql!(concat!(
+                        "SELECT * FROM executions WHERE id = ?",
+                        for_update!()
+                    )))
+                    .bind(&id)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+                    let Some(row) = row else {
+                        return Err(StoreError::ExecutionNotFound(id));
+                    };
+                    let current = execution_from_row(&row)?;
+                    if current.state != ExecutionState::Running {
+                        return Err(StoreError::ExecutionNotRunning {
+                            id: id.to_string(),
+                            state: current.state.as_str().to_string(),
+                        });
+                    }
+                    let status = status.unwrap_or_else(|| current.counts.derived_status());
+                    let duration_ms = (now - to_micros(current.started_at)).max(0) / 1000;
+                    let row = sqlx::query(sql!(
+                        "UPDATE executions SET state = ?, status = ?, finished_at = ?, \
+                         duration_ms = ?, error = COALESCE(?, error), summary = COALESCE(?, summary) \
+                         WHERE id = ? RETURNING *"
+                    ))
+                    .bind(state.as_str())
+                    .bind(status.as_str())
+                    .bind(now)
+                    .bind(duration_ms)
+                    .bind(error)
+                    .bind(summary)
+                    .bind(&id)
+                    .fetch_one(&mut *conn)
+                    .await?;
+                    execution_from_row(&row)
                 }))
                 .await
             }
@@ -383,12 +383,12 @@ macro_rules! sql_store_impl {
                 let flow_id = flow_id.to_string();
                 let record_key = record_key.to_string();
                 self.write_tx(move |conn| Box::pin(async move {
-                let changed = query.fetch_optional(&mut *conn).await?;
-                if changed.is_none() {
-                    return Err(ledger_conflict(conn, &flow_id, &record_key, action).await);
-                }
-                let entry = load_ledger(conn, &flow_id, &record_key).await?;
-                entry.ok_or_else(|| vanished(&flow_id, &record_key))
+                    let changed = query.fetch_optional(&mut *conn).await?;
+                    if changed.is_none() {
+                        return Err(ledger_conflict(conn, &flow_id, &record_key, action).await);
+                    }
+                    let entry = load_ledger(conn, &flow_id, &record_key).await?;
+                    entry.ok_or_else(|| vanished(&flow_id, &record_key))
                 }))
                 .await
             }
@@ -413,22 +413,22 @@ macro_rules! sql_store_impl {
                 let id = uuid::Uuid::new_v4().to_string();
                 let now = self.now_us();
                 self.write_tx(move |conn| Box::pin(async move {
-                let row = sqlx::query(sql!(
-                    "INSERT INTO executions (id, flow_id, flow_name, trigger_kind, triggered_by, \
-                     parent_execution_id, owner, state, status, started_at) \
-                     VALUES (?, ?, ?, ?, ?, ?, ?, 'running', 'in_progress', ?) RETURNING *"
-                ))
-                .bind(&id)
-                .bind(&new.flow_id)
-                .bind(&new.flow_name)
-                .bind(new.trigger.kind())
-                .bind(new.trigger.triggered_by())
-                .bind(new.trigger.parent())
-                .bind(&new.owner)
-                .bind(now)
-                .fetch_one(&mut *conn)
-                .await?;
-                execution_from_row(&row)
+                    let row = sqlx::query(sql!(
+                        "INSERT INTO executions (id, flow_id, flow_name, trigger_kind, triggered_by, \
+                         parent_execution_id, owner, state, status, started_at) \
+                         VALUES (?, ?, ?, ?, ?, ?, ?, 'running', 'in_progress', ?) RETURNING *"
+                    ))
+                    .bind(&id)
+                    .bind(&new.flow_id)
+                    .bind(&new.flow_name)
+                    .bind(new.trigger.kind())
+                    .bind(new.trigger.triggered_by())
+                    .bind(new.trigger.parent())
+                    .bind(&new.owner)
+                    .bind(now)
+                    .fetch_one(&mut *conn)
+                    .await?;
+                    execution_from_row(&row)
                 }))
                 .await
             }
@@ -444,35 +444,35 @@ macro_rules! sql_store_impl {
                     to_i64("skipped", delta.skipped)?,
                 ];
                 self.write_tx(move |conn| Box::pin(async move {
-                let row = sqlx::query(sql!(
-                    "UPDATE executions SET count_read = count_read + ?, \
-                     count_sent = count_sent + ?, \
-                     count_already_in_erp = count_already_in_erp + ?, \
-                     count_failed = count_failed + ?, count_in_doubt = count_in_doubt + ?, \
-                     count_skipped = count_skipped + ? WHERE id = ? \
-                     RETURNING count_read, count_sent, count_already_in_erp, count_failed, \
-                     count_in_doubt, count_skipped"
-                ))
-                .bind(deltas[0])
-                .bind(deltas[1])
-                .bind(deltas[2])
-                .bind(deltas[3])
-                .bind(deltas[4])
-                .bind(deltas[5])
-                .bind(&id)
-                .fetch_optional(&mut *conn)
-                .await?;
-                let Some(row) = row else {
-                    return Err(StoreError::ExecutionNotFound(id));
-                };
-                Ok(Counts {
-                    read: get_u64(&row, "executions", "count_read")?,
-                    sent: get_u64(&row, "executions", "count_sent")?,
-                    already_in_erp: get_u64(&row, "executions", "count_already_in_erp")?,
-                    failed: get_u64(&row, "executions", "count_failed")?,
-                    in_doubt: get_u64(&row, "executions", "count_in_doubt")?,
-                    skipped: get_u64(&row, "executions", "count_skipped")?,
-                })
+                    let row = sqlx::query(sql!(
+                        "UPDATE executions SET count_read = count_read + ?, \
+                         count_sent = count_sent + ?, \
+                         count_already_in_erp = count_already_in_erp + ?, \
+                         count_failed = count_failed + ?, count_in_doubt = count_in_doubt + ?, \
+                         count_skipped = count_skipped + ? WHERE id = ? \
+                         RETURNING count_read, count_sent, count_already_in_erp, count_failed, \
+                         count_in_doubt, count_skipped"
+                    ))
+                    .bind(deltas[0])
+                    .bind(deltas[1])
+                    .bind(deltas[2])
+                    .bind(deltas[3])
+                    .bind(deltas[4])
+                    .bind(deltas[5])
+                    .bind(&id)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+                    let Some(row) = row else {
+                        return Err(StoreError::ExecutionNotFound(id));
+                    };
+                    Ok(Counts {
+                        read: get_u64(&row, "executions", "count_read")?,
+                        sent: get_u64(&row, "executions", "count_sent")?,
+                        already_in_erp: get_u64(&row, "executions", "count_already_in_erp")?,
+                        failed: get_u64(&row, "executions", "count_failed")?,
+                        in_doubt: get_u64(&row, "executions", "count_in_doubt")?,
+                        skipped: get_u64(&row, "executions", "count_skipped")?,
+                    })
                 }))
                 .await
             }
@@ -503,39 +503,39 @@ macro_rules! sql_store_impl {
             async fn interrupt_orphaned_executions(&self) -> StoreResult<Vec<ExecutionId>> {
                 let now = self.now_us();
                 self.write_tx(move |conn| Box::pin(async move {
-                let rows = sqlx::query(sql!(concat!(
-                    "SELECT * FROM executions WHERE state = 'running' AND NOT EXISTS \
-                     (SELECT 1 FROM leases l WHERE l.key = executions.flow_id \
-                     AND l.owner = executions.owner AND l.expires_at > ?)",
-                    for_update!()
-                )))
-                .bind(now)
-                .fetch_all(&mut *conn)
-                .await?;
-                let mut ids = Vec::with_capacity(rows.len());
-                for row in &rows {
-                    let execution = execution_from_row(row)?;
-                    let status = execution.counts.derived_status();
-                    let duration_ms = (now - to_micros(execution.started_at)).max(0) / 1000;
-                    let reason = format!(
-                        "interrupted: owner {} no longer holds the lease of flow {}",
-                        execution.owner, execution.flow_id
-                    );
-                    sqlx::query(sql!(
-                        "UPDATE executions SET state = 'interrupted', status = ?, \
-                         finished_at = ?, duration_ms = ?, error = COALESCE(error, ?) \
-                         WHERE id = ? AND state = 'running'"
-                    ))
-                    .bind(status.as_str())
+                    let rows = sqlx::query(sql!(concat!(
+                        "SELECT * FROM executions WHERE state = 'running' AND NOT EXISTS \
+                         (SELECT 1 FROM leases l WHERE l.key = executions.flow_id \
+                         AND l.owner = executions.owner AND l.expires_at > ?)",
+                        for_update!()
+                    )))
                     .bind(now)
-                    .bind(duration_ms)
-                    .bind(reason)
-                    .bind(&execution.id)
-                    .execute(&mut *conn)
+                    .fetch_all(&mut *conn)
                     .await?;
-                    ids.push(execution.id);
-                }
-                Ok(ids)
+                    let mut ids = Vec::with_capacity(rows.len());
+                    for row in &rows {
+                        let execution = execution_from_row(row)?;
+                        let status = execution.counts.derived_status();
+                        let duration_ms = (now - to_micros(execution.started_at)).max(0) / 1000;
+                        let reason = format!(
+                            "interrupted: owner {} no longer holds the lease of flow {}",
+                            execution.owner, execution.flow_id
+                        );
+                        sqlx::query(sql!(
+                            "UPDATE executions SET state = 'interrupted', status = ?, \
+                             finished_at = ?, duration_ms = ?, error = COALESCE(error, ?) \
+                             WHERE id = ? AND state = 'running'"
+                        ))
+                        .bind(status.as_str())
+                        .bind(now)
+                        .bind(duration_ms)
+                        .bind(reason)
+                        .bind(&execution.id)
+                        .execute(&mut *conn)
+                        .await?;
+                        ids.push(execution.id);
+                    }
+                    Ok(ids)
                 }))
                 .await
             }
@@ -607,33 +607,33 @@ macro_rules! sql_store_impl {
                 self.options.redactor.redact_json(&mut attributes);
                 let now = self.now_us();
                 self.write_tx(move |conn| Box::pin(async move {
-                let row = sqlx::query(sql!(
-                    "INSERT INTO row_logs (execution_id, flow_id, record_key, record_id, status, \
-                     step, error, attributes, request_text, request_bytes, request_truncated, \
-                     response_text, response_bytes, response_truncated, created_at) \
-                     SELECT e.id, e.flow_id, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? \
-                     FROM executions e WHERE e.id = ? RETURNING *"
-                ))
-                .bind(&log.record_key)
-                .bind(&log.record_id)
-                .bind(log.status.as_str())
-                .bind(log.step.as_str())
-                .bind(error)
-                .bind(attributes.to_string())
-                .bind(request.as_ref().map(|b| b.text.clone()))
-                .bind(request.as_ref().map(|b| b.original_bytes as i64))
-                .bind(request.as_ref().map(|b| b.truncated))
-                .bind(response.as_ref().map(|b| b.text.clone()))
-                .bind(response.as_ref().map(|b| b.original_bytes as i64))
-                .bind(response.as_ref().map(|b| b.truncated))
-                .bind(now)
-                .bind(&log.execution_id)
-                .fetch_optional(&mut *conn)
-                .await?;
-                match row {
-                    Some(row) => row_log_from_row(&row),
-                    None => Err(StoreError::ExecutionNotFound(log.execution_id)),
-                }
+                    let row = sqlx::query(sql!(
+                        "INSERT INTO row_logs (execution_id, flow_id, record_key, record_id, status, \
+                         step, error, attributes, request_text, request_bytes, request_truncated, \
+                         response_text, response_bytes, response_truncated, created_at) \
+                         SELECT e.id, e.flow_id, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? \
+                         FROM executions e WHERE e.id = ? RETURNING *"
+                    ))
+                    .bind(&log.record_key)
+                    .bind(&log.record_id)
+                    .bind(log.status.as_str())
+                    .bind(log.step.as_str())
+                    .bind(error)
+                    .bind(attributes.to_string())
+                    .bind(request.as_ref().map(|b| b.text.clone()))
+                    .bind(request.as_ref().map(|b| b.original_bytes as i64))
+                    .bind(request.as_ref().map(|b| b.truncated))
+                    .bind(response.as_ref().map(|b| b.text.clone()))
+                    .bind(response.as_ref().map(|b| b.original_bytes as i64))
+                    .bind(response.as_ref().map(|b| b.truncated))
+                    .bind(now)
+                    .bind(&log.execution_id)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+                    match row {
+                        Some(row) => row_log_from_row(&row),
+                        None => Err(StoreError::ExecutionNotFound(log.execution_id)),
+                    }
                 }))
                 .await
             }
@@ -805,40 +805,36 @@ macro_rules! sql_store_impl {
                 let record_key = record_key.to_string();
                 let step = step.to_string();
                 self.write_tx(move |conn| Box::pin(async move {
-                let touched = sqlx::query(sql!(
-                    "UPDATE ledger SET updated_at = ? WHERE flow_id = ? AND record_key = ? \
-                     AND phase = 'accepted' AND attempt = ?"
-                ))
-                .bind(now)
-                .bind(&flow_id)
-                .bind(&record_key)
-                .bind(i64::from(attempt))
-                .execute(&mut *conn)
-                .await?;
-                if touched.rows_affected() == 0 {
-                    return Err(
-                        ledger_conflict(conn, &flow_id, &record_key, "record an Omnitron step")
-                            .await,
-                    );
-                }
-                sqlx::query(sql!(
-                    "INSERT INTO ledger_steps (flow_id, record_key, attempt, step, done_at) \
-                     VALUES (?, ?, ?, ?, ?) \
-                     ON CONFLICT (flow_id, record_key, attempt, step) DO NOTHING"
-                ))
-                .bind(&flow_id)
-                .bind(&record_key)
-                .bind(i64::from(attempt))
-                .bind(&step)
-                .bind(now)
-                .execute(&mut *conn)
-                .await?;
-                let entry = load_ledger(conn, &flow_id, &record_key).await?;
-                entry.ok_or_else(|| StoreError::Corrupt {
-                    table: "ledger",
-                    column: "record_key",
-                    problem: format!("entry {flow_id}/{record_key} vanished inside a transaction"),
-                })
+                    let touched = sqlx::query(sql!(
+                        "UPDATE ledger SET updated_at = ? WHERE flow_id = ? AND record_key = ? \
+                         AND phase = 'accepted' AND attempt = ?"
+                    ))
+                    .bind(now)
+                    .bind(&flow_id)
+                    .bind(&record_key)
+                    .bind(i64::from(attempt))
+                    .execute(&mut *conn)
+                    .await?;
+                    if touched.rows_affected() == 0 {
+                        return Err(
+                            ledger_conflict(conn, &flow_id, &record_key, "record an Omnitron step")
+                                .await,
+                        );
+                    }
+                    sqlx::query(sql!(
+                        "INSERT INTO ledger_steps (flow_id, record_key, attempt, step, done_at) \
+                         VALUES (?, ?, ?, ?, ?) \
+                         ON CONFLICT (flow_id, record_key, attempt, step) DO NOTHING"
+                    ))
+                    .bind(&flow_id)
+                    .bind(&record_key)
+                    .bind(i64::from(attempt))
+                    .bind(&step)
+                    .bind(now)
+                    .execute(&mut *conn)
+                    .await?;
+                    let entry = load_ledger(conn, &flow_id, &record_key).await?;
+                    entry.ok_or_else(|| vanished(&flow_id, &record_key))
                 }))
                 .await
             }
@@ -899,120 +895,116 @@ macro_rules! sql_store_impl {
                     other => other,
                 };
                 self.write_tx(move |conn| Box::pin(async move {
-                let current = sqlx::query_scalar::<_, String>(sql!(concat!(
-                    "SELECT phase FROM ledger WHERE flow_id = ? AND record_key = ?",
-                    for_update!()
-                )))
-                .bind(&flow_id)
-                .bind(&record_key)
-                .fetch_optional(&mut *conn)
-                .await?;
-                let phase = current
-                    .as_deref()
-                    .map(|p| LedgerPhase::parse(p).ok_or_else(|| corrupt("ledger", "phase", p)))
-                    .transpose()?;
-                let allowed = match (&resolution, phase) {
-                    (Resolution::FoundInErp { .. }, None) => true,
-                    (Resolution::FoundInErp { .. }, Some(p)) => matches!(
-                        p,
-                        LedgerPhase::Intent | LedgerPhase::Rejected | LedgerPhase::Released
-                    ),
-                    (Resolution::NotInErp { .. }, Some(p)) => p == LedgerPhase::Intent,
-                    (Resolution::NotInErp { .. }, None) => false,
-                    (Resolution::Resend { .. }, p) => p.is_some(),
-                    (Resolution::MarkDone { .. }, _) => true,
-                };
-                if !allowed {
-                    return Err(ledger_conflict(conn, &flow_id, &record_key, action).await);
-                }
-                if phase.is_none() {
-                    // A first sight: FoundInErp or MarkDone on a record never attempted.
-                    sqlx::query(sql!(
-                        "INSERT INTO ledger (flow_id, record_key, phase, attempt, created_at, \
-                         updated_at) VALUES (?, ?, 'released', 0, ?, ?)"
-                    ))
+                    let current = sqlx::query_scalar::<_, String>(sql!(concat!(
+                        "SELECT phase FROM ledger WHERE flow_id = ? AND record_key = ?",
+                        for_update!()
+                    )))
                     .bind(&flow_id)
                     .bind(&record_key)
-                    .bind(now)
-                    .bind(now)
-                    .execute(&mut *conn)
+                    .fetch_optional(&mut *conn)
                     .await?;
-                }
-                match resolution {
-                    Resolution::FoundInErp {
-                        execution_id,
-                        status_code,
-                        erp_reference,
-                        response: _,
-                    } => {
-                        let body = found_body;
+                    let phase = current
+                        .as_deref()
+                        .map(|p| LedgerPhase::parse(p).ok_or_else(|| corrupt("ledger", "phase", p)))
+                        .transpose()?;
+                    let allowed = match (&resolution, phase) {
+                        (Resolution::FoundInErp { .. }, None) => true,
+                        (Resolution::FoundInErp { .. }, Some(p)) => matches!(
+                            p,
+                            LedgerPhase::Intent | LedgerPhase::Rejected | LedgerPhase::Released
+                        ),
+                        (Resolution::NotInErp { .. }, Some(p)) => p == LedgerPhase::Intent,
+                        (Resolution::NotInErp { .. }, None) => false,
+                        (Resolution::Resend { .. }, p) => p.is_some(),
+                        (Resolution::MarkDone { .. }, _) => true,
+                    };
+                    if !allowed {
+                        return Err(ledger_conflict(conn, &flow_id, &record_key, action).await);
+                    }
+                    if phase.is_none() {
+                        // A first sight: FoundInErp or MarkDone on a record never attempted.
                         sqlx::query(sql!(
-                            "UPDATE ledger SET phase = 'accepted', execution_id = ?, \
-                             result_at = ?, erp_status = ?, erp_accepted = ?, erp_reference = ?, \
-                             erp_error = NULL, response_text = ?, response_bytes = ?, \
-                             response_truncated = ?, resolution = ?, resolved_by = NULL, \
-                             resolution_note = NULL, resolved_at = ?, updated_at = ? \
-                             WHERE flow_id = ? AND record_key = ?"
+                            "INSERT INTO ledger (flow_id, record_key, phase, attempt, created_at, \
+                             updated_at) VALUES (?, ?, 'released', 0, ?, ?)"
                         ))
-                        .bind(execution_id)
-                        .bind(now)
-                        .bind(i64::from(status_code))
-                        .bind(true)
-                        .bind(erp_reference)
-                        .bind(body.as_ref().map(|b| b.text.clone()))
-                        .bind(body.as_ref().map(|b| b.original_bytes as i64))
-                        .bind(body.as_ref().map(|b| b.truncated))
-                        .bind(kind)
-                        .bind(now)
-                        .bind(now)
                         .bind(&flow_id)
                         .bind(&record_key)
+                        .bind(now)
+                        .bind(now)
                         .execute(&mut *conn)
                         .await?;
                     }
-                    Resolution::NotInErp { execution_id } => {
-                        sqlx::query(sql!(
-                            "UPDATE ledger SET phase = 'released', execution_id = ?, \
-                             resolution = ?, resolved_by = NULL, resolution_note = NULL, \
-                             resolved_at = ?, updated_at = ? WHERE flow_id = ? AND record_key = ?"
-                        ))
-                        .bind(execution_id)
-                        .bind(kind)
-                        .bind(now)
-                        .bind(now)
-                        .bind(&flow_id)
-                        .bind(&record_key)
-                        .execute(&mut *conn)
-                        .await?;
+                    match resolution {
+                        Resolution::FoundInErp {
+                            execution_id,
+                            status_code,
+                            erp_reference,
+                            response: _,
+                        } => {
+                            let body = found_body;
+                            sqlx::query(sql!(
+                                "UPDATE ledger SET phase = 'accepted', execution_id = ?, \
+                                 result_at = ?, erp_status = ?, erp_accepted = ?, erp_reference = ?, \
+                                 erp_error = NULL, response_text = ?, response_bytes = ?, \
+                                 response_truncated = ?, resolution = ?, resolved_by = NULL, \
+                                 resolution_note = NULL, resolved_at = ?, updated_at = ? \
+                                 WHERE flow_id = ? AND record_key = ?"
+                            ))
+                            .bind(execution_id)
+                            .bind(now)
+                            .bind(i64::from(status_code))
+                            .bind(true)
+                            .bind(erp_reference)
+                            .bind(body.as_ref().map(|b| b.text.clone()))
+                            .bind(body.as_ref().map(|b| b.original_bytes as i64))
+                            .bind(body.as_ref().map(|b| b.truncated))
+                            .bind(kind)
+                            .bind(now)
+                            .bind(now)
+                            .bind(&flow_id)
+                            .bind(&record_key)
+                            .execute(&mut *conn)
+                            .await?;
+                        }
+                        Resolution::NotInErp { execution_id } => {
+                            sqlx::query(sql!(
+                                "UPDATE ledger SET phase = 'released', execution_id = ?, \
+                                 resolution = ?, resolved_by = NULL, resolution_note = NULL, \
+                                 resolved_at = ?, updated_at = ? WHERE flow_id = ? AND record_key = ?"
+                            ))
+                            .bind(execution_id)
+                            .bind(kind)
+                            .bind(now)
+                            .bind(now)
+                            .bind(&flow_id)
+                            .bind(&record_key)
+                            .execute(&mut *conn)
+                            .await?;
+                        }
+                        Resolution::Resend { by, note } | Resolution::MarkDone { by, note } => {
+                            let done = kind == "mark_done";
+                            sqlx::query(sql!(
+                                "UPDATE ledger SET phase = ?, \
+                                 completed_at = CASE WHEN ? THEN ? ELSE completed_at END, \
+                                 resolution = ?, resolved_by = ?, resolution_note = ?, \
+                                 resolved_at = ?, updated_at = ? WHERE flow_id = ? AND record_key = ?"
+                            ))
+                            .bind(if done { "completed" } else { "released" })
+                            .bind(done)
+                            .bind(now)
+                            .bind(kind)
+                            .bind(by)
+                            .bind(note)
+                            .bind(now)
+                            .bind(now)
+                            .bind(&flow_id)
+                            .bind(&record_key)
+                            .execute(&mut *conn)
+                            .await?;
+                        }
                     }
-                    Resolution::Resend { by, note } | Resolution::MarkDone { by, note } => {
-                        let done = kind == "mark_done";
-                        sqlx::query(sql!(
-                            "UPDATE ledger SET phase = ?, \
-                             completed_at = CASE WHEN ? THEN ? ELSE completed_at END, \
-                             resolution = ?, resolved_by = ?, resolution_note = ?, \
-                             resolved_at = ?, updated_at = ? WHERE flow_id = ? AND record_key = ?"
-                        ))
-                        .bind(if done { "completed" } else { "released" })
-                        .bind(done)
-                        .bind(now)
-                        .bind(kind)
-                        .bind(by)
-                        .bind(note)
-                        .bind(now)
-                        .bind(now)
-                        .bind(&flow_id)
-                        .bind(&record_key)
-                        .execute(&mut *conn)
-                        .await?;
-                    }
-                }
-                let entry = load_ledger(conn, &flow_id, &record_key).await?;
-                entry.ok_or_else(|| StoreError::Corrupt {
-                    table: "ledger",
-                    column: "record_key",
-                    problem: format!("entry {flow_id}/{record_key} vanished inside a transaction"),
-                })
+                    let entry = load_ledger(conn, &flow_id, &record_key).await?;
+                    entry.ok_or_else(|| vanished(&flow_id, &record_key))
                 }))
                 .await
             }
@@ -1070,18 +1062,18 @@ macro_rules! sql_store_impl {
                 let value = value.to_string();
                 let now = self.now_us();
                 self.write_tx(move |conn| Box::pin(async move {
-                sqlx::query(sql!(
-                    "INSERT INTO flow_state (flow_id, key, value, updated_at) VALUES (?, ?, ?, ?) \
-                     ON CONFLICT (flow_id, key) DO UPDATE SET value = excluded.value, \
-                     updated_at = excluded.updated_at"
-                ))
-                .bind(&flow_id)
-                .bind(&key)
-                .bind(&value)
-                .bind(now)
-                .execute(&mut *conn)
-                .await?;
-                Ok(())
+                    sqlx::query(sql!(
+                        "INSERT INTO flow_state (flow_id, key, value, updated_at) VALUES (?, ?, ?, ?) \
+                         ON CONFLICT (flow_id, key) DO UPDATE SET value = excluded.value, \
+                         updated_at = excluded.updated_at"
+                    ))
+                    .bind(&flow_id)
+                    .bind(&key)
+                    .bind(&value)
+                    .bind(now)
+                    .execute(&mut *conn)
+                    .await?;
+                    Ok(())
                 }))
                 .await
             }
@@ -1099,52 +1091,52 @@ macro_rules! sql_store_impl {
                 let expected = expected.map(str::to_string);
                 let new = new.map(str::to_string);
                 self.write_tx(move |conn| Box::pin(async move {
-                let affected = match (expected, new) {
-                    (None, Some(new)) => sqlx::query(sql!(
-                        "INSERT INTO flow_state (flow_id, key, value, updated_at) \
-                         VALUES (?, ?, ?, ?) ON CONFLICT (flow_id, key) DO NOTHING"
-                    ))
-                    .bind(&flow_id)
-                    .bind(&key)
-                    .bind(new)
-                    .bind(now)
-                    .execute(&mut *conn)
-                    .await?
-                    .rows_affected(),
-                    (Some(expected), Some(new)) => sqlx::query(sql!(
-                        "UPDATE flow_state SET value = ?, updated_at = ? \
-                         WHERE flow_id = ? AND key = ? AND value = ?"
-                    ))
-                    .bind(new)
-                    .bind(now)
-                    .bind(&flow_id)
-                    .bind(&key)
-                    .bind(expected)
-                    .execute(&mut *conn)
-                    .await?
-                    .rows_affected(),
-                    (Some(expected), None) => sqlx::query(sql!(
-                        "DELETE FROM flow_state WHERE flow_id = ? AND key = ? AND value = ?"
-                    ))
-                    .bind(&flow_id)
-                    .bind(&key)
-                    .bind(expected)
-                    .execute(&mut *conn)
-                    .await?
-                    .rows_affected(),
-                    // Absent stays absent: "changed" only in the sense that it holds.
-                    (None, None) => {
-                        let present = sqlx::query_scalar::<_, String>(sql!(
-                            "SELECT value FROM flow_state WHERE flow_id = ? AND key = ?"
+                    let affected = match (expected, new) {
+                        (None, Some(new)) => sqlx::query(sql!(
+                            "INSERT INTO flow_state (flow_id, key, value, updated_at) \
+                             VALUES (?, ?, ?, ?) ON CONFLICT (flow_id, key) DO NOTHING"
                         ))
                         .bind(&flow_id)
                         .bind(&key)
-                        .fetch_optional(&mut *conn)
-                        .await?;
-                        u64::from(present.is_none())
-                    }
-                };
-                Ok(affected == 1)
+                        .bind(new)
+                        .bind(now)
+                        .execute(&mut *conn)
+                        .await?
+                        .rows_affected(),
+                        (Some(expected), Some(new)) => sqlx::query(sql!(
+                            "UPDATE flow_state SET value = ?, updated_at = ? \
+                             WHERE flow_id = ? AND key = ? AND value = ?"
+                        ))
+                        .bind(new)
+                        .bind(now)
+                        .bind(&flow_id)
+                        .bind(&key)
+                        .bind(expected)
+                        .execute(&mut *conn)
+                        .await?
+                        .rows_affected(),
+                        (Some(expected), None) => sqlx::query(sql!(
+                            "DELETE FROM flow_state WHERE flow_id = ? AND key = ? AND value = ?"
+                        ))
+                        .bind(&flow_id)
+                        .bind(&key)
+                        .bind(expected)
+                        .execute(&mut *conn)
+                        .await?
+                        .rows_affected(),
+                        // Absent stays absent: "changed" only in the sense that it holds.
+                        (None, None) => {
+                            let present = sqlx::query_scalar::<_, String>(sql!(
+                                "SELECT value FROM flow_state WHERE flow_id = ? AND key = ?"
+                            ))
+                            .bind(&flow_id)
+                            .bind(&key)
+                            .fetch_optional(&mut *conn)
+                            .await?;
+                            u64::from(present.is_none())
+                        }
+                    };
+                    Ok(affected == 1)
                 }))
                 .await
             }
@@ -1172,73 +1164,73 @@ macro_rules! sql_store_impl {
                 let key = key.to_string();
                 let owner = owner.to_string();
                 self.write_tx(move |conn| Box::pin(async move {
-                let current = sqlx::query(sql!(concat!(
-                    "SELECT * FROM leases WHERE key = ?",
-                    for_update!()
-                )))
-                .bind(&key)
-                .fetch_optional(&mut *conn)
-                .await?;
-                let current = current.as_ref().map(lease_from_row).transpose()?;
-                let (row, stolen_from) = match current {
-                    None => {
-                        let row = sqlx::query(sql!(
-                            "INSERT INTO leases (key, owner, generation, acquired_at, \
-                             heartbeat_at, expires_at) VALUES (?, ?, 1, ?, ?, ?) \
-                             ON CONFLICT (key) DO NOTHING RETURNING *"
-                        ))
-                        .bind(&key)
-                        .bind(&owner)
-                        .bind(now)
-                        .bind(now)
-                        .bind(expires)
-                        .fetch_optional(&mut *conn)
-                        .await?;
-                        match row {
-                            Some(row) => (row, None),
-                            // Another node inserted it between our read and our insert.
-                            None => {
-                                let row = sqlx::query(sql!("SELECT * FROM leases WHERE key = ?"))
-                                    .bind(&key)
-                                    .fetch_one(&mut *conn)
-                                    .await?;
-                                return Ok(LeaseOutcome::Held {
-                                    by: lease_from_row(&row)?,
-                                });
+                    let current = sqlx::query(sql!(concat!(
+                        "SELECT * FROM leases WHERE key = ?",
+                        for_update!()
+                    )))
+                    .bind(&key)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+                    let current = current.as_ref().map(lease_from_row).transpose()?;
+                    let (row, stolen_from) = match current {
+                        None => {
+                            let row = sqlx::query(sql!(
+                                "INSERT INTO leases (key, owner, generation, acquired_at, \
+                                 heartbeat_at, expires_at) VALUES (?, ?, 1, ?, ?, ?) \
+                                 ON CONFLICT (key) DO NOTHING RETURNING *"
+                            ))
+                            .bind(&key)
+                            .bind(&owner)
+                            .bind(now)
+                            .bind(now)
+                            .bind(expires)
+                            .fetch_optional(&mut *conn)
+                            .await?;
+                            match row {
+                                Some(row) => (row, None),
+                                // Another node inserted it between our read and our insert.
+                                None => {
+                                    let row = sqlx::query(sql!("SELECT * FROM leases WHERE key = ?"))
+                                        .bind(&key)
+                                        .fetch_one(&mut *conn)
+                                        .await?;
+                                    return Ok(LeaseOutcome::Held {
+                                        by: lease_from_row(&row)?,
+                                    });
+                                }
                             }
                         }
-                    }
-                    Some(lease) if lease.owner == owner => {
-                        let row = sqlx::query(sql!(
-                            "UPDATE leases SET heartbeat_at = ?, expires_at = ? \
-                             WHERE key = ? RETURNING *"
-                        ))
-                        .bind(now)
-                        .bind(expires)
-                        .bind(&key)
-                        .fetch_one(&mut *conn)
-                        .await?;
-                        (row, None)
-                    }
-                    Some(lease) if to_micros(lease.expires_at) <= now => {
-                        let row = sqlx::query(sql!(
-                            "UPDATE leases SET owner = ?, generation = generation + 1, \
-                             acquired_at = ?, heartbeat_at = ?, expires_at = ? \
-                             WHERE key = ? RETURNING *"
-                        ))
-                        .bind(&owner)
-                        .bind(now)
-                        .bind(now)
-                        .bind(expires)
-                        .bind(&key)
-                        .fetch_one(&mut *conn)
-                        .await?;
-                        (row, Some(lease.owner))
-                    }
-                    Some(lease) => return Ok(LeaseOutcome::Held { by: lease }),
-                };
-                let lease = lease_from_row(&row)?;
-                Ok(LeaseOutcome::Acquired { lease, stolen_from })
+                        Some(lease) if lease.owner == owner => {
+                            let row = sqlx::query(sql!(
+                                "UPDATE leases SET heartbeat_at = ?, expires_at = ? \
+                                 WHERE key = ? RETURNING *"
+                            ))
+                            .bind(now)
+                            .bind(expires)
+                            .bind(&key)
+                            .fetch_one(&mut *conn)
+                            .await?;
+                            (row, None)
+                        }
+                        Some(lease) if to_micros(lease.expires_at) <= now => {
+                            let row = sqlx::query(sql!(
+                                "UPDATE leases SET owner = ?, generation = generation + 1, \
+                                 acquired_at = ?, heartbeat_at = ?, expires_at = ? \
+                                 WHERE key = ? RETURNING *"
+                            ))
+                            .bind(&owner)
+                            .bind(now)
+                            .bind(now)
+                            .bind(expires)
+                            .bind(&key)
+                            .fetch_one(&mut *conn)
+                            .await?;
+                            (row, Some(lease.owner))
+                        }
+                        Some(lease) => return Ok(LeaseOutcome::Held { by: lease }),
+                    };
+                    let lease = lease_from_row(&row)?;
+                    Ok(LeaseOutcome::Acquired { lease, stolen_from })
                 }))
                 .await
             }
@@ -1254,18 +1246,18 @@ macro_rules! sql_store_impl {
                 let now = self.now_us();
                 let expires = now.saturating_add(i64::try_from(ttl.as_micros()).unwrap_or(i64::MAX));
                 self.write_tx(move |conn| Box::pin(async move {
-                let row = sqlx::query(sql!(
-                    "UPDATE leases SET heartbeat_at = ?, expires_at = ? \
-                     WHERE key = ? AND owner = ? AND expires_at > ? RETURNING *"
-                ))
-                .bind(now)
-                .bind(expires)
-                .bind(&key)
-                .bind(&owner)
-                .bind(now)
-                .fetch_optional(&mut *conn)
-                .await?;
-                row.as_ref().map(lease_from_row).transpose()
+                    let row = sqlx::query(sql!(
+                        "UPDATE leases SET heartbeat_at = ?, expires_at = ? \
+                         WHERE key = ? AND owner = ? AND expires_at > ? RETURNING *"
+                    ))
+                    .bind(now)
+                    .bind(expires)
+                    .bind(&key)
+                    .bind(&owner)
+                    .bind(now)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+                    row.as_ref().map(lease_from_row).transpose()
                 }))
                 .await
             }
@@ -1274,12 +1266,12 @@ macro_rules! sql_store_impl {
                 let key = key.to_string();
                 let owner = owner.to_string();
                 self.write_tx(move |conn| Box::pin(async move {
-                let done = sqlx::query(sql!("DELETE FROM leases WHERE key = ? AND owner = ?"))
-                    .bind(&key)
-                    .bind(&owner)
-                    .execute(&mut *conn)
-                    .await?;
-                Ok(done.rows_affected() == 1)
+                    let done = sqlx::query(sql!("DELETE FROM leases WHERE key = ? AND owner = ?"))
+                        .bind(&key)
+                        .bind(&owner)
+                        .execute(&mut *conn)
+                        .await?;
+                    Ok(done.rows_affected() == 1)
                 }))
                 .await
             }
@@ -1298,50 +1290,50 @@ macro_rules! sql_store_impl {
                     .map(|max_age| to_micros(self.options.clock.now() - max_age));
                 let keep = policy.max_executions_per_flow;
                 self.write_tx(move |conn| Box::pin(async move {
-                let mut doomed: Vec<String> = Vec::new();
-                if let Some(cutoff) = cutoff {
-                    let ids = sqlx::query_scalar::<_, String>(sql!(
-                        "SELECT id FROM executions WHERE state <> 'running' AND started_at < ? \
-                         ORDER BY seq"
-                    ))
-                    .bind(cutoff)
-                    .fetch_all(&mut *conn)
-                    .await?;
-                    doomed.extend(ids);
-                }
-                if let Some(keep) = keep {
-                    let ids = sqlx::query_scalar::<_, String>(sql!(
-                        "SELECT id FROM (SELECT id, seq, state, ROW_NUMBER() OVER \
-                         (PARTITION BY flow_id ORDER BY started_at DESC, seq DESC) AS rn \
-                         FROM executions) ranked WHERE rn > ? AND state <> 'running' ORDER BY seq"
-                    ))
-                    .bind(i64::try_from(keep).unwrap_or(i64::MAX))
-                    .fetch_all(&mut *conn)
-                    .await?;
-                    let already: std::collections::HashSet<String> =
-                        doomed.iter().cloned().collect();
-                    doomed.extend(ids.into_iter().filter(|id| !already.contains(id)));
-                }
-                let mut row_logs_deleted = 0;
-                for chunk in doomed.chunks(500) {
-                    let list = placeholders(chunk.len());
-                    let mut logs = sqlx::query(AssertSqlSafe(dyn_sql(format!(
-                        "DELETE FROM row_logs WHERE execution_id IN {list}"
-                    ))));
-                    let mut execs = sqlx::query(AssertSqlSafe(dyn_sql(format!(
-                        "DELETE FROM executions WHERE id IN {list}"
-                    ))));
-                    for id in chunk {
-                        logs = logs.bind(id.clone());
-                        execs = execs.bind(id.clone());
+                    let mut doomed: Vec<String> = Vec::new();
+                    if let Some(cutoff) = cutoff {
+                        let ids = sqlx::query_scalar::<_, String>(sql!(
+                            "SELECT id FROM executions WHERE state <> 'running' AND started_at < ? \
+                             ORDER BY seq"
+                        ))
+                        .bind(cutoff)
+                        .fetch_all(&mut *conn)
+                        .await?;
+                        doomed.extend(ids);
                     }
-                    row_logs_deleted += logs.execute(&mut *conn).await?.rows_affected();
-                    execs.execute(&mut *conn).await?;
-                }
-                Ok(PruneReport {
-                    executions: doomed,
-                    row_logs_deleted,
-                })
+                    if let Some(keep) = keep {
+                        let ids = sqlx::query_scalar::<_, String>(sql!(
+                            "SELECT id FROM (SELECT id, seq, state, ROW_NUMBER() OVER \
+                             (PARTITION BY flow_id ORDER BY started_at DESC, seq DESC) AS rn \
+                             FROM executions) ranked WHERE rn > ? AND state <> 'running' ORDER BY seq"
+                        ))
+                        .bind(i64::try_from(keep).unwrap_or(i64::MAX))
+                        .fetch_all(&mut *conn)
+                        .await?;
+                        let already: std::collections::HashSet<String> =
+                            doomed.iter().cloned().collect();
+                        doomed.extend(ids.into_iter().filter(|id| !already.contains(id)));
+                    }
+                    let mut row_logs_deleted = 0;
+                    for chunk in doomed.chunks(500) {
+                        let list = placeholders(chunk.len());
+                        let mut logs = sqlx::query(AssertSqlSafe(dyn_sql(format!(
+                            "DELETE FROM row_logs WHERE execution_id IN {list}"
+                        ))));
+                        let mut execs = sqlx::query(AssertSqlSafe(dyn_sql(format!(
+                            "DELETE FROM executions WHERE id IN {list}"
+                        ))));
+                        for id in chunk {
+                            logs = logs.bind(id.clone());
+                            execs = execs.bind(id.clone());
+                        }
+                        row_logs_deleted += logs.execute(&mut *conn).await?.rows_affected();
+                        execs.execute(&mut *conn).await?;
+                    }
+                    Ok(PruneReport {
+                        executions: doomed,
+                        row_logs_deleted,
+                    })
                 }))
                 .await
             }
