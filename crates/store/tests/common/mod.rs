@@ -106,7 +106,9 @@ impl Fixture {
                     // PostgreSQL is part of the suite: `scripts/test` starts it. Skipping is an
                     // explicit choice (OMNIBRIDGE_SKIP_POSTGRES=1), never a silent one.
                     Err(e) if std::env::var_os("OMNIBRIDGE_SKIP_POSTGRES").is_some() => {
-                        eprintln!("PostgreSQL not reachable at {base} ({e}): skipped by OMNIBRIDGE_SKIP_POSTGRES");
+                        eprintln!(
+                            "PostgreSQL not reachable at {base} ({e}): skipped by OMNIBRIDGE_SKIP_POSTGRES"
+                        );
                         return None;
                     }
                     Err(e) => panic!(
