@@ -9,6 +9,10 @@ use omnibridge_jolt::Jolt;
 use serde_json::Value;
 use std::hint::black_box;
 
+/// The same allocator as the `omnibridge` binary, so the figures are the production ones.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn load(name: &str) -> Value {
     let path =
         concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/bench/jolt/").to_string() + name;

@@ -42,6 +42,7 @@ mod functions;
 mod index_keys;
 mod java;
 mod json_comments;
+mod map_lookup;
 mod modify;
 mod path;
 mod remove;

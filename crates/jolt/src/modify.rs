@@ -11,6 +11,7 @@ use crate::explain_trace::Tracer;
 use crate::functions::{FunctionImpl, Functions};
 use crate::index_keys::index_key;
 use crate::java;
+use crate::map_lookup;
 use crate::path::{
     ArrayPath, LhsKey, Matched, PathSeg, Resolved, StarPattern, Transpose, Walk, parse_dot_path,
 };
@@ -43,8 +44,8 @@ impl OpMode {
     fn applies_to_map(self, map: &Map<String, Value>, key: &str) -> bool {
         match self {
             OpMode::Overwrite => true,
-            OpMode::Default => map.get(key).is_none_or(Value::is_null),
-            OpMode::Define => !map.contains_key(key),
+            OpMode::Default => map_lookup::get(map, key).is_none_or(Value::is_null),
+            OpMode::Define => !map_lookup::contains_key(map, key),
         }
     }
 
@@ -509,7 +510,7 @@ fn navigate<'v>(doc: &'v Value, steps: &[MStep<'_>]) -> Option<&'v Value> {
     for s in steps {
         cur = match s.nav {
             Nav::Same => cur,
-            Nav::Key => cur.as_object()?.get(s.matched.key.as_ref())?,
+            Nav::Key => map_lookup::get(cur.as_object()?, s.matched.key.as_ref())?,
             Nav::Index(i) => cur.as_array()?.get(i)?,
         };
     }
@@ -521,7 +522,7 @@ fn navigate_mut<'v>(doc: &'v mut Value, steps: &[MStep<'_>]) -> Option<&'v mut V
     for s in steps {
         cur = match s.nav {
             Nav::Same => cur,
-            Nav::Key => cur.as_object_mut()?.get_mut(s.matched.key.as_ref())?,
+            Nav::Key => map_lookup::get_mut(cur.as_object_mut()?, s.matched.key.as_ref())?,
             Nav::Index(i) => cur.as_array_mut()?.get_mut(i)?,
         };
     }
@@ -556,7 +557,7 @@ impl<'v, 's> View<'v, 's> {
         for s in steps {
             cur = cur.and_then(|c| match s.nav {
                 Nav::Same => Some(c),
-                Nav::Key => c.as_object()?.get(s.matched.key.as_ref()),
+                Nav::Key => map_lookup::get(c.as_object()?, s.matched.key.as_ref()),
                 Nav::Index(i) => c.as_array()?.get(i),
             });
             levels.push(cur);
@@ -579,7 +580,7 @@ impl<'v> Walk<'v> for View<'v, '_> {
 
 /// Writes into an object as the mode allows, with one lookup.
 fn write_map(mode: OpMode, map: &mut Map<String, Value>, key: Cow<'_, str>, value: Value) {
-    match map.get_mut(key.as_ref()) {
+    match map_lookup::get_mut(map, key.as_ref()) {
         Some(slot) => {
             let allowed = match mode {
                 OpMode::Overwrite => true,
@@ -705,7 +706,7 @@ impl<'s> Run<'s, '_, '_> {
 
     fn child_present(&self, doc: &Value, key: &str, is_list: bool) -> bool {
         match navigate(doc, &self.steps) {
-            Some(Value::Object(m)) => m.contains_key(key),
+            Some(Value::Object(m)) => map_lookup::contains_key(m, key),
             Some(Value::Array(a)) if is_list => {
                 // Present means "in the input list", before the spec padded it.
                 let size = self
@@ -989,7 +990,7 @@ fn eval_arg<'a>(
             for seg in segs {
                 let step = seg.evaluate(view).ok().flatten()?;
                 cur = match (&step, cur) {
-                    (Resolved::Key(k), Value::Object(m)) => m.get(k.as_ref())?,
+                    (Resolved::Key(k), Value::Object(m)) => map_lookup::get(m, k.as_ref())?,
                     (Resolved::Index(i), Value::Array(a)) => a.get(*i)?,
                     _ => return None,
                 };

@@ -3,6 +3,7 @@
 //! references they make into the walked input path.
 
 use crate::java;
+use crate::map_lookup;
 use serde_json::Value;
 use std::borrow::Cow;
 
@@ -365,7 +366,7 @@ impl Transpose {
                 return Ok(None);
             };
             let next = match (&step, cur) {
-                (Resolved::Key(k), Value::Object(map)) => map.get(k.as_ref()),
+                (Resolved::Key(k), Value::Object(map)) => map_lookup::get(map, k.as_ref()),
                 (Resolved::Index(i), Value::Array(items)) => items.get(*i),
                 _ => None,
             };

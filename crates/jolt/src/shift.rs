@@ -5,6 +5,7 @@ use crate::error::{SpecError, StepError, pointer_child, push_pointer};
 use crate::explain_trace::Tracer;
 use crate::index_keys::index_key;
 use crate::java;
+use crate::map_lookup;
 use crate::path::{
     LhsKey, Matched, NULL, PathSeg, Resolved, SegKind, StarPattern, Walk, parse_dot_path,
 };
@@ -497,7 +498,7 @@ fn process<'a>(
             ) {
                 for lit in &comp.literals {
                     let k = literal_key(lit);
-                    if let Some(v) = map.get(k) {
+                    if let Some(v) = map_lookup::get(map, k) {
                         lit.apply(Cow::Borrowed(k), v, walk, out)?;
                     }
                 }
