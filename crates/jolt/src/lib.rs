@@ -44,6 +44,7 @@ mod java;
 mod json_comments;
 mod map_lookup;
 mod modify;
+mod object_templates;
 mod path;
 mod remove;
 mod shift;

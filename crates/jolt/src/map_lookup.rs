@@ -10,13 +10,28 @@ use serde_json::{Map, Value};
 /// Objects up to this many entries are searched linearly.
 const LINEAR_LIMIT: usize = 24;
 
+/// Key equality without a `memcmp` call for the common mismatches: keys of one object differ
+/// in length or in their first or last byte far more often than not.
+#[inline]
+pub(crate) fn key_eq(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    if std::ptr::eq(a, b) {
+        return true;
+    }
+    match (a.first(), a.last()) {
+        (Some(first), Some(last)) => b.first() == Some(first) && b.last() == Some(last) && a == b,
+        _ => true,
+    }
+}
+
 /// `map.get(key)`, hashing only for large objects.
 #[inline]
 pub(crate) fn get<'m>(map: &'m Map<String, Value>, key: &str) -> Option<&'m Value> {
     if map.len() <= LINEAR_LIMIT {
-        map.iter()
-            .find(|(k, _)| k.len() == key.len() && k.as_bytes() == key.as_bytes())
-            .map(|(_, v)| v)
+        map.iter().find(|(k, _)| key_eq(k, key)).map(|(_, v)| v)
     } else {
         map.get(key)
     }
@@ -26,9 +41,7 @@ pub(crate) fn get<'m>(map: &'m Map<String, Value>, key: &str) -> Option<&'m Valu
 #[inline]
 pub(crate) fn get_mut<'m>(map: &'m mut Map<String, Value>, key: &str) -> Option<&'m mut Value> {
     if map.len() <= LINEAR_LIMIT {
-        map.iter_mut()
-            .find(|(k, _)| k.len() == key.len() && k.as_bytes() == key.as_bytes())
-            .map(|(_, v)| v)
+        map.iter_mut().find(|(k, _)| key_eq(k, key)).map(|(_, v)| v)
     } else {
         map.get_mut(key)
     }
@@ -47,6 +60,30 @@ mod tests {
 
     fn object(n: usize) -> Map<String, Value> {
         (0..n).map(|i| (format!("k{i}"), json!(i))).collect()
+    }
+
+    #[test]
+    fn keys_are_equal_exactly_when_their_bytes_are() {
+        let pairs = [
+            ("", "", true),
+            ("a", "a", true),
+            ("ab", "ab", true),
+            ("abc", "abc", true),
+            ("abc", "abd", false),
+            ("abc", "xbc", false),
+            ("axc", "ayc", false),
+            ("ab", "abc", false),
+            ("", "a", false),
+        ];
+        for (a, b, equal) in pairs {
+            assert_eq!(key_eq(a, b), equal, "{a:?} vs {b:?}");
+            let copy = a.to_string();
+            assert_eq!(
+                key_eq(copy.as_str(), b),
+                equal,
+                "{a:?} vs {b:?} (other pointer)"
+            );
+        }
     }
 
     #[test]

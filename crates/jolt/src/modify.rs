@@ -731,7 +731,7 @@ impl<'s> Run<'s, '_, '_> {
     ) -> Result<bool, StepError> {
         let matched = match &node.key {
             Key::Literal(s) => {
-                if s != key.as_ref() {
+                if !map_lookup::key_eq(s, &key) {
                     return Ok(false);
                 }
                 Matched::new(key)

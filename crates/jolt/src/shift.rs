@@ -6,6 +6,7 @@ use crate::explain_trace::Tracer;
 use crate::index_keys::index_key;
 use crate::java;
 use crate::map_lookup;
+use crate::object_templates::ObjectTemplates;
 use crate::path::{
     LhsKey, Matched, NULL, PathSeg, Resolved, SegKind, StarPattern, Walk, parse_dot_path,
 };
@@ -19,6 +20,8 @@ use std::collections::HashMap;
 pub(crate) struct Shift {
     root: Composite,
     spec_paths: Vec<String>,
+    /// Output object shapes seen so far, to build output objects without hashing.
+    templates: ObjectTemplates,
 }
 
 #[derive(Debug)]
@@ -58,7 +61,11 @@ impl Shift {
         };
         let mut spec_paths = Vec::new();
         let root = compile_composite(map, base, &mut spec_paths)?;
-        Ok(Shift { root, spec_paths })
+        Ok(Shift {
+            root,
+            spec_paths,
+            templates: ObjectTemplates::default(),
+        })
     }
 
     pub(crate) fn spec_paths(&self) -> &[String] {
@@ -94,7 +101,15 @@ impl Shift {
         }
         process(&self.root, input, &mut walk, &mut out)?;
         Ok(match out.holder {
-            Out::Object(m) => m.remove_root().map_or(Value::Null, Out::into_value),
+            Out::Object(m) => match m.remove_root() {
+                Some(root) => {
+                    let mut templates = self.templates.view();
+                    let value = root.into_value(&mut templates);
+                    templates.finish();
+                    value
+                }
+                None => Value::Null,
+            },
             _ => Value::Null,
         })
     }
@@ -303,7 +318,7 @@ impl Node {
         let err = |walk: &ShiftWalk<'a>, m: String| StepError::new(walk.input_pointer(), m);
         let (matched, descends) = match &self.key {
             LhsKey::Literal(s) => {
-                if key != s.as_str() {
+                if !map_lookup::key_eq(&key, s) {
                     return Ok(false);
                 }
                 (Matched::new(key.clone()), true)

@@ -6,6 +6,8 @@
 //! type is never overwritten (the write is dropped), and a second write to one place turns it
 //! into an array.
 
+use crate::map_lookup;
+use crate::object_templates::TemplateView;
 use crate::path::{Resolved, SegKind};
 use serde_json::{Map, Value};
 use std::borrow::Cow;
@@ -33,7 +35,10 @@ impl<'a> OutMap<'a> {
     fn position(&self, key: &str) -> Option<usize> {
         match &self.index {
             Some(ix) => ix.get(key).copied(),
-            None => self.entries.iter().position(|(k, _)| k.as_ref() == key),
+            None => self
+                .entries
+                .iter()
+                .position(|(k, _)| map_lookup::key_eq(k, key)),
         }
     }
 
@@ -115,19 +120,32 @@ impl<'a> Out<'a> {
         }
     }
 
-    pub(crate) fn into_value(self) -> Value {
+    pub(crate) fn into_value(self, templates: &mut TemplateView<'_>) -> Value {
         match self {
             Out::Null => Value::Null,
             Out::Borrowed(v) => v.clone(),
             Out::Owned(v) => v,
             Out::Object(m) => {
+                let keys = m.entries.iter().map(|(k, _)| k.as_ref());
+                if let Some(mut map) = templates.object_for(keys, m.entries.len()) {
+                    // Same keys in the same order: fill the values in without hashing.
+                    for (slot, (_, v)) in map.values_mut().zip(m.entries) {
+                        *slot = v.into_value(templates);
+                    }
+                    return Value::Object(map);
+                }
                 let mut map = Map::with_capacity(m.entries.len());
                 for (k, v) in m.entries {
-                    map.insert(k.into_owned(), v.into_value());
+                    map.insert(k.into_owned(), v.into_value(templates));
                 }
                 Value::Object(map)
             }
-            Out::Array(items) => Value::Array(items.into_iter().map(Out::into_value).collect()),
+            Out::Array(items) => Value::Array(
+                items
+                    .into_iter()
+                    .map(|item| item.into_value(templates))
+                    .collect(),
+            ),
         }
     }
 }
