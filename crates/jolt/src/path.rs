@@ -362,6 +362,16 @@ impl Transpose {
             None => return Ok(None),
         };
         for seg in path {
+            // A plain key needs no evaluation (the common `@(1,name)`).
+            if let (SegEval::Literal(key), Value::Object(map)) = (&seg.eval, cur) {
+                match map_lookup::get(map, key) {
+                    Some(v) => {
+                        cur = v;
+                        continue;
+                    }
+                    None => return Ok(None),
+                }
+            }
             let Some(step) = seg.evaluate(walk)? else {
                 return Ok(None);
             };

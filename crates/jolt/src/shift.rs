@@ -8,7 +8,7 @@ use crate::java;
 use crate::map_lookup;
 use crate::object_templates::ObjectTemplates;
 use crate::path::{
-    LhsKey, Matched, NULL, PathSeg, Resolved, SegKind, StarPattern, Walk, parse_dot_path,
+    LhsKey, Matched, NULL, PathSeg, Resolved, SegEval, SegKind, StarPattern, Walk, parse_dot_path,
 };
 use crate::shift_output::{Out, set_path};
 use serde_json::{Map, Value};
@@ -430,6 +430,11 @@ fn write_all<'a>(
         resolved.clear();
         let mut aborted = false;
         for seg in segs {
+            // Most segments are plain keys: no evaluation needed.
+            if let SegEval::Literal(key) = &seg.eval {
+                resolved.push((seg.kind, Resolved::Key(Cow::Borrowed(key))));
+                continue;
+            }
             match seg
                 .evaluate(walk)
                 .map_err(|m| StepError::new(walk.input_pointer(), m))?
