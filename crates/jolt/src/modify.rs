@@ -543,26 +543,38 @@ fn expand_list(v: &mut Value, data_type: DataType) -> Option<usize> {
     Some(orig)
 }
 
-/// A read-only view of the walked path for reference evaluation: the value at every level,
-/// looked up once per leaf.
+/// A read-only view of the walked path for reference evaluation. Only the leaf's own value is
+/// looked up up front; the rarer `@(n,...)` references walk to their level when asked, so most
+/// leaves need no per-level storage.
 struct View<'v, 's> {
-    levels: Vec<Option<&'v Value>>,
+    doc: &'v Value,
     steps: &'v [MStep<'s>],
+    /// The value at the deepest level (the leaf itself); `None` when absent.
+    here: Option<&'v Value>,
 }
 
 impl<'v, 's> View<'v, 's> {
     fn new(doc: &'v Value, steps: &'v [MStep<'s>]) -> Self {
-        let mut levels = Vec::with_capacity(steps.len());
-        let mut cur = Some(doc);
-        for s in steps {
+        let mut view = View {
+            doc,
+            steps,
+            here: None,
+        };
+        view.here = view.value_at(steps.len().wrapping_sub(1));
+        view
+    }
+
+    /// The value at level `index` (0 is the root).
+    fn value_at(&self, index: usize) -> Option<&'v Value> {
+        let mut cur = Some(self.doc);
+        for s in self.steps.get(..=index)? {
             cur = cur.and_then(|c| match s.nav {
                 Nav::Same => Some(c),
                 Nav::Key => map_lookup::get(c.as_object()?, s.matched.key.as_ref()),
                 Nav::Index(i) => c.as_array()?.get(i),
             });
-            levels.push(cur);
         }
-        View { levels, steps }
+        cur
     }
 }
 
@@ -574,7 +586,10 @@ impl<'v> Walk<'v> for View<'v, '_> {
         &self.steps[index].matched
     }
     fn tree_at(&self, index: usize) -> Option<&'v Value> {
-        self.levels.get(index).copied().flatten()
+        if index + 1 == self.steps.len() {
+            return self.here;
+        }
+        self.value_at(index)
     }
 }
 
@@ -872,7 +887,7 @@ impl<'s> Run<'s, '_, '_> {
             .and_then(|s| s.orig_size);
         let value = {
             let view = View::new(&*doc, &self.steps);
-            let here = view.levels.last().copied().flatten();
+            let here = view.here;
             let present = match (here, self.steps.last().map(|s| s.nav)) {
                 (None, _) => false,
                 // In a list, "present" means inside the input list, before the spec padded it.
