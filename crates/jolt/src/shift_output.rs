@@ -161,7 +161,10 @@ fn new_container<'a>(kind: SegKind) -> Out<'a> {
 pub(crate) fn set_path<'a>(tree: &mut Out<'a>, segs: &[(SegKind, Resolved<'a>)], data: Out<'a>) {
     let mut cur = tree;
     for (i, (kind, step)) in segs.iter().enumerate() {
-        cur.open_container();
+        // Containers built by earlier writes are already open: skip the call for them.
+        if !matches!(cur, Out::Object(_) | Out::Array(_)) {
+            cur.open_container();
+        }
         let type_ok = match kind {
             SegKind::Map => matches!(cur, Out::Object(_)),
             SegKind::Array | SegKind::AutoExpand => matches!(cur, Out::Array(_)),
