@@ -128,6 +128,14 @@ impl Jolt {
         self.apply_with_context(input, None)
     }
 
+    /// Runs the whole chain and returns the output as JSON text (what an HTTP body needs),
+    /// byte for byte what `serde_json::to_vec(&jolt.apply(input)?)` gives. When the last step
+    /// is a shift, its output is written straight from the tree it builds, without making a
+    /// `Value` first.
+    pub fn apply_to_json(&self, input: &Value) -> Result<Vec<u8>, TransformError> {
+        self.chain.run_to_json(input, None)
+    }
+
     /// Runs the whole chain with a context object, read by modify specs as `^path`.
     pub fn apply_with_context(
         &self,

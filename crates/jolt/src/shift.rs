@@ -77,6 +77,36 @@ impl Shift {
         input: &Value,
         trace: Option<&mut Tracer>,
     ) -> Result<Value, StepError> {
+        Ok(match self.build(input, trace)? {
+            Some(root) => {
+                let mut templates = self.templates.view();
+                let value = root.into_value(&mut templates);
+                templates.finish();
+                value
+            }
+            None => Value::Null,
+        })
+    }
+
+    /// Runs the shift and writes its output as JSON text, without building a `Value`.
+    pub(crate) fn apply_to_json(
+        &self,
+        input: &Value,
+        writer: &mut impl std::io::Write,
+    ) -> Result<Result<(), serde_json::Error>, StepError> {
+        Ok(match self.build(input, None)? {
+            Some(root) => serde_json::to_writer(writer, &root),
+            None => serde_json::to_writer(writer, &Value::Null),
+        })
+    }
+
+    /// Walks the input and builds the output tree (still borrowing input and spec); `None` when
+    /// nothing was written.
+    fn build<'a>(
+        &'a self,
+        input: &'a Value,
+        trace: Option<&mut Tracer>,
+    ) -> Result<Option<Out<'a>>, StepError> {
         let mut out = Output {
             holder: Out::new_object(),
             scratch: Vec::with_capacity(8),
@@ -101,16 +131,8 @@ impl Shift {
         }
         process(&self.root, input, &mut walk, &mut out)?;
         Ok(match out.holder {
-            Out::Object(m) => match m.remove_root() {
-                Some(root) => {
-                    let mut templates = self.templates.view();
-                    let value = root.into_value(&mut templates);
-                    templates.finish();
-                    value
-                }
-                None => Value::Null,
-            },
-            _ => Value::Null,
+            Out::Object(m) => m.remove_root(),
+            _ => None,
         })
     }
 }

@@ -9,6 +9,7 @@
 use crate::map_lookup;
 use crate::object_templates::TemplateView;
 use crate::path::{Resolved, SegKind};
+use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use serde_json::{Map, Value};
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -146,6 +147,32 @@ impl<'a> Out<'a> {
                     .map(|item| item.into_value(templates))
                     .collect(),
             ),
+        }
+    }
+}
+
+/// Serializes exactly as `into_value` followed by serializing the `Value` would: keys are
+/// unique within an `OutMap`, in insertion order.
+impl Serialize for Out<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Out::Null => serializer.serialize_unit(),
+            Out::Borrowed(v) => v.serialize(serializer),
+            Out::Owned(v) => v.serialize(serializer),
+            Out::Object(m) => {
+                let mut map = serializer.serialize_map(Some(m.entries.len()))?;
+                for (k, v) in &m.entries {
+                    map.serialize_entry(k.as_ref(), v)?;
+                }
+                map.end()
+            }
+            Out::Array(items) => {
+                let mut seq = serializer.serialize_seq(Some(items.len()))?;
+                for item in items {
+                    seq.serialize_element(item)?;
+                }
+                seq.end()
+            }
         }
     }
 }
