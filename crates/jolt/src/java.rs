@@ -92,6 +92,12 @@ pub(crate) fn double_value(d: f64) -> Option<Value> {
 
 /// Java `Integer.parseInt`: optional sign, ASCII digits, range of i32.
 pub(crate) fn parse_int(s: &str) -> Option<i32> {
+    // Array indexes (`0`, `12`) are by far the most common text here: up to nine plain digits
+    // always fit an i32, so they need neither sign handling nor overflow checks.
+    let bytes = s.as_bytes();
+    if (1..=9).contains(&bytes.len()) && bytes.iter().all(u8::is_ascii_digit) {
+        return Some(bytes.iter().fold(0i32, |n, b| n * 10 + i32::from(b - b'0')));
+    }
     if !valid_integer_text(s) {
         return None;
     }
@@ -348,6 +354,30 @@ mod tests {
             assert_eq!(parse_plain_decimal(not_plain), None, "{not_plain}");
         }
         assert_eq!(parse_double(" 1449.30d"), Some(1449.3));
+    }
+
+    #[test]
+    fn short_digit_strings_parse_as_the_general_parser_does() {
+        for text in ["0", "7", "007", "42", "123456789", "999999999", "000000000"] {
+            assert_eq!(parse_int(text), text.parse::<i32>().ok(), "{text}");
+        }
+        for text in [
+            "",
+            "1a",
+            "-1",
+            "+1",
+            "2147483647",
+            "2147483648",
+            "1234567890",
+            " 1",
+        ] {
+            let general = if valid_integer_text(text) {
+                text.parse::<i32>().ok()
+            } else {
+                None
+            };
+            assert_eq!(parse_int(text), general, "{text}");
+        }
     }
 
     #[test]
