@@ -5,6 +5,11 @@
 
 mod commands;
 
+/// mimalloc is the production allocator: mapping outputs are built from many small strings and
+/// maps, and it roughly halves their allocation cost compared with the system allocator.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::{Parser, Subcommand};
 
 /// omnibridge: a self-hosted integration engine between Omnitron and ERPs.

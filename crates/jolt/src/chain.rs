@@ -230,6 +230,47 @@ impl Chain {
         Ok(current.unwrap_or_else(|| input.clone()))
     }
 
+    /// Runs the whole chain and returns its output as JSON text. When the last step is a
+    /// shift, its output is serialized straight from the tree it builds, with no `Value` made.
+    pub(crate) fn run_to_json(
+        &self,
+        input: &Value,
+        context: Option<&Value>,
+    ) -> Result<Vec<u8>, TransformError> {
+        let n = self.steps.len();
+        let mut buffer = Vec::with_capacity(1024);
+        let last = n
+            .checked_sub(1)
+            .and_then(|i| self.steps.get(i).map(|s| (i, s)));
+        let Some((
+            index,
+            Step {
+                op: Op::Shift(shift),
+                name,
+            },
+        )) = last
+        else {
+            let value = self.run(input, context, 0, n, None)?;
+            serde_json::to_writer(&mut buffer, &value).map_err(|e| json_error(n, "chain", e))?;
+            return Ok(buffer);
+        };
+        let before = if index > 0 {
+            Some(self.run(input, context, 0, index, None)?)
+        } else {
+            None
+        };
+        shift
+            .apply_to_json(before.as_ref().unwrap_or(input), &mut buffer)
+            .map_err(|e| TransformError {
+                operation_index: index,
+                operation: name.clone(),
+                input_path: e.input_path,
+                message: e.message,
+            })?
+            .map_err(|e| json_error(index, name, e))?;
+        Ok(buffer)
+    }
+
     pub(crate) fn explain(&self, input: &Value, context: Option<&Value>) -> Explanation {
         let mut steps = Vec::new();
         let result = self.run(input, context, 0, self.steps.len(), Some(&mut steps));
@@ -245,6 +286,15 @@ impl Chain {
                 steps,
             },
         }
+    }
+}
+
+fn json_error(index: usize, operation: &str, e: serde_json::Error) -> TransformError {
+    TransformError {
+        operation_index: index,
+        operation: operation.to_string(),
+        input_path: String::new(),
+        message: format!("the output could not be written as JSON: {e}"),
     }
 }
 

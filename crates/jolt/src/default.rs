@@ -6,6 +6,7 @@
 use crate::error::{SpecError, StepError, pointer_child};
 use crate::explain_trace::{PathTrace as Ctx, Tracer};
 use crate::java;
+use crate::map_lookup;
 use serde_json::{Map, Value};
 
 #[derive(Debug)]
@@ -228,7 +229,7 @@ impl KeyNode {
             Value::Object(map) if !self.in_array => {
                 if let Op::Literal(k) = &self.op {
                     let mark = ctx.enter(&self.spec_path, k);
-                    match map.get_mut(k) {
+                    match map_lookup::get_mut(map, k) {
                         Some(slot) => self.apply_to_slot(slot, ctx),
                         None => {
                             let mut slot = Value::Null;
@@ -244,7 +245,7 @@ impl KeyNode {
                     Op::Star => map.keys().cloned().collect(),
                     Op::Or(alts) => alts
                         .iter()
-                        .filter(|k| map.contains_key(*k))
+                        .filter(|k| map_lookup::contains_key(map, k))
                         .cloned()
                         .collect(),
                     Op::Index(_) | Op::OrIndex(_) => Vec::new(),

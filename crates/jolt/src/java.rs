@@ -92,6 +92,12 @@ pub(crate) fn double_value(d: f64) -> Option<Value> {
 
 /// Java `Integer.parseInt`: optional sign, ASCII digits, range of i32.
 pub(crate) fn parse_int(s: &str) -> Option<i32> {
+    // Array indexes (`0`, `12`) are by far the most common text here: up to nine plain digits
+    // always fit an i32, so they need neither sign handling nor overflow checks.
+    let bytes = s.as_bytes();
+    if (1..=9).contains(&bytes.len()) && bytes.iter().all(u8::is_ascii_digit) {
+        return Some(bytes.iter().fold(0i32, |n, b| n * 10 + i32::from(b - b'0')));
+    }
     if !valid_integer_text(s) {
         return None;
     }
@@ -127,6 +133,9 @@ pub(crate) fn parse_double(s: &str) -> Option<f64> {
         });
     }
     let t = t.strip_suffix(['d', 'D', 'f', 'F']).unwrap_or(t);
+    if let Some(d) = parse_plain_decimal(t) {
+        return Some(d);
+    }
     let body = t.strip_prefix(['+', '-']).unwrap_or(t);
     if body.is_empty()
         || !body
@@ -137,6 +146,38 @@ pub(crate) fn parse_double(s: &str) -> Option<f64> {
         return None;
     }
     t.parse::<f64>().ok()
+}
+
+/// The common `123.45` form, parsed without the general algorithm: with at most 15 digits the
+/// digits form an integer below 2^53 and the scale a power of ten below 10^22, both exact in a
+/// double, so one (correctly rounded) division gives exactly the correctly rounded value that
+/// `Double.parseDouble` gives (Clinger's fast path). Anything else returns `None`.
+fn parse_plain_decimal(t: &str) -> Option<f64> {
+    let (negative, body) = match t.as_bytes().first()? {
+        b'-' => (true, &t[1..]),
+        b'+' => (false, &t[1..]),
+        _ => (false, t),
+    };
+    let (int_part, frac_part) = match body.split_once('.') {
+        Some((i, f)) => (i, f),
+        None => (body, ""),
+    };
+    let digits = int_part.len() + frac_part.len();
+    if int_part.is_empty() || digits > 15 {
+        return None;
+    }
+    let mut mantissa: u64 = 0;
+    for b in int_part.bytes().chain(frac_part.bytes()) {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        mantissa = mantissa * 10 + u64::from(b - b'0');
+    }
+    const POWERS: [f64; 16] = [
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+    ];
+    let value = mantissa as f64 / POWERS[frac_part.len()];
+    Some(if negative { -value } else { value })
 }
 
 /// Jolt's `Objects.toNumber`: numbers as they are, strings parsed as int, then long, then double.
@@ -258,6 +299,85 @@ mod tests {
         assert_eq!(double_to_string(1e7), "1.0E7");
         assert_eq!(double_to_string(1.5e-5), "1.5E-5");
         assert_eq!(double_to_string(0.001), "0.001");
+    }
+
+    #[test]
+    fn plain_decimals_parse_exactly_as_the_general_parser_does() {
+        let mut texts: Vec<String> = [
+            "0",
+            "-0.0",
+            "+1.5",
+            "1.",
+            "129.90",
+            "1449.30",
+            "0.1",
+            "0.3",
+            "999999999999999",
+            "99999999999999.9",
+            "0.00000000000001",
+            "123456789012.345",
+        ]
+        .iter()
+        .map(|t| t.to_string())
+        .collect();
+        // A spread of digit strings and decimal point positions.
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let digits = (x % 15 + 1) as usize;
+            let text = format!("{:015}", x % 1_000_000_000_000_000);
+            let text = &text[15 - digits..];
+            let point = (x >> 40) as usize % (digits + 1);
+            texts.push(format!(
+                "{}.{}",
+                &text[..point.max(1)],
+                &text[point.max(1)..]
+            ));
+        }
+        for t in &texts {
+            let fast = parse_plain_decimal(t).unwrap_or_else(|| panic!("{t} is plain"));
+            let general: f64 = t.parse().unwrap();
+            assert_eq!(fast.to_bits(), general.to_bits(), "{t}");
+        }
+        for not_plain in [
+            "",
+            "-",
+            ".5",
+            "1e5",
+            "1.2.3",
+            "1234567890123456",
+            "NaN",
+            "0x10",
+        ] {
+            assert_eq!(parse_plain_decimal(not_plain), None, "{not_plain}");
+        }
+        assert_eq!(parse_double(" 1449.30d"), Some(1449.3));
+    }
+
+    #[test]
+    fn short_digit_strings_parse_as_the_general_parser_does() {
+        for text in ["0", "7", "007", "42", "123456789", "999999999", "000000000"] {
+            assert_eq!(parse_int(text), text.parse::<i32>().ok(), "{text}");
+        }
+        for text in [
+            "",
+            "1a",
+            "-1",
+            "+1",
+            "2147483647",
+            "2147483648",
+            "1234567890",
+            " 1",
+        ] {
+            let general = if valid_integer_text(text) {
+                text.parse::<i32>().ok()
+            } else {
+                None
+            };
+            assert_eq!(parse_int(text), general, "{text}");
+        }
     }
 
     #[test]

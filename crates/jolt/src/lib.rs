@@ -42,7 +42,9 @@ mod functions;
 mod index_keys;
 mod java;
 mod json_comments;
+mod map_lookup;
 mod modify;
+mod object_templates;
 mod path;
 mod remove;
 mod shift;
@@ -124,6 +126,14 @@ impl Jolt {
     /// Runs the whole chain on `input` (which is not modified).
     pub fn apply(&self, input: &Value) -> Result<Value, TransformError> {
         self.apply_with_context(input, None)
+    }
+
+    /// Runs the whole chain and returns the output as JSON text (what an HTTP body needs),
+    /// byte for byte what `serde_json::to_vec(&jolt.apply(input)?)` gives. When the last step
+    /// is a shift, its output is written straight from the tree it builds, without making a
+    /// `Value` first.
+    pub fn apply_to_json(&self, input: &Value) -> Result<Vec<u8>, TransformError> {
+        self.chain.run_to_json(input, None)
     }
 
     /// Runs the whole chain with a context object, read by modify specs as `^path`.

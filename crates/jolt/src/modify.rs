@@ -11,6 +11,7 @@ use crate::explain_trace::Tracer;
 use crate::functions::{FunctionImpl, Functions};
 use crate::index_keys::index_key;
 use crate::java;
+use crate::map_lookup;
 use crate::path::{
     ArrayPath, LhsKey, Matched, PathSeg, Resolved, StarPattern, Transpose, Walk, parse_dot_path,
 };
@@ -43,8 +44,8 @@ impl OpMode {
     fn applies_to_map(self, map: &Map<String, Value>, key: &str) -> bool {
         match self {
             OpMode::Overwrite => true,
-            OpMode::Default => map.get(key).is_none_or(Value::is_null),
-            OpMode::Define => !map.contains_key(key),
+            OpMode::Default => map_lookup::get(map, key).is_none_or(Value::is_null),
+            OpMode::Define => !map_lookup::contains_key(map, key),
         }
     }
 
@@ -509,7 +510,7 @@ fn navigate<'v>(doc: &'v Value, steps: &[MStep<'_>]) -> Option<&'v Value> {
     for s in steps {
         cur = match s.nav {
             Nav::Same => cur,
-            Nav::Key => cur.as_object()?.get(s.matched.key.as_ref())?,
+            Nav::Key => map_lookup::get(cur.as_object()?, s.matched.key.as_ref())?,
             Nav::Index(i) => cur.as_array()?.get(i)?,
         };
     }
@@ -521,7 +522,7 @@ fn navigate_mut<'v>(doc: &'v mut Value, steps: &[MStep<'_>]) -> Option<&'v mut V
     for s in steps {
         cur = match s.nav {
             Nav::Same => cur,
-            Nav::Key => cur.as_object_mut()?.get_mut(s.matched.key.as_ref())?,
+            Nav::Key => map_lookup::get_mut(cur.as_object_mut()?, s.matched.key.as_ref())?,
             Nav::Index(i) => cur.as_array_mut()?.get_mut(i)?,
         };
     }
@@ -542,26 +543,38 @@ fn expand_list(v: &mut Value, data_type: DataType) -> Option<usize> {
     Some(orig)
 }
 
-/// A read-only view of the walked path for reference evaluation: the value at every level,
-/// looked up once per leaf.
+/// A read-only view of the walked path for reference evaluation. Only the leaf's own value is
+/// looked up up front; the rarer `@(n,...)` references walk to their level when asked, so most
+/// leaves need no per-level storage.
 struct View<'v, 's> {
-    levels: Vec<Option<&'v Value>>,
+    doc: &'v Value,
     steps: &'v [MStep<'s>],
+    /// The value at the deepest level (the leaf itself); `None` when absent.
+    here: Option<&'v Value>,
 }
 
 impl<'v, 's> View<'v, 's> {
     fn new(doc: &'v Value, steps: &'v [MStep<'s>]) -> Self {
-        let mut levels = Vec::with_capacity(steps.len());
-        let mut cur = Some(doc);
-        for s in steps {
+        let mut view = View {
+            doc,
+            steps,
+            here: None,
+        };
+        view.here = view.value_at(steps.len().wrapping_sub(1));
+        view
+    }
+
+    /// The value at level `index` (0 is the root).
+    fn value_at(&self, index: usize) -> Option<&'v Value> {
+        let mut cur = Some(self.doc);
+        for s in self.steps.get(..=index)? {
             cur = cur.and_then(|c| match s.nav {
                 Nav::Same => Some(c),
-                Nav::Key => c.as_object()?.get(s.matched.key.as_ref()),
+                Nav::Key => map_lookup::get(c.as_object()?, s.matched.key.as_ref()),
                 Nav::Index(i) => c.as_array()?.get(i),
             });
-            levels.push(cur);
         }
-        View { levels, steps }
+        cur
     }
 }
 
@@ -573,13 +586,16 @@ impl<'v> Walk<'v> for View<'v, '_> {
         &self.steps[index].matched
     }
     fn tree_at(&self, index: usize) -> Option<&'v Value> {
-        self.levels.get(index).copied().flatten()
+        if index + 1 == self.steps.len() {
+            return self.here;
+        }
+        self.value_at(index)
     }
 }
 
 /// Writes into an object as the mode allows, with one lookup.
 fn write_map(mode: OpMode, map: &mut Map<String, Value>, key: Cow<'_, str>, value: Value) {
-    match map.get_mut(key.as_ref()) {
+    match map_lookup::get_mut(map, key.as_ref()) {
         Some(slot) => {
             let allowed = match mode {
                 OpMode::Overwrite => true,
@@ -705,7 +721,7 @@ impl<'s> Run<'s, '_, '_> {
 
     fn child_present(&self, doc: &Value, key: &str, is_list: bool) -> bool {
         match navigate(doc, &self.steps) {
-            Some(Value::Object(m)) => m.contains_key(key),
+            Some(Value::Object(m)) => map_lookup::contains_key(m, key),
             Some(Value::Array(a)) if is_list => {
                 // Present means "in the input list", before the spec padded it.
                 let size = self
@@ -730,7 +746,7 @@ impl<'s> Run<'s, '_, '_> {
     ) -> Result<bool, StepError> {
         let matched = match &node.key {
             Key::Literal(s) => {
-                if s != key.as_ref() {
+                if !map_lookup::key_eq(s, &key) {
                     return Ok(false);
                 }
                 Matched::new(key)
@@ -871,7 +887,7 @@ impl<'s> Run<'s, '_, '_> {
             .and_then(|s| s.orig_size);
         let value = {
             let view = View::new(&*doc, &self.steps);
-            let here = view.levels.last().copied().flatten();
+            let here = view.here;
             let present = match (here, self.steps.last().map(|s| s.nav)) {
                 (None, _) => false,
                 // In a list, "present" means inside the input list, before the spec padded it.
@@ -989,7 +1005,7 @@ fn eval_arg<'a>(
             for seg in segs {
                 let step = seg.evaluate(view).ok().flatten()?;
                 cur = match (&step, cur) {
-                    (Resolved::Key(k), Value::Object(m)) => m.get(k.as_ref())?,
+                    (Resolved::Key(k), Value::Object(m)) => map_lookup::get(m, k.as_ref())?,
                     (Resolved::Index(i), Value::Array(a)) => a.get(*i)?,
                     _ => return None,
                 };

@@ -3,6 +3,7 @@
 //! references they make into the walked input path.
 
 use crate::java;
+use crate::map_lookup;
 use serde_json::Value;
 use std::borrow::Cow;
 
@@ -361,11 +362,21 @@ impl Transpose {
             None => return Ok(None),
         };
         for seg in path {
+            // A plain key needs no evaluation (the common `@(1,name)`).
+            if let (SegEval::Literal(key), Value::Object(map)) = (&seg.eval, cur) {
+                match map_lookup::get(map, key) {
+                    Some(v) => {
+                        cur = v;
+                        continue;
+                    }
+                    None => return Ok(None),
+                }
+            }
             let Some(step) = seg.evaluate(walk)? else {
                 return Ok(None);
             };
             let next = match (&step, cur) {
-                (Resolved::Key(k), Value::Object(map)) => map.get(k.as_ref()),
+                (Resolved::Key(k), Value::Object(map)) => map_lookup::get(map, k.as_ref()),
                 (Resolved::Index(i), Value::Array(items)) => items.get(*i),
                 _ => None,
             };

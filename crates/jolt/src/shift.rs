@@ -5,8 +5,10 @@ use crate::error::{SpecError, StepError, pointer_child, push_pointer};
 use crate::explain_trace::Tracer;
 use crate::index_keys::index_key;
 use crate::java;
+use crate::map_lookup;
+use crate::object_templates::ObjectTemplates;
 use crate::path::{
-    LhsKey, Matched, NULL, PathSeg, Resolved, SegKind, StarPattern, Walk, parse_dot_path,
+    LhsKey, Matched, NULL, PathSeg, Resolved, SegEval, SegKind, StarPattern, Walk, parse_dot_path,
 };
 use crate::shift_output::{Out, set_path};
 use serde_json::{Map, Value};
@@ -18,6 +20,8 @@ use std::collections::HashMap;
 pub(crate) struct Shift {
     root: Composite,
     spec_paths: Vec<String>,
+    /// Output object shapes seen so far, to build output objects without hashing.
+    templates: ObjectTemplates,
 }
 
 #[derive(Debug)]
@@ -57,7 +61,11 @@ impl Shift {
         };
         let mut spec_paths = Vec::new();
         let root = compile_composite(map, base, &mut spec_paths)?;
-        Ok(Shift { root, spec_paths })
+        Ok(Shift {
+            root,
+            spec_paths,
+            templates: ObjectTemplates::default(),
+        })
     }
 
     pub(crate) fn spec_paths(&self) -> &[String] {
@@ -69,6 +77,36 @@ impl Shift {
         input: &Value,
         trace: Option<&mut Tracer>,
     ) -> Result<Value, StepError> {
+        Ok(match self.build(input, trace)? {
+            Some(root) => {
+                let mut templates = self.templates.view();
+                let value = root.into_value(&mut templates);
+                templates.finish();
+                value
+            }
+            None => Value::Null,
+        })
+    }
+
+    /// Runs the shift and writes its output as JSON text, without building a `Value`.
+    pub(crate) fn apply_to_json(
+        &self,
+        input: &Value,
+        writer: &mut impl std::io::Write,
+    ) -> Result<Result<(), serde_json::Error>, StepError> {
+        Ok(match self.build(input, None)? {
+            Some(root) => serde_json::to_writer(writer, &root),
+            None => serde_json::to_writer(writer, &Value::Null),
+        })
+    }
+
+    /// Walks the input and builds the output tree (still borrowing input and spec); `None` when
+    /// nothing was written.
+    fn build<'a>(
+        &'a self,
+        input: &'a Value,
+        trace: Option<&mut Tracer>,
+    ) -> Result<Option<Out<'a>>, StepError> {
         let mut out = Output {
             holder: Out::new_object(),
             scratch: Vec::with_capacity(8),
@@ -93,8 +131,8 @@ impl Shift {
         }
         process(&self.root, input, &mut walk, &mut out)?;
         Ok(match out.holder {
-            Out::Object(m) => m.remove_root().map_or(Value::Null, Out::into_value),
-            _ => Value::Null,
+            Out::Object(m) => m.remove_root(),
+            _ => None,
         })
     }
 }
@@ -302,7 +340,7 @@ impl Node {
         let err = |walk: &ShiftWalk<'a>, m: String| StepError::new(walk.input_pointer(), m);
         let (matched, descends) = match &self.key {
             LhsKey::Literal(s) => {
-                if key != s.as_str() {
+                if !map_lookup::key_eq(&key, s) {
                     return Ok(false);
                 }
                 (Matched::new(key.clone()), true)
@@ -414,6 +452,11 @@ fn write_all<'a>(
         resolved.clear();
         let mut aborted = false;
         for seg in segs {
+            // Most segments are plain keys: no evaluation needed.
+            if let SegEval::Literal(key) = &seg.eval {
+                resolved.push((seg.kind, Resolved::Key(Cow::Borrowed(key))));
+                continue;
+            }
             match seg
                 .evaluate(walk)
                 .map_err(|m| StepError::new(walk.input_pointer(), m))?
@@ -497,7 +540,7 @@ fn process<'a>(
             ) {
                 for lit in &comp.literals {
                     let k = literal_key(lit);
-                    if let Some(v) = map.get(k) {
+                    if let Some(v) = map_lookup::get(map, k) {
                         lit.apply(Cow::Borrowed(k), v, walk, out)?;
                     }
                 }

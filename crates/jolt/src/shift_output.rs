@@ -6,7 +6,10 @@
 //! type is never overwritten (the write is dropped), and a second write to one place turns it
 //! into an array.
 
+use crate::map_lookup;
+use crate::object_templates::TemplateView;
 use crate::path::{Resolved, SegKind};
+use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use serde_json::{Map, Value};
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -33,7 +36,10 @@ impl<'a> OutMap<'a> {
     fn position(&self, key: &str) -> Option<usize> {
         match &self.index {
             Some(ix) => ix.get(key).copied(),
-            None => self.entries.iter().position(|(k, _)| k.as_ref() == key),
+            None => self
+                .entries
+                .iter()
+                .position(|(k, _)| map_lookup::key_eq(k, key)),
         }
     }
 
@@ -115,19 +121,58 @@ impl<'a> Out<'a> {
         }
     }
 
-    pub(crate) fn into_value(self) -> Value {
+    pub(crate) fn into_value(self, templates: &mut TemplateView<'_>) -> Value {
         match self {
             Out::Null => Value::Null,
             Out::Borrowed(v) => v.clone(),
             Out::Owned(v) => v,
             Out::Object(m) => {
+                let keys = m.entries.iter().map(|(k, _)| k.as_ref());
+                if let Some(mut map) = templates.object_for(keys, m.entries.len()) {
+                    // Same keys in the same order: fill the values in without hashing.
+                    for (slot, (_, v)) in map.values_mut().zip(m.entries) {
+                        *slot = v.into_value(templates);
+                    }
+                    return Value::Object(map);
+                }
                 let mut map = Map::with_capacity(m.entries.len());
                 for (k, v) in m.entries {
-                    map.insert(k.into_owned(), v.into_value());
+                    map.insert(k.into_owned(), v.into_value(templates));
                 }
                 Value::Object(map)
             }
-            Out::Array(items) => Value::Array(items.into_iter().map(Out::into_value).collect()),
+            Out::Array(items) => Value::Array(
+                items
+                    .into_iter()
+                    .map(|item| item.into_value(templates))
+                    .collect(),
+            ),
+        }
+    }
+}
+
+/// Serializes exactly as `into_value` followed by serializing the `Value` would: keys are
+/// unique within an `OutMap`, in insertion order.
+impl Serialize for Out<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Out::Null => serializer.serialize_unit(),
+            Out::Borrowed(v) => v.serialize(serializer),
+            Out::Owned(v) => v.serialize(serializer),
+            Out::Object(m) => {
+                let mut map = serializer.serialize_map(Some(m.entries.len()))?;
+                for (k, v) in &m.entries {
+                    map.serialize_entry(k.as_ref(), v)?;
+                }
+                map.end()
+            }
+            Out::Array(items) => {
+                let mut seq = serializer.serialize_seq(Some(items.len()))?;
+                for item in items {
+                    seq.serialize_element(item)?;
+                }
+                seq.end()
+            }
         }
     }
 }
@@ -143,7 +188,10 @@ fn new_container<'a>(kind: SegKind) -> Out<'a> {
 pub(crate) fn set_path<'a>(tree: &mut Out<'a>, segs: &[(SegKind, Resolved<'a>)], data: Out<'a>) {
     let mut cur = tree;
     for (i, (kind, step)) in segs.iter().enumerate() {
-        cur.open_container();
+        // Containers built by earlier writes are already open: skip the call for them.
+        if !matches!(cur, Out::Object(_) | Out::Array(_)) {
+            cur.open_container();
+        }
         let type_ok = match kind {
             SegKind::Map => matches!(cur, Out::Object(_)),
             SegKind::Array | SegKind::AutoExpand => matches!(cur, Out::Array(_)),

@@ -246,6 +246,32 @@ fn run_case(case: &Value, files: &mut Files, golden: &Value) -> Result<bool, Str
     {
         return Err(m);
     }
+    // The JSON-text output path (no context, whole chain) writes the same bytes.
+    if context.is_none() && case.get("chainr_from").is_none() && case.get("repeat").is_none() {
+        let text = jolt
+            .apply_to_json(&input)
+            .map_err(|e| format!("apply_to_json failed: {e}"))?;
+        let expected_text = serde_json::to_vec(&actual).unwrap();
+        if text != expected_text {
+            return Err(format!(
+                "apply_to_json differs\n  text:  {}\n  value: {}",
+                String::from_utf8_lossy(&text),
+                String::from_utf8_lossy(&expected_text)
+            ));
+        }
+    }
+    // A compiled spec remembers the output object shapes it built; later runs build from
+    // them, and must give the very same document, key order included.
+    let again = run(&jolt, case, &input, context.as_ref())?;
+    if case.get("repeat").is_none()
+        && (again != actual || key_order_mismatch(&again, &actual, "").is_some())
+    {
+        return Err(format!(
+            "a second run of the same compiled spec differs\n  first:  {}\n  second: {}",
+            serde_json::to_string(&actual).unwrap(),
+            serde_json::to_string(&again).unwrap()
+        ));
+    }
     Ok(!needs_java || expect == "output")
 }
 
