@@ -2,5 +2,7 @@
 //! HTTP layer to ERPs with login profiles.
 #![deny(missing_docs)]
 
+pub mod flow;
 pub mod json_path;
 pub mod login;
+pub mod order_flow;
