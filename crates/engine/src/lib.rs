@@ -2,6 +2,7 @@
 //! HTTP layer to ERPs with login profiles.
 #![deny(missing_docs)]
 
+pub mod attributes;
 pub mod flow;
 pub mod json_path;
 pub mod login;

@@ -2,3 +2,4 @@
 
 pub mod check_response;
 pub mod query_check;
+pub mod write_omnitron;
