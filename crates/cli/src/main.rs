@@ -19,6 +19,8 @@ struct Cli {
 enum Command {
     /// Print what this build contains: version and the subsystems compiled in.
     Version,
+    /// Test, check and migrate Python (NiFi ExecuteScript) scripts.
+    Script(commands::script::ScriptArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -32,5 +34,9 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Version => commands::version::run(),
+        Command::Script(args) => {
+            let code = commands::script::run(args)?;
+            std::process::exit(code)
+        }
     }
 }

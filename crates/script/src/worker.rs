@@ -1,0 +1,282 @@
+//! One worker process: spawning it isolated, one request/reply, and killing it for good.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::PathBuf;
+use std::process::{ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, ChildStdin, ChildStdout, Command};
+use tokio::task::JoinHandle;
+
+use crate::error::ScriptError;
+use crate::protocol::{FrameError, Reply, read_frame, write_frame};
+
+/// The worker program, passed as an argument: no file to write, nothing left on disk.
+const WORKER_PROGRAM: &str = include_str!("../python/worker.py");
+
+/// Compiles the program under a name that says what its frames are in users' tracebacks.
+const BOOTSTRAP: &str = "import sys; exec(compile(sys.argv[1], '<omnibridge nifi shim>', 'exec'))";
+
+/// How much of a worker's stderr is kept to explain a crash.
+const STDERR_TAIL: usize = 4096;
+
+/// Everything needed to start a worker; shared by all workers of a pool.
+#[derive(Clone, Debug)]
+pub(crate) struct WorkerSpec {
+    pub python: PathBuf,
+    pub memory_limit: Option<u64>,
+    pub env: BTreeMap<String, String>,
+    pub start_timeout: Duration,
+}
+
+/// A live worker process. Dropping it kills the process (`kill_on_drop`); [`Worker::kill`] and
+/// [`Worker::shutdown`] also reap it and its process group.
+pub(crate) struct Worker {
+    child: Child,
+    pid: u32,
+    stdin: Option<ChildStdin>,
+    stdout: BufReader<ChildStdout>,
+    stderr_tail: Arc<Mutex<String>>,
+    stderr_task: Option<JoinHandle<()>>,
+    /// Script hashes this worker has compiled (so their source need not be sent again).
+    pub known_scripts: HashSet<String>,
+    /// Completed runs, for recycling.
+    pub runs: u64,
+    /// Set while a request is in flight: a worker dropped in that state is in an unknown state.
+    pub busy: bool,
+}
+
+impl Worker {
+    /// Starts a worker and waits for its "ready" message.
+    pub async fn spawn(spec: &WorkerSpec) -> Result<Worker, ScriptError> {
+        let spawn_error = |detail: String| ScriptError::Spawn {
+            python: spec.python.display().to_string(),
+            detail,
+        };
+        let home = std::env::temp_dir();
+        let mut cmd = Command::new(&spec.python);
+        cmd.arg("-I")
+            .arg("-c")
+            .arg(BOOTSTRAP)
+            .arg(WORKER_PROGRAM)
+            .arg(spec.memory_limit.unwrap_or(0).to_string())
+            .env_clear()
+            .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+            .env("LANG", "C.UTF-8")
+            .env("LC_ALL", "C.UTF-8")
+            .env("HOME", &home)
+            .envs(&spec.env)
+            .current_dir(&home)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            // Its own process group, so killing the worker also kills anything a script started.
+            .process_group(0)
+            .kill_on_drop(true);
+        let mut child = cmd.spawn().map_err(|e| spawn_error(e.to_string()))?;
+        let pid = child.id().unwrap_or(0);
+        let (Some(stdin), Some(stdout), Some(stderr)) =
+            (child.stdin.take(), child.stdout.take(), child.stderr.take())
+        else {
+            return Err(spawn_error("the worker's pipes were not created".into()));
+        };
+        let stderr_tail = Arc::new(Mutex::new(String::new()));
+        let tail = Arc::clone(&stderr_tail);
+        let stderr_task = tokio::spawn(async move {
+            let mut lines = BufReader::new(stderr).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                tracing::debug!(worker = pid, "{line}");
+                if let Ok(mut t) = tail.lock() {
+                    t.push_str(&line);
+                    t.push('\n');
+                    if t.len() > STDERR_TAIL {
+                        let mut cut = t.len() - STDERR_TAIL;
+                        while !t.is_char_boundary(cut) {
+                            cut += 1;
+                        }
+                        t.drain(..cut);
+                    }
+                }
+            }
+        });
+        let mut worker = Worker {
+            child,
+            pid,
+            stdin: Some(stdin),
+            stdout: BufReader::new(stdout),
+            stderr_tail,
+            stderr_task: Some(stderr_task),
+            known_scripts: HashSet::new(),
+            runs: 0,
+            busy: false,
+        };
+        let hello =
+            match tokio::time::timeout(spec.start_timeout, read_frame(&mut worker.stdout)).await {
+                Ok(Ok(body)) => body,
+                Ok(Err(_)) => {
+                    let detail = worker.death_detail().await;
+                    return Err(spawn_error(detail));
+                }
+                Err(_) => {
+                    worker.kill().await;
+                    return Err(spawn_error(format!(
+                        "the worker did not start within {} s",
+                        spec.start_timeout.as_secs()
+                    )));
+                }
+            };
+        let hello: Reply = match serde_json::from_slice(&hello) {
+            Ok(reply) => reply,
+            Err(e) => {
+                worker.kill().await;
+                return Err(spawn_error(format!("unexpected start-up message: {e}")));
+            }
+        };
+        if hello.status != "ready" {
+            worker.kill().await;
+            return Err(spawn_error(format!(
+                "unexpected start-up status {:?}",
+                hello.status
+            )));
+        }
+        tracing::debug!(worker = pid, python = ?hello.python, "script worker ready");
+        Ok(worker)
+    }
+
+    /// Sends one request and waits for the reply, within `timeout`. On any failure the worker
+    /// is dead (killed if needed) and reaped, and the error says what happened.
+    pub async fn call(&mut self, request: &[u8], timeout: Duration) -> Result<Reply, ScriptError> {
+        self.busy = true;
+        let exchange = async {
+            let Some(stdin) = self.stdin.as_mut() else {
+                return Err(FrameError::Closed);
+            };
+            write_frame(stdin, request)
+                .await
+                .map_err(|e| match e.kind() {
+                    std::io::ErrorKind::BrokenPipe => FrameError::Closed,
+                    _ => FrameError::Io(e),
+                })?;
+            read_frame(&mut self.stdout).await
+        };
+        let body = match tokio::time::timeout(timeout, exchange).await {
+            Ok(Ok(body)) => body,
+            Ok(Err(FrameError::TooLarge(len))) => {
+                self.kill().await;
+                return Err(ScriptError::Protocol {
+                    detail: format!("a reply claiming {len} bytes"),
+                });
+            }
+            Ok(Err(FrameError::Closed)) => {
+                let detail = self.death_detail().await;
+                return Err(ScriptError::WorkerCrashed { detail });
+            }
+            Ok(Err(FrameError::Io(e))) => {
+                let detail = format!("pipe error {e}; {}", self.death_detail().await);
+                return Err(ScriptError::WorkerCrashed { detail });
+            }
+            Err(_) => {
+                self.kill().await;
+                return Err(ScriptError::TimedOut {
+                    seconds: timeout.as_secs_f64(),
+                });
+            }
+        };
+        match serde_json::from_slice::<Reply>(&body) {
+            Ok(reply) => {
+                self.busy = false;
+                Ok(reply)
+            }
+            Err(e) => {
+                self.kill().await;
+                let preview: String = String::from_utf8_lossy(&body).chars().take(80).collect();
+                Err(ScriptError::Protocol {
+                    detail: format!("{e} in {preview:?}"),
+                })
+            }
+        }
+    }
+
+    /// The worker's pipe closed: wait for its exit and describe it with its last stderr lines.
+    async fn death_detail(&mut self) -> String {
+        let status = tokio::time::timeout(Duration::from_secs(2), self.child.wait()).await;
+        let what = match status {
+            Ok(Ok(status)) => describe_exit(status),
+            _ => "it stopped answering".to_string(),
+        };
+        self.kill().await;
+        let tail = self.stderr_tail();
+        if tail.trim().is_empty() {
+            what
+        } else {
+            format!("{what}; its last output:\n{}", tail.trim_end())
+        }
+    }
+
+    fn stderr_tail(&self) -> String {
+        self.stderr_tail
+            .lock()
+            .map(|t| t.clone())
+            .unwrap_or_default()
+    }
+
+    /// Kills the worker's whole process group and reaps the worker.
+    pub async fn kill(&mut self) {
+        self.stdin = None;
+        if let Ok(pgid) = i32::try_from(self.pid)
+            && pgid > 0
+        {
+            // The group may already be gone; nothing to do then.
+            let _ = nix::sys::signal::killpg(
+                nix::unistd::Pid::from_raw(pgid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+        let _ = self.child.start_kill();
+        let _ = self.child.wait().await;
+        if let Some(task) = self.stderr_task.take() {
+            // The stderr pipe closes with the process; don't wait long for a straggler.
+            let _ = tokio::time::timeout(Duration::from_millis(500), task).await;
+        }
+    }
+
+    /// Asks the worker to exit (by closing its stdin), waits briefly, then kills it if needed.
+    pub async fn shutdown(mut self) {
+        self.stdin = None;
+        if tokio::time::timeout(Duration::from_secs(2), self.child.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                worker = self.pid,
+                "script worker did not exit on request; killing it"
+            );
+        }
+        self.kill().await;
+    }
+}
+
+fn describe_exit(status: ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    if let Some(code) = status.code() {
+        return format!("the worker process exited with status {code}");
+    }
+    match status.signal() {
+        Some(sig) => {
+            let name = nix::sys::signal::Signal::try_from(sig)
+                .map(|s| s.as_str().to_string())
+                .unwrap_or_else(|_| format!("signal {sig}"));
+            let meaning = match name.as_str() {
+                "SIGSEGV" => " (segmentation fault)",
+                "SIGKILL" => " (killed, e.g. by the kernel's out-of-memory killer)",
+                "SIGABRT" => " (aborted)",
+                "SIGBUS" => " (bus error)",
+                _ => "",
+            };
+            format!("the worker process was killed by {name}{meaning}")
+        }
+        None => format!("the worker process ended: {status}"),
+    }
+}
