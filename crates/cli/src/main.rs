@@ -21,6 +21,9 @@ enum Command {
     Version,
     /// Test, check and migrate Python (NiFi ExecuteScript) scripts.
     Script(commands::script::ScriptArgs),
+    /// Jolt mapping specs: `mapping test --spec spec.json --input input.json [--explain]`.
+    #[command(subcommand)]
+    Mapping(commands::mapping::MappingCommand),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -38,5 +41,6 @@ fn main() -> anyhow::Result<()> {
             let code = commands::script::run(args)?;
             std::process::exit(code)
         }
+        Command::Mapping(cmd) => commands::mapping::run(cmd),
     }
 }

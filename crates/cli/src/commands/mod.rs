@@ -1,4 +1,5 @@
 //! One module per subcommand.
 
+pub mod mapping;
 pub mod script;
 pub mod version;

@@ -1,0 +1,1020 @@
+//! `modify-overwrite-beta`, `modify-default-beta`, `modify-define-beta` (Jolt's Modifier):
+//! writes computed values into the input in place.
+//!
+//! The walked path records how to reach each level (key or index) rather than references, so a
+//! function argument like `@(2,total)` can read anywhere in the document while the write
+//! happens afterwards through a fresh mutable walk; Rust's borrow rules stay simple and the
+//! results match Jolt's reference-based walk.
+
+use crate::error::{SpecError, StepError, pointer_child, push_pointer};
+use crate::explain_trace::Tracer;
+use crate::functions::{FunctionImpl, Functions};
+use crate::index_keys::index_key;
+use crate::java;
+use crate::path::{
+    ArrayPath, LhsKey, Matched, PathSeg, Resolved, StarPattern, Transpose, Walk, parse_dot_path,
+};
+use serde_json::{Map, Value};
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// When a modify write goes through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OpMode {
+    /// Always (`modify-overwrite-beta`, key prefix `+`).
+    Overwrite,
+    /// When the key is missing or null (`modify-default-beta`, prefix `~`).
+    Default,
+    /// When the key is missing (`modify-define-beta`, prefix `_`).
+    Define,
+}
+
+impl OpMode {
+    fn from_prefix(c: char) -> Option<OpMode> {
+        match c {
+            '+' => Some(OpMode::Overwrite),
+            '~' => Some(OpMode::Default),
+            '_' => Some(OpMode::Define),
+            _ => None,
+        }
+    }
+
+    fn applies_to_map(self, map: &Map<String, Value>, key: &str) -> bool {
+        match self {
+            OpMode::Overwrite => true,
+            OpMode::Default => map.get(key).is_none_or(Value::is_null),
+            OpMode::Define => !map.contains_key(key),
+        }
+    }
+
+    fn applies_to_list(self, list: &[Value], index: usize, orig_size: usize) -> bool {
+        let Some(current) = list.get(index) else {
+            return false;
+        };
+        match self {
+            OpMode::Overwrite => true,
+            OpMode::Default => current.is_null(),
+            OpMode::Define => index >= orig_size && current.is_null(),
+        }
+    }
+}
+
+/// A compiled modify spec.
+#[derive(Debug)]
+pub(crate) struct Modify {
+    root: Composite,
+    spec_paths: Vec<String>,
+}
+
+#[derive(Debug)]
+struct Node {
+    key: Key,
+    mode: OpMode,
+    check_value: bool,
+    spec_path: String,
+    body: Body,
+}
+
+#[derive(Debug)]
+enum Key {
+    Literal(String),
+    Index(usize),
+    Star(StarPattern),
+}
+
+#[derive(Debug)]
+enum Body {
+    Leaf(Vec<Evaluator>),
+    Composite(Box<Composite>),
+}
+
+#[derive(Debug, Clone, Copy)]
+enum DataType {
+    List(Option<usize>),
+    Map,
+    Runtime,
+}
+
+impl DataType {
+    fn compatible(self, v: Option<&Value>) -> bool {
+        match self {
+            DataType::List(_) => matches!(v, None | Some(Value::Null) | Some(Value::Array(_))),
+            DataType::Map => matches!(v, None | Some(Value::Null) | Some(Value::Object(_))),
+            DataType::Runtime => !matches!(v, None | Some(Value::Null)),
+        }
+    }
+
+    fn new_value(self) -> Option<Value> {
+        match self {
+            DataType::List(_) => Some(Value::Array(Vec::new())),
+            DataType::Map => Some(Value::Object(Map::new())),
+            DataType::Runtime => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Strategy {
+    AllLiterals,
+    Computed,
+    Conflict,
+    AllLiteralsWithComputed,
+}
+
+#[derive(Debug)]
+struct Composite {
+    literals: Vec<Node>,
+    literal_index: HashMap<String, usize>,
+    computed: Vec<Node>,
+    data_type: DataType,
+    strategy: Strategy,
+}
+
+enum Evaluator {
+    Arg(FnArg),
+    Call {
+        name: String,
+        function: Option<Arc<FunctionImpl>>,
+        args: Vec<FnArg>,
+    },
+}
+
+impl std::fmt::Debug for Evaluator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Evaluator::Arg(a) => write!(f, "Arg({a:?})"),
+            Evaluator::Call { name, args, .. } => write!(f, "Call({name}, {args:?})"),
+        }
+    }
+}
+
+#[derive(Debug)]
+enum FnArg {
+    SelfLookup(Transpose),
+    Context(Vec<PathSeg>),
+    Literal(Value),
+}
+
+impl Modify {
+    pub(crate) fn compile(
+        spec: &Value,
+        mode: OpMode,
+        functions: &Functions,
+        base: &str,
+    ) -> Result<Modify, SpecError> {
+        let Value::Object(map) = spec else {
+            return Err(SpecError::new(base, "a modify spec must be a JSON object"));
+        };
+        let mut spec_paths = Vec::new();
+        let root = compile_composite(map, mode, functions, base, &mut spec_paths)?;
+        Ok(Modify { root, spec_paths })
+    }
+
+    pub(crate) fn spec_paths(&self) -> &[String] {
+        &self.spec_paths
+    }
+
+    pub(crate) fn apply(
+        &self,
+        mut doc: Value,
+        context: Option<&Value>,
+        trace: Option<&mut Tracer>,
+    ) -> Result<Value, StepError> {
+        let mut run = Run {
+            steps: Vec::with_capacity(16),
+            context,
+            trace,
+        };
+        run.steps.push(MStep {
+            nav: Nav::Same,
+            matched: Matched::new(Cow::Borrowed("root")),
+            orig_size: None,
+        });
+        if !self.root.data_type.compatible(Some(&doc)) {
+            return Ok(doc);
+        }
+        let orig_size = expand_list(&mut doc, self.root.data_type);
+        run.steps.push(MStep {
+            nav: Nav::Same,
+            matched: Matched::new(Cow::Borrowed("root")),
+            orig_size,
+        });
+        run.process(&self.root, &mut doc)?;
+        Ok(doc)
+    }
+}
+
+fn compile_composite(
+    map: &Map<String, Value>,
+    mode: OpMode,
+    functions: &Functions,
+    path: &str,
+    spec_paths: &mut Vec<String>,
+) -> Result<Composite, SpecError> {
+    let mut literals = Vec::new();
+    let mut computed = Vec::new();
+    let mut seen: HashMap<String, ()> = HashMap::new();
+    let mut max_index: Option<usize> = None;
+    let mut map_key: Option<String> = None;
+    let mut array_key: Option<String> = None;
+    for (raw_key, rhs) in map {
+        let child_path = pointer_child(path, raw_key);
+        for key_text in raw_key.split('|') {
+            let node = compile_node(key_text, rhs, mode, functions, &child_path, spec_paths)?;
+            let canonical = match &node.key {
+                Key::Literal(s) => s.clone(),
+                Key::Index(i) => format!("[{i}]"),
+                Key::Star(p) => p.canonical.clone(),
+            };
+            if seen.insert(canonical.clone(), ()).is_some() {
+                return Err(SpecError::new(
+                    &child_path,
+                    format!("duplicate modify key `{canonical}` at this level"),
+                ));
+            }
+            match &node.key {
+                Key::Literal(_) => map_key = Some(canonical.clone()),
+                Key::Index(i) => {
+                    array_key = Some(canonical.clone());
+                    if !node.check_value {
+                        max_index = Some(max_index.map_or(*i, |m| m.max(*i)));
+                    }
+                }
+                Key::Star(p) => {
+                    if !p.is_all() {
+                        map_key = Some(canonical.clone());
+                    }
+                }
+            }
+            if let (Some(m), Some(a)) = (&map_key, &array_key) {
+                return Err(SpecError::new(
+                    &child_path,
+                    format!(
+                        "a modify spec level cannot mix array indices and map keys: `{m}` conflicts with `{a}`"
+                    ),
+                ));
+            }
+            spec_paths.push(child_path.clone());
+            match node.key {
+                Key::Literal(_) | Key::Index(_) => literals.push(node),
+                Key::Star(_) => computed.push(node),
+            }
+        }
+    }
+    computed.sort_by(|a, b| {
+        let (Key::Star(pa), Key::Star(pb)) = (&a.key, &b.key) else {
+            return std::cmp::Ordering::Equal;
+        };
+        pa.rank().cmp(&pb.rank()).then_with(|| {
+            java::utf16_len(&pb.canonical)
+                .cmp(&java::utf16_len(&pa.canonical))
+                .then_with(|| java::compare_utf16(&pa.canonical, &pb.canonical))
+        })
+    });
+    let literal_index = literals
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            let k = match &n.key {
+                Key::Literal(s) => s.clone(),
+                Key::Index(idx) => idx.to_string(),
+                Key::Star(p) => p.canonical.clone(),
+            };
+            (k, i)
+        })
+        .collect::<HashMap<_, _>>();
+    let data_type = if array_key.is_some() {
+        DataType::List(max_index)
+    } else if map_key.is_some() {
+        DataType::Map
+    } else {
+        DataType::Runtime
+    };
+    let strategy = if computed.is_empty() {
+        Strategy::AllLiterals
+    } else if literals.is_empty() {
+        Strategy::Computed
+    } else if mode == OpMode::Define && matches!(data_type, DataType::List(_)) {
+        Strategy::Conflict
+    } else {
+        Strategy::AllLiteralsWithComputed
+    };
+    Ok(Composite {
+        literals,
+        literal_index,
+        computed,
+        data_type,
+        strategy,
+    })
+}
+
+fn compile_node(
+    raw: &str,
+    rhs: &Value,
+    mode: OpMode,
+    functions: &Functions,
+    path: &str,
+    spec_paths: &mut Vec<String>,
+) -> Result<Node, SpecError> {
+    let first = raw
+        .chars()
+        .next()
+        .ok_or_else(|| SpecError::new(path, "a modify key cannot be empty"))?;
+    let ends_with_check = raw.chars().count() > 1 && raw.ends_with('?');
+    let (node_mode, mut key_text) = match OpMode::from_prefix(first) {
+        Some(m) => (m, &raw[first.len_utf8()..]),
+        None => (mode, raw),
+    };
+    let check_value = ends_with_check && !key_text.ends_with("\\?");
+    if check_value {
+        key_text = &key_text[..key_text.len() - 1];
+    }
+    let key = match LhsKey::parse(key_text).map_err(|m| SpecError::new(path, m))? {
+        LhsKey::Literal(s) => Key::Literal(s),
+        LhsKey::Star(p) => Key::Star(p),
+        LhsKey::Array(ArrayPath::Index(i)) => Key::Index(i),
+        LhsKey::Array(_) => {
+            return Err(SpecError::new(
+                path,
+                "modify supports only explicit array indices like [0] as keys",
+            ));
+        }
+        other => {
+            return Err(SpecError::new(
+                path,
+                format!(
+                    "modify keys may be literals, `*` patterns or [n]; `{}` is not allowed",
+                    other.canonical()
+                ),
+            ));
+        }
+    };
+    let body = match rhs {
+        Value::Object(sub) if !sub.is_empty() => Body::Composite(Box::new(compile_composite(
+            sub, mode, functions, path, spec_paths,
+        )?)),
+        Value::String(s) => Body::Leaf(vec![compile_evaluator(s, functions, path)?]),
+        Value::Array(items) if !items.is_empty() => {
+            let mut evals = Vec::with_capacity(items.len());
+            for (i, item) in items.iter().enumerate() {
+                let item_path = pointer_child(path, &i.to_string());
+                evals.push(match item {
+                    Value::String(s) => compile_evaluator(s, functions, &item_path)?,
+                    other => Evaluator::Arg(FnArg::Literal(other.clone())),
+                });
+            }
+            Body::Leaf(evals)
+        }
+        other => Body::Leaf(vec![Evaluator::Arg(FnArg::Literal(other.clone()))]),
+    };
+    Ok(Node {
+        key,
+        mode: node_mode,
+        check_value,
+        spec_path: path.to_string(),
+        body,
+    })
+}
+
+fn compile_evaluator(rhs: &str, functions: &Functions, path: &str) -> Result<Evaluator, SpecError> {
+    let Some(fn_text) = rhs.strip_prefix('=') else {
+        return Ok(Evaluator::Arg(compile_arg(rhs, false, path)?));
+    };
+    if !fn_text.contains('(') && !fn_text.ends_with(')') {
+        return Ok(Evaluator::Call {
+            name: fn_text.to_string(),
+            function: functions.get(fn_text),
+            args: Vec::new(),
+        });
+    }
+    let (name, arg_texts) = parse_function_args(fn_text)
+        .ok_or_else(|| SpecError::new(path, format!("cannot parse function call `{rhs}`")))?;
+    let mut args = Vec::with_capacity(arg_texts.len());
+    for a in &arg_texts {
+        args.push(compile_arg(a, true, path)?);
+    }
+    Ok(Evaluator::Call {
+        function: functions.get(&name),
+        name,
+        args,
+    })
+}
+
+/// Jolt's `SpecStringParser.parseFunctionArgs`: `name(a, @(1,b), 'c,d')` -> name and args,
+/// split on commas outside parentheses and quotes, each trimmed.
+fn parse_function_args(text: &str) -> Option<(String, Vec<String>)> {
+    let open = text.find('(')?;
+    let name = text[..open].to_string();
+    let inner = text.get(open + 1..text.len().checked_sub(1)?)?;
+    let mut args = Vec::new();
+    let mut sb = String::new();
+    let mut in_brackets = false;
+    let mut in_quotes = false;
+    for c in inner.chars() {
+        match c {
+            '(' => {
+                if !in_quotes {
+                    in_brackets = true;
+                }
+                sb.push(c);
+            }
+            ')' => {
+                if !in_quotes {
+                    in_brackets = false;
+                }
+                sb.push(c);
+            }
+            '\'' => {
+                in_quotes = !in_quotes;
+                sb.push(c);
+            }
+            ',' if !in_brackets && !in_quotes => {
+                args.push(sb.trim().to_string());
+                sb.clear();
+            }
+            _ => sb.push(c),
+        }
+    }
+    args.push(sb.trim().to_string());
+    Some((name, args))
+}
+
+fn compile_arg(text: &str, for_function: bool, path: &str) -> Result<FnArg, SpecError> {
+    if let Some(ctx) = text.strip_prefix('^') {
+        let segs = if ctx.trim().is_empty() {
+            Vec::new()
+        } else {
+            parse_dot_path(ctx).map_err(|m| SpecError::new(path, m))?
+        };
+        return Ok(FnArg::Context(segs));
+    }
+    if text.starts_with('@') {
+        let full = format!("root.{text}");
+        let segs = parse_dot_path(&full).map_err(|m| SpecError::new(path, m))?;
+        return match segs.into_iter().last().map(|s| s.eval) {
+            Some(crate::path::SegEval::Transpose(t)) => Ok(FnArg::SelfLookup(*t)),
+            _ => Err(SpecError::new(
+                path,
+                format!("expected an @ reference such as @(1,name), got `{text}`"),
+            )),
+        };
+    }
+    if !for_function {
+        return Ok(FnArg::Literal(Value::String(text.to_string())));
+    }
+    Ok(FnArg::Literal(parse_literal_arg(text)))
+}
+
+/// Jolt's `FunctionArg.forLiteral(.., true)`: '' quoted text, true/false, numbers, "" as null;
+/// anything else stays text (including `null`).
+fn parse_literal_arg(text: &str) -> Value {
+    if text.is_empty() {
+        return Value::Null;
+    }
+    if text.len() >= 2 && text.starts_with('\'') && text.ends_with('\'') {
+        return Value::String(text[1..text.len() - 1].to_string());
+    }
+    if text.eq_ignore_ascii_case("true") {
+        return Value::Bool(true);
+    }
+    if text.eq_ignore_ascii_case("false") {
+        return Value::Bool(false);
+    }
+    match java::to_number(&Value::String(text.to_string())).and_then(java::JNum::to_value) {
+        Some(n) => n,
+        None => Value::String(text.to_string()),
+    }
+}
+
+/// How to reach a level from its parent: the same value (the root), the step's matched key in
+/// an object, or an index in a list.
+#[derive(Debug, Clone, Copy)]
+enum Nav {
+    Same,
+    Key,
+    Index(usize),
+}
+
+#[derive(Debug)]
+struct MStep<'s> {
+    nav: Nav,
+    matched: Matched<'s>,
+    /// Size of the list at this level before the spec padded it (Jolt's ArrayMatchedElement).
+    orig_size: Option<usize>,
+}
+
+fn navigate<'v>(doc: &'v Value, steps: &[MStep<'_>]) -> Option<&'v Value> {
+    let mut cur = doc;
+    for s in steps {
+        cur = match s.nav {
+            Nav::Same => cur,
+            Nav::Key => cur.as_object()?.get(s.matched.key.as_ref())?,
+            Nav::Index(i) => cur.as_array()?.get(i)?,
+        };
+    }
+    Some(cur)
+}
+
+fn navigate_mut<'v>(doc: &'v mut Value, steps: &[MStep<'_>]) -> Option<&'v mut Value> {
+    let mut cur = doc;
+    for s in steps {
+        cur = match s.nav {
+            Nav::Same => cur,
+            Nav::Key => cur.as_object_mut()?.get_mut(s.matched.key.as_ref())?,
+            Nav::Index(i) => cur.as_array_mut()?.get_mut(i)?,
+        };
+    }
+    Some(cur)
+}
+
+/// Pads a list to the spec's largest explicit index; returns the size before padding.
+fn expand_list(v: &mut Value, data_type: DataType) -> Option<usize> {
+    let Value::Array(items) = v else {
+        return None;
+    };
+    let orig = items.len();
+    if let DataType::List(Some(max)) = data_type
+        && max >= items.len()
+    {
+        items.resize(max + 1, Value::Null);
+    }
+    Some(orig)
+}
+
+/// A read-only view of the walked path for reference evaluation: the value at every level,
+/// looked up once per leaf.
+struct View<'v, 's> {
+    levels: Vec<Option<&'v Value>>,
+    steps: &'v [MStep<'s>],
+}
+
+impl<'v, 's> View<'v, 's> {
+    fn new(doc: &'v Value, steps: &'v [MStep<'s>]) -> Self {
+        let mut levels = Vec::with_capacity(steps.len());
+        let mut cur = Some(doc);
+        for s in steps {
+            cur = cur.and_then(|c| match s.nav {
+                Nav::Same => Some(c),
+                Nav::Key => c.as_object()?.get(s.matched.key.as_ref()),
+                Nav::Index(i) => c.as_array()?.get(i),
+            });
+            levels.push(cur);
+        }
+        View { levels, steps }
+    }
+}
+
+impl<'v> Walk<'v> for View<'v, '_> {
+    fn depth(&self) -> usize {
+        self.steps.len()
+    }
+    fn matched_at(&self, index: usize) -> &Matched<'_> {
+        &self.steps[index].matched
+    }
+    fn tree_at(&self, index: usize) -> Option<&'v Value> {
+        self.levels.get(index).copied().flatten()
+    }
+}
+
+/// Writes into an object as the mode allows, with one lookup.
+fn write_map(mode: OpMode, map: &mut Map<String, Value>, key: Cow<'_, str>, value: Value) {
+    match map.get_mut(key.as_ref()) {
+        Some(slot) => {
+            let allowed = match mode {
+                OpMode::Overwrite => true,
+                OpMode::Default => slot.is_null(),
+                OpMode::Define => false,
+            };
+            if allowed {
+                *slot = value;
+            }
+        }
+        None => {
+            map.insert(key.into_owned(), value);
+        }
+    }
+}
+
+struct Run<'s, 'c, 't> {
+    steps: Vec<MStep<'s>>,
+    context: Option<&'c Value>,
+    trace: Option<&'t mut Tracer>,
+}
+
+enum Level {
+    Map,
+    List,
+    Scalar(String),
+}
+
+impl<'s> Run<'s, '_, '_> {
+    fn input_pointer(&self) -> String {
+        let mut p = String::new();
+        for s in &self.steps {
+            if !matches!(s.nav, Nav::Same) {
+                push_pointer(&mut p, &s.matched.key);
+            }
+        }
+        p
+    }
+
+    fn level(&self, doc: &Value) -> Option<Level> {
+        match navigate(doc, &self.steps)? {
+            Value::Object(_) => Some(Level::Map),
+            Value::Array(_) => Some(Level::List),
+            Value::Null => None,
+            other => Some(Level::Scalar(java::to_java_string(other))),
+        }
+    }
+
+    fn process(&mut self, comp: &'s Composite, doc: &mut Value) -> Result<(), StepError> {
+        let Some(level) = self.level(doc) else {
+            return Ok(());
+        };
+        match level {
+            Level::Map | Level::List => {
+                let is_list = matches!(level, Level::List);
+                if matches!(
+                    comp.strategy,
+                    Strategy::AllLiterals | Strategy::AllLiteralsWithComputed
+                ) {
+                    for lit in &comp.literals {
+                        let key: Cow<'s, str> = match &lit.key {
+                            Key::Literal(s) => Cow::Borrowed(s.as_str()),
+                            Key::Index(i) => index_key(*i),
+                            Key::Star(p) => Cow::Borrowed(p.canonical.as_str()),
+                        };
+                        // Presence matters only for `key?` entries; leaves work it out themselves.
+                        let present = lit.check_value && self.child_present(doc, &key, is_list);
+                        self.apply_node(lit, key, present, is_list, doc)?;
+                    }
+                }
+                if matches!(
+                    comp.strategy,
+                    Strategy::Computed | Strategy::AllLiteralsWithComputed | Strategy::Conflict
+                ) {
+                    // The keys as they are now, after the literal pass may have added some.
+                    let keys: Vec<Cow<'s, str>> = match navigate(doc, &self.steps) {
+                        Some(Value::Object(m)) => m.keys().map(|k| Cow::Owned(k.clone())).collect(),
+                        Some(Value::Array(a)) => (0..a.len()).map(index_key).collect(),
+                        _ => Vec::new(),
+                    };
+                    let conflict = matches!(comp.strategy, Strategy::Conflict);
+                    for key in keys {
+                        if conflict && let Some(&i) = comp.literal_index.get(key.as_ref()) {
+                            self.apply_node(&comp.literals[i], key, true, is_list, doc)?;
+                            continue;
+                        }
+                        for child in &comp.computed {
+                            if self.apply_node(child, key.clone(), true, is_list, doc)? {
+                                break;
+                            }
+                        }
+                    }
+                }
+            }
+            Level::Scalar(text) => {
+                if matches!(
+                    comp.strategy,
+                    Strategy::AllLiterals | Strategy::AllLiteralsWithComputed | Strategy::Conflict
+                ) && let Some(&i) = comp.literal_index.get(text.as_str())
+                {
+                    self.apply_node(
+                        &comp.literals[i],
+                        Cow::Owned(text.clone()),
+                        true,
+                        false,
+                        doc,
+                    )?;
+                    if matches!(comp.strategy, Strategy::Conflict) {
+                        return Ok(());
+                    }
+                }
+                if !matches!(comp.strategy, Strategy::AllLiterals) {
+                    for child in &comp.computed {
+                        if self.apply_node(child, Cow::Owned(text.clone()), true, false, doc)? {
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn child_present(&self, doc: &Value, key: &str, is_list: bool) -> bool {
+        match navigate(doc, &self.steps) {
+            Some(Value::Object(m)) => m.contains_key(key),
+            Some(Value::Array(a)) if is_list => {
+                // Present means "in the input list", before the spec padded it.
+                let size = self
+                    .steps
+                    .last()
+                    .and_then(|s| s.orig_size)
+                    .unwrap_or(a.len());
+                java::parse_int(key).is_some_and(|i| i >= 0 && (i as usize) < size)
+            }
+            _ => false,
+        }
+    }
+
+    /// Returns whether the node matched the key (which stops further computed siblings).
+    fn apply_node(
+        &mut self,
+        node: &'s Node,
+        key: Cow<'s, str>,
+        present: bool,
+        parent_is_list: bool,
+        doc: &mut Value,
+    ) -> Result<bool, StepError> {
+        let matched = match &node.key {
+            Key::Literal(s) => {
+                if s != key.as_ref() {
+                    return Ok(false);
+                }
+                Matched::new(key)
+            }
+            Key::Index(i) => {
+                if !parent_is_list || java::parse_int(&key) != i32::try_from(*i).ok() {
+                    return Ok(false);
+                }
+                Matched::new(key)
+            }
+            Key::Star(p) => match p.captures(&key) {
+                Some(groups) => Matched {
+                    key,
+                    groups,
+                    hash_count: 0,
+                },
+                None => return Ok(false),
+            },
+        };
+        if node.check_value && !present {
+            return Ok(true);
+        }
+        let nav = if parent_is_list {
+            match java::parse_int(&matched.key) {
+                Some(i) if i >= 0 => Nav::Index(i as usize),
+                _ => return Ok(true),
+            }
+        } else {
+            Nav::Key
+        };
+        match &node.body {
+            Body::Composite(comp) => self.apply_composite(node, comp, nav, matched, doc),
+            Body::Leaf(evals) => self.apply_leaf(node, evals, nav, matched, doc),
+        }
+        .map(|()| true)
+    }
+
+    fn apply_composite(
+        &mut self,
+        node: &'s Node,
+        comp: &'s Composite,
+        nav: Nav,
+        matched: Matched<'s>,
+        doc: &mut Value,
+    ) -> Result<(), StepError> {
+        let parent_orig = self.steps.last().and_then(|s| s.orig_size);
+        self.steps.push(MStep {
+            nav,
+            matched,
+            orig_size: None,
+        });
+        let current = navigate(doc, &self.steps);
+        if !comp.data_type.compatible(current) {
+            self.steps.pop();
+            return Ok(());
+        }
+        if matches!(current, None | Some(Value::Null)) {
+            // Jolt creates the missing container when the mode allows writing there.
+            let Some(step) = self.steps.pop() else {
+                return Ok(());
+            };
+            if !self.create_container(node, comp, &step.matched.key, parent_orig, doc) {
+                return Ok(());
+            }
+            self.steps.push(step);
+        }
+        if let Some(v) = navigate_mut(doc, &self.steps) {
+            let orig = expand_list(v, comp.data_type);
+            if let Some(last) = self.steps.last_mut() {
+                last.orig_size = orig;
+            }
+        }
+        if let Some(t) = self.trace.as_deref_mut() {
+            let mut p = String::new();
+            for s in &self.steps {
+                if !matches!(s.nav, Nav::Same) {
+                    push_pointer(&mut p, &s.matched.key);
+                }
+            }
+            t.matched(&node.spec_path, p);
+        }
+        let result = self.process(comp, doc);
+        self.steps.pop();
+        result
+    }
+
+    fn create_container(
+        &self,
+        node: &Node,
+        comp: &Composite,
+        key: &str,
+        parent_orig: Option<usize>,
+        doc: &mut Value,
+    ) -> bool {
+        let Some(new_value) = comp.data_type.new_value() else {
+            return false;
+        };
+        match navigate_mut(doc, &self.steps) {
+            Some(Value::Object(map)) if node.mode.applies_to_map(map, key) => {
+                map.insert(key.to_string(), new_value);
+                true
+            }
+            Some(Value::Object(_)) => false,
+            Some(Value::Array(list)) => {
+                let (Some(i), Some(orig)) = (java::parse_int(key), parent_orig) else {
+                    return false;
+                };
+                let Ok(i) = usize::try_from(i) else {
+                    return false;
+                };
+                if node.mode.applies_to_list(list, i, orig) {
+                    list[i] = new_value;
+                    true
+                } else {
+                    false
+                }
+            }
+            _ => false,
+        }
+    }
+
+    fn apply_leaf(
+        &mut self,
+        node: &'s Node,
+        evals: &'s [Evaluator],
+        nav: Nav,
+        matched: Matched<'s>,
+        doc: &mut Value,
+    ) -> Result<(), StepError> {
+        self.steps.push(MStep {
+            nav,
+            matched,
+            orig_size: None,
+        });
+        let parent_orig = self
+            .steps
+            .get(self.steps.len().wrapping_sub(2))
+            .and_then(|s| s.orig_size);
+        let value = {
+            let view = View::new(&*doc, &self.steps);
+            let here = view.levels.last().copied().flatten();
+            let present = match (here, self.steps.last().map(|s| s.nav)) {
+                (None, _) => false,
+                // In a list, "present" means inside the input list, before the spec padded it.
+                (Some(_), Some(Nav::Index(i))) => parent_orig.is_none_or(|orig| i < orig),
+                (Some(_), _) => true,
+            };
+            let input = if present { here } else { None };
+            evaluate_first(evals, input, &view, self.context)
+        };
+        let tracing = self.trace.is_some();
+        let pointer = if tracing {
+            self.input_pointer()
+        } else {
+            String::new()
+        };
+        let Some(step) = self.steps.pop() else {
+            return Ok(());
+        };
+        if let Some(t) = self.trace.as_deref_mut() {
+            match &value {
+                Some(_) => t.matched(&node.spec_path, pointer),
+                None => t.no_value(&node.spec_path, pointer),
+            }
+        }
+        let Some(value) = value else {
+            return Ok(());
+        };
+        let key = step.matched.key;
+        let parent_orig = self.steps.last().and_then(|s| s.orig_size);
+        match navigate_mut(doc, &self.steps) {
+            Some(Value::Object(map)) => {
+                write_map(node.mode, map, key, value);
+                Ok(())
+            }
+            Some(Value::Array(list)) => {
+                let idx = java::parse_int(&key).and_then(|i| usize::try_from(i).ok());
+                if let (Some(i), Some(orig)) = (idx, parent_orig)
+                    && node.mode.applies_to_list(list, i, orig)
+                {
+                    list[i] = value;
+                }
+                Ok(())
+            }
+            _ => Err(StepError::new(
+                self.input_pointer(),
+                format!("cannot write key `{key}` into a value that is not an object or array"),
+            )),
+        }
+    }
+}
+
+fn evaluate_first<'a>(
+    evals: &'a [Evaluator],
+    input: Option<&'a Value>,
+    view: &View<'a, '_>,
+    context: Option<&'a Value>,
+) -> Option<Value> {
+    evals.iter().find_map(|e| evaluate(e, input, view, context))
+}
+
+fn evaluate<'a>(
+    eval: &'a Evaluator,
+    input: Option<&'a Value>,
+    view: &View<'a, '_>,
+    context: Option<&'a Value>,
+) -> Option<Value> {
+    match eval {
+        Evaluator::Arg(a) => eval_arg(a, view, context).map(Cow::into_owned),
+        Evaluator::Call {
+            function: None,
+            args,
+            ..
+        } => args
+            .first()
+            .and_then(|a| eval_arg(a, view, context))
+            .map(Cow::into_owned),
+        Evaluator::Call {
+            function: Some(f),
+            args,
+            ..
+        } => match args.as_slice() {
+            [] => match input {
+                Some(v) => f(&[v]),
+                None => f(&[]),
+            },
+            [one] => match eval_arg(one, view, context) {
+                Some(v) => f(&[v.as_ref()]),
+                None => f(&[]),
+            },
+            many => {
+                // Arguments are borrowed from the document: `=size(@(2,lines))` does not copy
+                // the list.
+                let values: Vec<Option<Cow<'a, Value>>> =
+                    many.iter().map(|a| eval_arg(a, view, context)).collect();
+                let refs: Vec<&Value> = values
+                    .iter()
+                    .map(|v| v.as_deref().unwrap_or(&crate::path::NULL))
+                    .collect();
+                f(&refs)
+            }
+        },
+    }
+}
+
+fn eval_arg<'a>(
+    arg: &'a FnArg,
+    view: &View<'a, '_>,
+    context: Option<&'a Value>,
+) -> Option<Cow<'a, Value>> {
+    match arg {
+        FnArg::Literal(v) => Some(Cow::Borrowed(v)),
+        FnArg::SelfLookup(t) => t.read(view).ok().flatten().map(Cow::Borrowed),
+        FnArg::Context(segs) => {
+            let mut cur = context?;
+            for seg in segs {
+                let step = seg.evaluate(view).ok().flatten()?;
+                cur = match (&step, cur) {
+                    (Resolved::Key(k), Value::Object(m)) => m.get(k.as_ref())?,
+                    (Resolved::Index(i), Value::Array(a)) => a.get(*i)?,
+                    _ => return None,
+                };
+            }
+            Some(Cow::Borrowed(cur))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn function_args_split_outside_parens_and_quotes() {
+        let (name, args) = parse_function_args("concat(@(1,a),'x, y', 3)").unwrap();
+        assert_eq!(name, "concat");
+        assert_eq!(args, vec!["@(1,a)", "'x, y'", "3"]);
+    }
+
+    #[test]
+    fn literal_args_follow_jolt() {
+        assert_eq!(parse_literal_arg(""), Value::Null);
+        assert_eq!(parse_literal_arg("null"), Value::from("null"));
+        assert_eq!(parse_literal_arg("TRUE"), Value::Bool(true));
+        assert_eq!(parse_literal_arg("2.5"), Value::from(2.5));
+    }
+}
