@@ -24,6 +24,9 @@ enum Command {
     /// Jolt mapping specs: `mapping test --spec spec.json --input input.json [--explain]`.
     #[command(subcommand)]
     Mapping(commands::mapping::MappingCommand),
+    /// NiFi Expression Language: evaluate templates as NiFi 1.28 does.
+    #[command(subcommand)]
+    Expr(commands::expr::ExprCommand),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -42,5 +45,6 @@ fn main() -> anyhow::Result<()> {
             std::process::exit(code)
         }
         Command::Mapping(cmd) => commands::mapping::run(cmd),
+        Command::Expr(command) => commands::expr::run(command),
     }
 }

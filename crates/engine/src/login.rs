@@ -244,6 +244,17 @@ impl ErpLoginConfig {
     }
 }
 
+/// Why [`ErpSession::send`] sent nothing.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum SendError<E: std::fmt::Display> {
+    /// Logging in failed.
+    #[error("{0}")]
+    Login(LoginError),
+    /// The request could not be built (e.g. its URL expression failed).
+    #[error("{0}")]
+    Build(E),
+}
+
 /// What a login produced: the header to send and the token scripts see as `token.erp`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Credential {
@@ -317,15 +328,15 @@ impl ErpSession {
     /// Sends a request built from the current credential's token (URLs may embed it), with the
     /// credential's header added. When the answer's status is one of `relogin_statuses`, logs in
     /// again once and sends the rebuilt request once more.
-    pub async fn send(
+    pub async fn send<E>(
         &self,
         relogin_statuses: &[u16],
-        build: impl Fn(&str) -> Request,
-    ) -> Result<Exchange, LoginError> {
-        let mut credential = self.credential().await?;
+        build: impl Fn(&str) -> Result<Request, E>,
+    ) -> Result<Exchange, SendError<E>> {
+        let mut credential = self.credential().await.map_err(SendError::Login)?;
         let mut renewed = false;
         loop {
-            let mut request = build(&credential.token);
+            let mut request = build(&credential.token).map_err(SendError::Build)?;
             if let Some((name, value)) = &credential.header {
                 request.set_header(name, value.clone());
             }
@@ -336,7 +347,10 @@ impl ErpSession {
             let can_renew = !matches!(self.config, ErpLoginConfig::None);
             if rejected && !renewed && can_renew {
                 tracing::info!(status = ?exchange.status(), "ERP rejected the token; logging in again");
-                credential = self.renew(&credential.token).await?;
+                credential = self
+                    .renew(&credential.token)
+                    .await
+                    .map_err(SendError::Login)?;
                 renewed = true;
                 continue;
             }

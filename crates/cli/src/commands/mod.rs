@@ -2,4 +2,5 @@
 
 pub mod mapping;
 pub mod script;
+pub mod expr;
 pub mod version;

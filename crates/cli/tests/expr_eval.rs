@@ -1,0 +1,104 @@
+//! `omnibridge expr eval` as a user runs it: key=value attributes, an attributes file, and a
+//! template that does not compile.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::process::Command;
+
+fn omnibridge() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_omnibridge"))
+}
+
+fn run(args: &[&str]) -> (bool, String, String) {
+    let out = omnibridge().args(args).output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+#[test]
+fn evaluates_the_seed_dynamic_url_with_key_value_attributes() {
+    let template = r#"${http.query.string:isEmpty():not():ifElse(${literal("http://x/{TOKEN}/run"):replace("{TOKEN}",${token.erp})}, ${last.request:replaceAll("(\.\d*)?Z?$","")})}"#;
+    let (ok, stdout, stderr) = run(&[
+        "expr",
+        "eval",
+        template,
+        "last.request=2024-01-02T03:04:05.123Z",
+    ]);
+    assert!(ok, "{stderr}");
+    assert_eq!(stdout, "2024-01-02T03:04:05\n");
+    let (ok, stdout, _) = run(&[
+        "expr",
+        "eval",
+        template,
+        "http.query.string=a=b",
+        "token.erp=abc",
+    ]);
+    assert!(ok);
+    assert_eq!(stdout, "http://x/abc/run\n");
+}
+
+#[test]
+fn reads_attributes_from_a_json_file_and_lets_arguments_override_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("attrs.json");
+    std::fs::write(
+        &path,
+        r#"{"number": "00122340593828", "token": "a b&c", "page": 3, "gone": null}"#,
+    )
+    .unwrap();
+    let template = "https://erp/api?number=${number}&token=${token:urlEncode()}&page=${page:plus(1)}&gone=${gone:isNull()}";
+    let (ok, stdout, stderr) = run(&[
+        "expr",
+        "eval",
+        template,
+        "--attrs-file",
+        path.to_str().unwrap(),
+    ]);
+    assert!(ok, "{stderr}");
+    assert_eq!(
+        stdout,
+        "https://erp/api?number=00122340593828&token=a+b%26c&page=4&gone=true\n"
+    );
+    let (ok, stdout, _) = run(&[
+        "expr",
+        "eval",
+        "${number}",
+        "--attrs-file",
+        path.to_str().unwrap(),
+        "number=42",
+    ]);
+    assert!(ok);
+    assert_eq!(stdout, "42\n");
+}
+
+#[test]
+fn a_typo_is_refused_with_its_position_and_the_nearest_function() {
+    let (ok, stdout, stderr) = run(&["expr", "eval", "id=\n${x:repalce('a', 'b')}", "x=a"]);
+    assert!(!ok);
+    assert!(stdout.is_empty());
+    assert!(stderr.contains("line 2, column 5"), "{stderr}");
+    assert!(stderr.contains("unknown function 'repalce'"), "{stderr}");
+    assert!(stderr.contains("did you mean `replace`?"), "{stderr}");
+}
+
+#[test]
+fn an_evaluation_error_exits_non_zero() {
+    let (ok, _, stderr) = run(&["expr", "eval", "${x:divide(0)}", "x=4"]);
+    assert!(!ok);
+    assert!(stderr.contains("division by zero"), "{stderr}");
+}
+
+#[test]
+fn now_can_be_fixed_for_reproducible_output() {
+    let (ok, stdout, _) = run(&[
+        "expr",
+        "eval",
+        "${now():minus(3600000):format('yyyy-MM-dd HH:mm', 'Europe/Istanbul')}",
+        "--now",
+        "1735689600000",
+    ]);
+    assert!(ok);
+    assert_eq!(stdout, "2025-01-01 02:00\n");
+}

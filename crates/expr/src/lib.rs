@@ -1,0 +1,247 @@
+//! NiFi Expression Language for omnibridge: URL fields, headers and trigger parameters that users
+//! paste from Akinon Integrator flows evaluate exactly as NiFi 1.28 evaluates them (plus the
+//! NiFi 2.x functions).
+//!
+//! The central type is [`Template`]: [`Template::compile`] parses a property value (literal text
+//! mixed with `${...}` expressions, `$$` escapes, nested expressions) once, checking function
+//! names, arity and types the way NiFi's compiler does, and [`Template::evaluate`] renders it
+//! many times against any [`Attributes`] implementation.
+//!
+//! Key design decision: compile once into a typed tree with regexes, date patterns, JSON paths
+//! and durations prepared from constant arguments, and evaluate with values that borrow from the
+//! template and the attributes (`Cow`), so the common URL template costs a few allocations at
+//! most. Where NiFi leaves failures to evaluation time (an unparsable date, a bad JSON document)
+//! we do too; where it fails at compile time (unknown function, wrong arity, `BOOLEAN` used as a
+//! number, a multi-attribute chain without a reducer) [`Template::compile`] refuses with a
+//! line/column, what was expected and, for a misspelt function, the nearest name.
+//!
+//! Deliberate difference: a missing attribute is null. There is no fallback to environment
+//! variables or JVM-like system properties, so templates cannot read the engine's environment.
+//! Java regex semantics are emulated over `fancy-regex`; the differences are listed in the
+//! `java_regex` module.
+
+#![deny(missing_docs)]
+
+mod ast;
+mod attributes;
+mod catalog;
+mod duration;
+mod error;
+mod escapes;
+mod eval;
+mod java_date;
+mod java_number;
+mod java_regex;
+mod java_string;
+mod json_path;
+mod options;
+mod parser;
+mod scan;
+mod value;
+
+use std::collections::BTreeSet;
+
+pub use attributes::Attributes;
+pub use error::{CompileError, EvalError};
+pub use options::EvalOptions;
+
+use ast::{Arg, Compiled, Expr, Part, Subject};
+
+/// A compiled NiFi EL template: immutable, `Send + Sync`, evaluated any number of times.
+#[derive(Debug, Clone)]
+pub struct Template {
+    source: String,
+    compiled: Compiled,
+}
+
+impl Template {
+    /// Compiles a property value. Fails (with line, column, what was expected and a suggestion
+    /// for misspelt functions) where NiFi's compiler would.
+    pub fn compile(source: &str) -> Result<Template, CompileError> {
+        let compiled = parser::compile_template(source, source, 0, 0)?;
+        Ok(Template {
+            source: source.to_string(),
+            compiled,
+        })
+    }
+
+    /// The text the template was compiled from.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// True when the template has no expressions (its value never depends on attributes).
+    pub fn is_literal(&self) -> bool {
+        self.compiled
+            .parts
+            .iter()
+            .all(|part| matches!(part, Part::Text(_)))
+    }
+
+    /// The attribute names read directly (`${name}`, `${'name'}`, `anyAttribute('name')`), in
+    /// sorted order. Names computed at run time (`${${x}}`) are not known and not listed.
+    pub fn referenced_attributes(&self) -> Vec<String> {
+        let mut names = BTreeSet::new();
+        collect_compiled(&self.compiled, &mut names);
+        names.into_iter().collect()
+    }
+
+    /// Evaluates with UTC as the default zone and the system clock.
+    pub fn evaluate<A: Attributes + ?Sized>(&self, attributes: &A) -> Result<String, EvalError> {
+        self.evaluate_with(&Wrapper(attributes), &EvalOptions::default())
+    }
+
+    /// Evaluates with explicit options (default zone, clock for `now()`).
+    pub fn evaluate_with(
+        &self,
+        attributes: &dyn Attributes,
+        options: &EvalOptions,
+    ) -> Result<String, EvalError> {
+        let cx = eval::Cx {
+            attrs: attributes,
+            options,
+        };
+        let mut out = String::with_capacity(self.source.len() + 16);
+        eval::render_into(&self.compiled, &cx, &mut out).map_err(|error| *error)?;
+        Ok(out)
+    }
+}
+
+/// Escapes literal text so that a template renders it unchanged, alone or next to expressions:
+/// a run of `$` before a complete `{...}` is doubled (NiFi's `$$` escape); a run before an
+/// unclosed `{` or at the very end becomes `${literal('$...')}`, which no neighbour can change.
+pub fn escape_literal(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len() + 8);
+    let mut index = 0;
+    while index < bytes.len() {
+        if bytes[index] != b'$' {
+            let next = text[index..]
+                .find('$')
+                .map_or(text.len(), |offset| index + offset);
+            out.push_str(&text[index..next]);
+            index = next;
+            continue;
+        }
+        let start = index;
+        while index < bytes.len() && bytes[index] == b'$' {
+            index += 1;
+        }
+        let run = &text[start..index];
+        let before_brace = bytes.get(index) == Some(&b'{');
+        if before_brace && text[index..].contains('}') {
+            out.push_str(run);
+            out.push_str(run);
+        } else if before_brace || index == bytes.len() {
+            out.push_str("${literal('");
+            out.push_str(run);
+            out.push_str("')}");
+        } else {
+            out.push_str(run);
+        }
+    }
+    out
+}
+
+/// Adapts a possibly unsized `Attributes` to a trait object.
+struct Wrapper<'a, A: ?Sized>(&'a A);
+
+impl<A: Attributes + ?Sized> Attributes for Wrapper<'_, A> {
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name)
+    }
+    fn names(&self) -> Vec<&str> {
+        self.0.names()
+    }
+}
+
+fn collect_compiled(compiled: &Compiled, names: &mut BTreeSet<String>) {
+    for part in &compiled.parts {
+        match part {
+            Part::Expr(expr) => collect_expr(expr, names),
+            Part::Attr(name) => {
+                names.insert(name.clone());
+            }
+            Part::Text(_) => {}
+        }
+    }
+}
+
+fn collect_expr(expr: &Expr, names: &mut BTreeSet<String>) {
+    match &expr.subject {
+        Subject::Attr(name) => {
+            names.insert(name.clone());
+        }
+        Subject::AttrTemplate(template) => collect_compiled(template, names),
+        Subject::AttrExpr(inner) => collect_expr(inner, names),
+        Subject::Function(call) => collect_args(&call.args, names),
+        Subject::Multi(call) => {
+            if matches!(
+                call.func,
+                catalog::Func::AnyAttribute | catalog::Func::AllAttributes
+            ) {
+                for arg in &call.args {
+                    if let Arg::Const(ast::Const::Str(name)) = arg {
+                        names.insert(name.clone());
+                    }
+                }
+            }
+            collect_args(&call.args, names);
+        }
+    }
+    for call in &expr.chain {
+        collect_args(&call.args, names);
+    }
+}
+
+fn collect_args(args: &[Arg], names: &mut BTreeSet<String>) {
+    for arg in args {
+        match arg {
+            Arg::Const(_) => {}
+            Arg::Template(template) => collect_compiled(template, names),
+            Arg::Expr(expr) => collect_expr(expr, names),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn assert_send_sync<T: Send + Sync>() {}
+
+    #[test]
+    fn templates_are_send_and_sync() {
+        assert_send_sync::<Template>();
+    }
+
+    #[test]
+    fn referenced_attributes_are_listed() {
+        let template = Template::compile("x=${a:append(${b})}&y=${'c d'}").unwrap();
+        assert_eq!(template.referenced_attributes(), vec!["a", "b", "c d"]);
+        assert!(!template.is_literal());
+        assert!(Template::compile("plain $$ text").unwrap().is_literal());
+    }
+
+    #[test]
+    fn missing_attributes_never_fall_back_to_the_environment() {
+        let template = Template::compile("${PATH}${HOME}").unwrap();
+        assert_eq!(
+            template
+                .evaluate(&HashMap::<String, String>::new())
+                .unwrap(),
+            ""
+        );
+    }
+
+    #[test]
+    fn now_is_injectable() {
+        let template = Template::compile("${now():format('yyyy-MM-dd HH:mm')}").unwrap();
+        let options = EvalOptions::new().with_fixed_now(1_735_689_600_000);
+        assert_eq!(
+            template.evaluate_with(&(), &options).unwrap(),
+            "2025-01-01 00:00"
+        );
+    }
+}
