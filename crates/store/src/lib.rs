@@ -1,0 +1,160 @@
+//! Persistence for the omnibridge engine.
+//!
+//! Everything the engine must remember between records, runs and crashes lives behind one
+//! object-safe trait, [`Store`]: executions (who or what triggered a run, its state, status,
+//! counts and timings), row logs (one per record per execution, with redacted and capped
+//! bodies), the per-record **ledger** that makes writes exactly-once (an intent before the ERP
+//! write, the result after, each Omnitron step, then completed), small per-flow state
+//! (`last.request`, cursors), leases so runs of one flow never overlap, and retention.
+//!
+//! The engine holds an `Arc<dyn Store>` from [`open`] and never learns which database it talks
+//! to. Two backends implement the trait with one shared body of portable SQL
+//! (`sql_impl.rs`): [`SqliteStore`] (embedded, WAL, the single-node default) and
+//! [`PgStore`] (many nodes sharing one PostgreSQL). Both run the same test suite.
+//!
+//! Key decisions:
+//! - **The ledger guards every transition with one conditional statement** (phase and attempt
+//!   number in the `WHERE`), so exactly one of many concurrent callers can record an intent
+//!   for a record, and every crash point leaves a distinct, recoverable phase (see [`ledger`]).
+//! - **The store redacts, not the caller**: bodies, errors, `log.*` attributes and summaries
+//!   go through the [`Redactor`] on the way in, so a forgotten call site cannot leak a token.
+//! - **Time comes from a [`Clock`]** and is stored as UTC microseconds in 64-bit integers: the
+//!   same ordering on both databases, and tests move time instead of sleeping.
+//!
+//! # One record, as the engine drives it
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::time::Duration;
+//! use omnibridge_store::*;
+//!
+//! let store = open("sqlite::memory:", StoreOptions::default()).await?;
+//! store.redactor().secrets().add("omnitron-token-123"); // every token, as it is obtained
+//!
+//! // One run of a flow, under the flow's lease (named by the flow id).
+//! let lease = store.acquire_lease("orders", "node-1", Duration::from_secs(30)).await?;
+//! assert!(lease.acquired().is_some());
+//! store.interrupt_orphaned_executions().await?; // runs left by a dead process
+//! let run = store
+//!     .create_execution(NewExecution {
+//!         flow_id: "orders".into(),
+//!         flow_name: "Order Flow".into(),
+//!         trigger: Trigger::Scheduled,
+//!         owner: "node-1".into(),
+//!     })
+//!     .await?;
+//!
+//! // Before writing order 1001 to the ERP: the intent. Refused if it is in doubt or done.
+//! let body = r#"{"number":"1001"}"#;
+//! let entry = store
+//!     .record_intent("orders", "1001", NewIntent {
+//!         execution_id: run.id.clone(),
+//!         record_id: Some("42".into()),
+//!         request_hash: request_hash(body.as_bytes()),
+//!     })
+//!     .await?;
+//! // After the ERP answered.
+//! store
+//!     .record_result("orders", "1001", entry.attempt, ErpResult {
+//!         status_code: 201,
+//!         accepted: true,
+//!         erp_reference: Some("ERP-9".into()),
+//!         response: Some(r#"{"id":"ERP-9"}"#.into()),
+//!         error: None,
+//!     })
+//!     .await?;
+//! // Each Omnitron write, then completed.
+//! store.record_omnitron_step("orders", "1001", entry.attempt, "is_send").await?;
+//! store.mark_completed("orders", "1001", entry.attempt).await?;
+//!
+//! store
+//!     .append_row_log(NewRowLog {
+//!         execution_id: run.id.clone(),
+//!         record_key: "1001".into(),
+//!         record_id: Some("42".into()),
+//!         status: RowStatus::Success,
+//!         step: Step::Done,
+//!         error: None,
+//!         attributes: serde_json::Map::new(),
+//!         request: Some(body.into()),
+//!         response: Some("Authorization: Token omnitron-token-123".into()),
+//!     })
+//!     .await?;
+//! store.increment_counts(&run.id, Counts { read: 1, sent: 1, ..Counts::default() }).await?;
+//! let done = store.finish_execution(&run.id, FinishExecution::default()).await?;
+//! assert_eq!(done.status, ExecutionStatus::Success);
+//! store.release_lease("orders", "node-1").await?;
+//!
+//! let logs = store
+//!     .list_row_logs(&RowLogQuery { execution_id: Some(run.id), ..RowLogQuery::default() })
+//!     .await?;
+//! assert_eq!(logs.items[0].response.as_ref().unwrap().text, "Authorization: ***");
+//! # Ok(())
+//! # }
+//! ```
+#![deny(missing_docs)]
+
+mod clock;
+mod error;
+pub mod execution;
+pub mod lease;
+pub mod ledger;
+mod postgres;
+mod redact;
+pub mod retention;
+pub mod row_log;
+mod sql_impl;
+mod sqlite;
+mod store;
+
+use std::sync::Arc;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use error::{LedgerPhaseName, StoreError, StoreResult};
+pub use execution::{
+    Counts, Execution, ExecutionId, ExecutionQuery, ExecutionState, ExecutionStatus,
+    FinishExecution, NewExecution, Trigger,
+};
+pub use lease::{Lease, LeaseOutcome};
+pub use ledger::{
+    ErpResult, LedgerEntry, LedgerPhase, LedgerQuery, LedgerResolution, LedgerResult, NewIntent,
+    Resolution,
+};
+pub use postgres::PgStore;
+pub use redact::{
+    DEFAULT_LEDGER_BODY_CAP, DEFAULT_ROW_LOG_BODY_CAP, MIN_SECRET_LEN, REDACTED, Redactor,
+    SecretValues, StoredBody, request_hash, truncation_marker,
+};
+pub use retention::{PruneReport, RetentionPolicy};
+pub use row_log::{NewRowLog, RowLog, RowLogQuery, RowStatus, Step};
+pub use sqlite::SqliteStore;
+pub use store::{Backend, Page, SqliteDurability, Store, StoreOptions};
+
+/// Opens the store named by a database URL: `sqlite://path` (created if missing),
+/// `sqlite::memory:`, or `postgres://user@host/db` (`postgresql://` too). Migrations are
+/// applied before it returns.
+pub async fn open(url: &str, options: StoreOptions) -> StoreResult<Arc<dyn Store>> {
+    if url.starts_with("sqlite:") {
+        Ok(Arc::new(SqliteStore::open(url, options).await?))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(PgStore::open(url, options).await?))
+    } else {
+        Err(StoreError::BadUrl {
+            url: redact_url_password(url),
+            problem: "expected sqlite://<path>, sqlite::memory: or postgres://...".to_string(),
+        })
+    }
+}
+
+/// A URL with any password replaced, for error messages.
+pub(crate) fn redact_url_password(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            // Setting a password only fails for URLs that cannot have one, excluded above.
+            let _ = parsed.set_password(Some(REDACTED));
+            parsed.to_string()
+        }
+        _ => url.to_string(),
+    }
+}

@@ -1,0 +1,282 @@
+//! The [`Store`] trait: everything the engine persists, behind one object-safe interface.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::clock::{Clock, SystemClock};
+use crate::error::StoreResult;
+use crate::execution::{
+    Counts, Execution, ExecutionId, ExecutionQuery, FinishExecution, NewExecution,
+};
+use crate::lease::{Lease, LeaseOutcome};
+use crate::ledger::{ErpResult, LedgerEntry, LedgerQuery, NewIntent, Resolution};
+use crate::redact::{DEFAULT_LEDGER_BODY_CAP, DEFAULT_ROW_LOG_BODY_CAP, Redactor};
+use crate::retention::{PruneReport, RetentionPolicy};
+use crate::row_log::{NewRowLog, RowLog, RowLogQuery};
+
+/// One page of a listing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Page<T> {
+    /// The rows of this page.
+    pub items: Vec<T>,
+    /// How many rows match the query in all (for "page 2 of 7").
+    pub total: u64,
+}
+
+/// Which database a store talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// Embedded SQLite (single node).
+    Sqlite,
+    /// PostgreSQL (shared by many nodes).
+    Postgres,
+}
+
+/// How hard SQLite works to keep a commit across a power loss.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SqliteDurability {
+    /// `synchronous=FULL`: every commit is on disk before the call returns, so an intent is
+    /// durable before the ERP write leaves, even across a power loss. The default.
+    #[default]
+    Full,
+    /// `synchronous=NORMAL`: survives a process crash (SIGKILL) but the last commits may be
+    /// lost on a power loss or OS crash. Faster.
+    Normal,
+}
+
+/// How a store is set up. `StoreOptions::default()` is what production uses.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// Redaction rules and the shared set of secret values to scrub.
+    pub redactor: Redactor,
+    /// Cap on each row log body, in bytes (default 64 KiB).
+    pub row_log_body_cap: usize,
+    /// Cap on the ERP response kept in the ledger, in bytes (default 1 MiB).
+    pub ledger_body_cap: usize,
+    /// Where "now" comes from.
+    pub clock: Arc<dyn Clock>,
+    /// SQLite only: durability of commits.
+    pub sqlite_durability: SqliteDurability,
+    /// SQLite only: how long a write waits for another process's lock before failing.
+    pub busy_timeout: Duration,
+    /// Most connections to keep open for reads (and, on PostgreSQL, writes).
+    pub max_connections: u32,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            redactor: Redactor::default(),
+            row_log_body_cap: DEFAULT_ROW_LOG_BODY_CAP,
+            ledger_body_cap: DEFAULT_LEDGER_BODY_CAP,
+            clock: Arc::new(SystemClock),
+            sqlite_durability: SqliteDurability::default(),
+            busy_timeout: Duration::from_secs(30),
+            max_connections: 4,
+        }
+    }
+}
+
+/// Everything the engine persists: executions, row logs, the per-record ledger, flow state,
+/// leases and retention. Object-safe (`Arc<dyn Store>`), so the engine never knows which
+/// database it talks to.
+///
+/// Conventions for every method:
+/// - ids and keys are plain strings; execution ids are UUIDs made by the store;
+/// - every timestamp comes from the store's [`Clock`] and is UTC;
+/// - everything that may carry a secret (bodies, errors, `log.*` attributes, summaries) is
+///   redacted by the store's [`Redactor`] before it is written, and bodies are capped with an
+///   explicit truncation marker;
+/// - each method is atomic on its own, and safe to call from many tasks (and, on PostgreSQL,
+///   many nodes) at once.
+#[async_trait]
+pub trait Store: Send + Sync + std::fmt::Debug {
+    /// Which database this is.
+    fn backend(&self) -> Backend;
+
+    /// Closes the connections, waiting for in-flight calls (SQLite checkpoints its WAL).
+    /// Calls made afterwards fail with a database error.
+    async fn close(&self);
+
+    /// The redactor applied to everything written; add secret values to
+    /// `redactor().secrets()` as they become known (e.g. each new token).
+    fn redactor(&self) -> &Redactor;
+
+    // ---- executions ------------------------------------------------------------------------
+
+    /// Starts an execution: state `running`, status `in_progress`, zero counts, `started_at` =
+    /// now. Returns it with its new id.
+    async fn create_execution(&self, new: NewExecution) -> StoreResult<Execution>;
+
+    /// Adds `delta` to the execution's counts in one atomic statement (many record tasks call
+    /// this at once) and returns the new totals. Allowed after the execution finished too
+    /// (a late record), so counts are never lost. Fails with `ExecutionNotFound`.
+    async fn increment_counts(&self, id: &str, delta: Counts) -> StoreResult<Counts>;
+
+    /// Finishes a running execution: state `finished`, the given or derived status,
+    /// `finished_at`, `duration_ms`, error (redacted) and summary (redacted). Fails with
+    /// `ExecutionNotRunning` when it was already finished or interrupted.
+    async fn finish_execution(&self, id: &str, finish: FinishExecution) -> StoreResult<Execution>;
+
+    /// Marks one running execution `interrupted` (graceful shutdown, cancel), with a reason
+    /// kept as its error and the status derived from its counts. Fails with
+    /// `ExecutionNotRunning` when it is not running.
+    async fn interrupt_execution(&self, id: &str, reason: &str) -> StoreResult<Execution>;
+
+    /// Marks `interrupted` every running execution whose owner no longer holds a live lease
+    /// named by the execution's flow id (its process died; its lease expired or was taken
+    /// over). Call at start-up after acquiring the flow's lease, and from a reaper. Returns the
+    /// ids marked.
+    async fn interrupt_orphaned_executions(&self) -> StoreResult<Vec<ExecutionId>>;
+
+    /// One execution, or `None` when it does not exist.
+    async fn get_execution(&self, id: &str) -> StoreResult<Option<Execution>>;
+
+    /// Executions matching `query`, newest first (by start time), with the total.
+    async fn list_executions(&self, query: &ExecutionQuery) -> StoreResult<Page<Execution>>;
+
+    // ---- row logs --------------------------------------------------------------------------
+
+    /// Appends one row log (redacting bodies, error and attributes; capping bodies) and returns
+    /// it as stored. Fails with `ExecutionNotFound` for an unknown execution.
+    async fn append_row_log(&self, log: NewRowLog) -> StoreResult<RowLog>;
+
+    /// Row logs matching `query` (by execution, by flow + record key across executions, by
+    /// status), newest first, with the total.
+    async fn list_row_logs(&self, query: &RowLogQuery) -> StoreResult<Page<RowLog>>;
+
+    // ---- ledger ----------------------------------------------------------------------------
+
+    /// The record's ledger entry, or `None` when it was never attempted.
+    async fn get_ledger_entry(
+        &self,
+        flow_id: &str,
+        record_key: &str,
+    ) -> StoreResult<Option<LedgerEntry>>;
+
+    /// Records the intent to write the record to the ERP, just before the write. Allowed when
+    /// there is no entry or it is `rejected`/`released`; the entry becomes `intent` with
+    /// attempt + 1 (the previous attempt's result, steps and resolution are cleared). Any other
+    /// phase fails with `LedgerConflict` — the record is in flight, in doubt, accepted or done,
+    /// and must not be sent. Exactly one of many concurrent callers succeeds.
+    async fn record_intent(
+        &self,
+        flow_id: &str,
+        record_key: &str,
+        intent: NewIntent,
+    ) -> StoreResult<LedgerEntry>;
+
+    /// Records the ERP's answer to attempt `attempt`: `intent` → `accepted` (2xx) or
+    /// `rejected`. The response is redacted and capped at the ledger cap. `LedgerConflict`
+    /// unless the entry is `intent` at that attempt.
+    async fn record_result(
+        &self,
+        flow_id: &str,
+        record_key: &str,
+        attempt: u32,
+        result: ErpResult,
+    ) -> StoreResult<LedgerEntry>;
+
+    /// The Check Response Script refused an accepted write (`is_send` not `"1"`):
+    /// `accepted` → `rejected`, with the reason, so the next run sends again.
+    /// `LedgerConflict` unless the entry is `accepted` at that attempt.
+    async fn record_refusal(
+        &self,
+        flow_id: &str,
+        record_key: &str,
+        attempt: u32,
+        reason: &str,
+    ) -> StoreResult<LedgerEntry>;
+
+    /// Records that one Omnitron step of the current attempt is done (e.g.
+    /// `item_mapping:1234`, `order_mapping`, `is_send`), so a resume skips it. Idempotent.
+    /// `LedgerConflict` unless the entry is `accepted` at that attempt.
+    async fn record_omnitron_step(
+        &self,
+        flow_id: &str,
+        record_key: &str,
+        attempt: u32,
+        step: &str,
+    ) -> StoreResult<LedgerEntry>;
+
+    /// Marks the record completed once Omnitron was updated (`is_send`): `accepted` →
+    /// `completed`. `LedgerConflict` unless the entry is `accepted` at that attempt.
+    async fn mark_completed(
+        &self,
+        flow_id: &str,
+        record_key: &str,
+        attempt: u32,
+    ) -> StoreResult<LedgerEntry>;
+
+    /// Resolves an entry outside the normal path (see [`Resolution`] for the phases each kind
+    /// is allowed from). `LedgerConflict` when the kind is not allowed in the current phase.
+    async fn resolve(
+        &self,
+        flow_id: &str,
+        record_key: &str,
+        resolution: Resolution,
+    ) -> StoreResult<LedgerEntry>;
+
+    /// Ledger entries of one flow matching `query`, ordered by record key (keyset-paginated).
+    /// [`LedgerQuery::in_doubt`] and [`LedgerQuery::accepted_not_completed`] build the two
+    /// queries a resuming run needs.
+    async fn list_ledger(&self, query: &LedgerQuery) -> StoreResult<Vec<LedgerEntry>>;
+
+    // ---- flow state ------------------------------------------------------------------------
+
+    /// A flow's value for `key` (e.g. `last.request`), or `None`.
+    async fn get_flow_state(&self, flow_id: &str, key: &str) -> StoreResult<Option<String>>;
+
+    /// Sets a flow's value for `key`, creating or replacing it.
+    async fn set_flow_state(&self, flow_id: &str, key: &str, value: &str) -> StoreResult<()>;
+
+    /// Sets `key` to `new` only if it currently is `expected` (`None` = absent); `new = None`
+    /// deletes it. Returns whether it was changed. Atomic against concurrent callers.
+    async fn compare_and_set_flow_state(
+        &self,
+        flow_id: &str,
+        key: &str,
+        expected: Option<&str>,
+        new: Option<&str>,
+    ) -> StoreResult<bool>;
+
+    /// All of a flow's keys and values, ordered by key.
+    async fn list_flow_state(&self, flow_id: &str) -> StoreResult<Vec<(String, String)>>;
+
+    // ---- leases ----------------------------------------------------------------------------
+
+    /// Takes the lease `key` for `owner` until now + `ttl`: granted when nobody holds it, when
+    /// `owner` already holds it (renewed, same generation), or when the holder's lease expired
+    /// (taken over: `stolen_from`, generation + 1). Otherwise `Held` with the live holder.
+    async fn acquire_lease(
+        &self,
+        key: &str,
+        owner: &str,
+        ttl: Duration,
+    ) -> StoreResult<LeaseOutcome>;
+
+    /// Renews `owner`'s lease to now + `ttl`. `None` when `owner` does not hold it any more
+    /// (expired and taken over, or released): the caller must stop its work.
+    async fn heartbeat_lease(
+        &self,
+        key: &str,
+        owner: &str,
+        ttl: Duration,
+    ) -> StoreResult<Option<Lease>>;
+
+    /// Gives the lease up if `owner` holds it. Returns whether it did.
+    async fn release_lease(&self, key: &str, owner: &str) -> StoreResult<bool>;
+
+    /// The lease `key` as stored (possibly expired), or `None`.
+    async fn get_lease(&self, key: &str) -> StoreResult<Option<Lease>>;
+
+    // ---- retention -------------------------------------------------------------------------
+
+    /// Deletes finished and interrupted executions (never running ones) older than
+    /// `policy.max_age` or beyond the newest `policy.max_executions_per_flow` of their flow,
+    /// with their row logs. The ledger is kept. Returns what was removed.
+    async fn prune(&self, policy: &RetentionPolicy) -> StoreResult<PruneReport>;
+}

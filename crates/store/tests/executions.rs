@@ -1,0 +1,393 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! Executions: create, count, finish, interrupt, list — on every backend.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{Fixture, counts, new_execution, start};
+use omnibridge_store::{
+    Counts, ExecutionQuery, ExecutionState, ExecutionStatus, FinishExecution, NewExecution,
+    StoreError, Trigger,
+};
+use serde_json::json;
+
+on_every_backend!(
+    created_execution_is_running_with_zero_counts,
+    every_trigger_round_trips,
+    concurrent_increments_are_never_lost,
+    finish_derives_status_from_counts_and_records_duration,
+    finish_with_explicit_status_error_and_redacted_summary,
+    finishing_twice_is_refused,
+    unknown_execution_is_reported,
+    interrupt_marks_a_running_execution,
+    orphaned_executions_are_interrupted_when_their_lease_lapses,
+    list_is_newest_first_filtered_and_paginated,
+);
+
+async fn created_execution_is_running_with_zero_counts(f: Fixture) {
+    let store = f.open().await;
+    let created = store
+        .create_execution(new_execution("orders", "node-a"))
+        .await
+        .unwrap();
+    assert_eq!(created.state, ExecutionState::Running);
+    assert_eq!(created.status, ExecutionStatus::InProgress);
+    assert_eq!(created.counts, Counts::default());
+    assert_eq!(created.started_at, common::start_time());
+    assert_eq!(created.finished_at, None);
+    assert_eq!(created.flow_name, "orders name");
+    let got = store.get_execution(&created.id).await.unwrap().unwrap();
+    assert_eq!(got, created);
+    assert_eq!(got.state.integrator_code(), 2);
+    assert_eq!(got.status.integrator_code(), 1);
+}
+
+async fn every_trigger_round_trips(f: Fixture) {
+    let store = f.open().await;
+    let parent = start(&store, "orders").await;
+    let triggers = [
+        Trigger::Scheduled,
+        Trigger::Manual {
+            user: "ayse".into(),
+        },
+        Trigger::Outbound {
+            caller: Some("erp-push".into()),
+        },
+        Trigger::Outbound { caller: None },
+        Trigger::Replay {
+            parent: parent.clone(),
+            user: Some("mehmet".into()),
+        },
+    ];
+    for trigger in triggers {
+        let created = store
+            .create_execution(NewExecution {
+                trigger: trigger.clone(),
+                ..new_execution("orders", "node-a")
+            })
+            .await
+            .unwrap();
+        let got = store.get_execution(&created.id).await.unwrap().unwrap();
+        assert_eq!(got.trigger, trigger);
+        assert_eq!(got.trigger.is_triggered(), trigger != Trigger::Scheduled);
+    }
+}
+
+async fn concurrent_increments_are_never_lost(f: Fixture) {
+    let store = f.open().await;
+    let id = start(&store, "orders").await;
+    let tasks: Vec<_> = (0..40)
+        .map(|i| {
+            let store = Arc::clone(&store);
+            let id = id.clone();
+            tokio::spawn(async move {
+                for _ in 0..10 {
+                    let delta = if i % 2 == 0 {
+                        counts(1, 1, 0)
+                    } else {
+                        Counts {
+                            read: 1,
+                            failed: 1,
+                            in_doubt: 2,
+                            ..Counts::default()
+                        }
+                    };
+                    store.increment_counts(&id, delta).await.unwrap();
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let got = store.get_execution(&id).await.unwrap().unwrap();
+    assert_eq!(
+        got.counts,
+        Counts {
+            read: 400,
+            sent: 200,
+            failed: 200,
+            in_doubt: 400,
+            ..Counts::default()
+        }
+    );
+    // The returned totals are the stored ones.
+    let after = store
+        .increment_counts(
+            &id,
+            Counts {
+                skipped: 3,
+                already_in_erp: 4,
+                ..Counts::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(after.skipped, 3);
+    assert_eq!(after.already_in_erp, 4);
+    assert_eq!(after.read, 400);
+}
+
+async fn finish_derives_status_from_counts_and_records_duration(f: Fixture) {
+    let store = f.open().await;
+    let cases = [
+        (Counts::default(), ExecutionStatus::Empty),
+        (counts(3, 3, 0), ExecutionStatus::Success),
+        (counts(3, 0, 3), ExecutionStatus::Failed),
+        (counts(3, 2, 1), ExecutionStatus::Partial),
+        (
+            Counts {
+                read: 2,
+                already_in_erp: 1,
+                in_doubt: 1,
+                ..Counts::default()
+            },
+            ExecutionStatus::Partial,
+        ),
+    ];
+    for (delta, expected) in cases {
+        let id = start(&store, "orders").await;
+        store.increment_counts(&id, delta).await.unwrap();
+        f.clock.advance(chrono::Duration::milliseconds(1500));
+        let done = store
+            .finish_execution(&id, FinishExecution::default())
+            .await
+            .unwrap();
+        assert_eq!(done.state, ExecutionState::Finished, "{delta:?}");
+        assert_eq!(done.status, expected, "{delta:?}");
+        assert_eq!(done.duration_ms, Some(1500));
+        assert_eq!(done.finished_at, Some(f.clock_now()));
+    }
+}
+
+trait ClockNow {
+    fn clock_now(&self) -> chrono::DateTime<chrono::Utc>;
+}
+impl ClockNow for Fixture {
+    fn clock_now(&self) -> chrono::DateTime<chrono::Utc> {
+        use omnibridge_store::Clock;
+        self.clock.now()
+    }
+}
+
+async fn finish_with_explicit_status_error_and_redacted_summary(f: Fixture) {
+    let store = f.open().await;
+    f.secrets.add("tok-123456789");
+    let id = start(&store, "orders").await;
+    let done = store
+        .finish_execution(
+            &id,
+            FinishExecution {
+                status: Some(ExecutionStatus::Failed),
+                error: Some("login failed with Authorization: Token tok-123456789".into()),
+                summary: Some(
+                    json!({"pages": 3, "erp": {"password": "hunter2", "url": "https://erp"}}),
+                ),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(done.status, ExecutionStatus::Failed);
+    assert_eq!(
+        done.error.as_deref(),
+        Some("login failed with Authorization: ***")
+    );
+    assert_eq!(
+        done.summary,
+        Some(json!({"pages": 3, "erp": {"password": "***", "url": "https://erp"}}))
+    );
+    assert_eq!(store.get_execution(&id).await.unwrap().unwrap(), done);
+}
+
+async fn finishing_twice_is_refused(f: Fixture) {
+    let store = f.open().await;
+    let id = start(&store, "orders").await;
+    store
+        .finish_execution(&id, FinishExecution::default())
+        .await
+        .unwrap();
+    let err = store
+        .finish_execution(&id, FinishExecution::default())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, StoreError::ExecutionNotRunning { state, .. } if state == "finished"),
+        "{err}"
+    );
+    let err = store.interrupt_execution(&id, "stop").await.unwrap_err();
+    assert!(
+        matches!(err, StoreError::ExecutionNotRunning { .. }),
+        "{err}"
+    );
+    // A late record's counts still land.
+    let totals = store.increment_counts(&id, counts(1, 1, 0)).await.unwrap();
+    assert_eq!(totals.sent, 1);
+}
+
+async fn unknown_execution_is_reported(f: Fixture) {
+    let store = f.open().await;
+    assert_eq!(store.get_execution("nope").await.unwrap(), None);
+    let err = store
+        .increment_counts("nope", counts(1, 0, 0))
+        .await
+        .unwrap_err();
+    assert!(matches!(&err, StoreError::ExecutionNotFound(id) if id == "nope"));
+    let err = store
+        .finish_execution("nope", FinishExecution::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::ExecutionNotFound(_)));
+}
+
+async fn interrupt_marks_a_running_execution(f: Fixture) {
+    let store = f.open().await;
+    let id = start(&store, "orders").await;
+    store.increment_counts(&id, counts(2, 1, 0)).await.unwrap();
+    f.advance_secs(2);
+    let stopped = store
+        .interrupt_execution(&id, "shutdown requested")
+        .await
+        .unwrap();
+    assert_eq!(stopped.state, ExecutionState::Interrupted);
+    assert_eq!(stopped.state.integrator_code(), 3);
+    assert_eq!(stopped.status, ExecutionStatus::Success);
+    assert_eq!(stopped.error.as_deref(), Some("shutdown requested"));
+    assert_eq!(stopped.duration_ms, Some(2000));
+}
+
+async fn orphaned_executions_are_interrupted_when_their_lease_lapses(f: Fixture) {
+    let store = f.open().await;
+    let ttl = Duration::from_secs(30);
+    // node-a runs flow "orders" under its lease; node-b runs "status" under its own.
+    store.acquire_lease("orders", "node-a", ttl).await.unwrap();
+    store.acquire_lease("status", "node-b", ttl).await.unwrap();
+    let a = store
+        .create_execution(new_execution("orders", "node-a"))
+        .await
+        .unwrap();
+    let b = store
+        .create_execution(new_execution("status", "node-b"))
+        .await
+        .unwrap();
+    // A run with no lease at all (its process never took one, or released it) is orphaned.
+    let c = store
+        .create_execution(new_execution("cancel", "node-c"))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.interrupt_orphaned_executions().await.unwrap(),
+        vec![c.id.clone()]
+    );
+
+    // node-a dies: its lease lapses; node-b keeps heartbeating.
+    f.advance_secs(20);
+    store
+        .heartbeat_lease("status", "node-b", ttl)
+        .await
+        .unwrap()
+        .unwrap();
+    f.advance_secs(20);
+    let interrupted = store.interrupt_orphaned_executions().await.unwrap();
+    assert_eq!(interrupted, vec![a.id.clone()]);
+    let a = store.get_execution(&a.id).await.unwrap().unwrap();
+    assert_eq!(a.state, ExecutionState::Interrupted);
+    assert!(a.error.unwrap().contains("node-a"));
+    assert_eq!(
+        store.get_execution(&b.id).await.unwrap().unwrap().state,
+        ExecutionState::Running
+    );
+    // Nothing more to do the second time.
+    assert!(
+        store
+            .interrupt_orphaned_executions()
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+async fn list_is_newest_first_filtered_and_paginated(f: Fixture) {
+    let store = f.open().await;
+    let mut orders = Vec::new();
+    for i in 0..7 {
+        let id = start(&store, "orders").await;
+        let delta = if i % 2 == 0 {
+            counts(1, 1, 0)
+        } else {
+            counts(1, 0, 1)
+        };
+        store.increment_counts(&id, delta).await.unwrap();
+        if i < 6 {
+            store
+                .finish_execution(&id, FinishExecution::default())
+                .await
+                .unwrap();
+        }
+        orders.push(id);
+        f.advance_secs(1);
+    }
+    // Same start time: insertion order breaks the tie.
+    let other = start(&store, "status").await;
+    let tie = start(&store, "status").await;
+
+    let page = store
+        .list_executions(&ExecutionQuery {
+            flow_id: Some("orders".into()),
+            limit: 3,
+            ..ExecutionQuery::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(page.total, 7);
+    let ids: Vec<_> = page.items.iter().map(|e| e.id.clone()).collect();
+    assert_eq!(
+        ids,
+        vec![orders[6].clone(), orders[5].clone(), orders[4].clone()]
+    );
+
+    let page2 = store
+        .list_executions(&ExecutionQuery {
+            flow_id: Some("orders".into()),
+            limit: 3,
+            offset: 6,
+            ..ExecutionQuery::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(page2.items.len(), 1);
+    assert_eq!(page2.items[0].id, orders[0]);
+
+    let failed = store
+        .list_executions(&ExecutionQuery {
+            flow_id: Some("orders".into()),
+            statuses: vec![ExecutionStatus::Failed],
+            ..ExecutionQuery::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(failed.total, 3);
+    assert!(
+        failed
+            .items
+            .iter()
+            .all(|e| e.status == ExecutionStatus::Failed)
+    );
+
+    let running = store
+        .list_executions(&ExecutionQuery {
+            state: Some(ExecutionState::Running),
+            ..ExecutionQuery::default()
+        })
+        .await
+        .unwrap();
+    let ids: Vec<_> = running.items.iter().map(|e| e.id.clone()).collect();
+    assert_eq!(ids, vec![tie, other, orders[6].clone()]);
+
+    let all = store
+        .list_executions(&ExecutionQuery::default())
+        .await
+        .unwrap();
+    assert_eq!(all.total, 9);
+}

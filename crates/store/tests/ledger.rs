@@ -1,0 +1,808 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! The per-record ledger: every transition, every conflict, every crash point — on every
+//! backend.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{Fixture, new_execution};
+use omnibridge_store::{
+    ErpResult, LedgerEntry, LedgerPhase, LedgerPhaseName, LedgerQuery, NewIntent, Resolution,
+    Store, StoreError, request_hash,
+};
+
+on_every_backend!(
+    a_record_goes_from_intent_to_completed,
+    a_rejected_write_may_be_sent_again,
+    a_refusal_by_the_check_response_script_allows_a_resend,
+    out_of_order_transitions_are_refused,
+    exactly_one_of_many_concurrent_intents_wins,
+    every_crash_point_is_distinguishable_after_reopening,
+    query_check_and_people_resolve_entries,
+    listing_filters_by_phase_and_pages_by_record_key,
+    the_ledger_response_is_redacted_and_capped,
+);
+
+const FLOW: &str = "orders";
+
+fn intent(execution_id: &str, body: &str) -> NewIntent {
+    NewIntent {
+        execution_id: execution_id.to_string(),
+        record_id: Some("pk-1".to_string()),
+        request_hash: request_hash(body.as_bytes()),
+    }
+}
+
+fn accepted(reference: &str) -> ErpResult {
+    ErpResult {
+        status_code: 201,
+        accepted: true,
+        erp_reference: Some(reference.to_string()),
+        response: Some(format!(r#"{{"order_no": "{reference}"}}"#)),
+        error: None,
+    }
+}
+
+fn refused(status: u16) -> ErpResult {
+    ErpResult {
+        status_code: status,
+        accepted: false,
+        erp_reference: None,
+        response: Some("internal error".to_string()),
+        error: Some(format!("ERP answered {status}")),
+    }
+}
+
+async fn running_execution(store: &Arc<dyn Store>) -> String {
+    store
+        .create_execution(new_execution(FLOW, "node-a"))
+        .await
+        .unwrap()
+        .id
+}
+
+fn assert_conflict(err: StoreError, expected_phase: LedgerPhaseName) {
+    match err {
+        StoreError::LedgerConflict { phase, .. } => assert_eq!(phase, expected_phase),
+        other => panic!("expected a ledger conflict, got {other}"),
+    }
+}
+
+async fn a_record_goes_from_intent_to_completed(f: Fixture) {
+    let store = f.open().await;
+    let exec = running_execution(&store).await;
+    assert_eq!(store.get_ledger_entry(FLOW, "1001").await.unwrap(), None);
+
+    let e = store
+        .record_intent(FLOW, "1001", intent(&exec, "{\"number\":\"1001\"}"))
+        .await
+        .unwrap();
+    assert_eq!(e.phase, LedgerPhase::Intent);
+    assert_eq!(e.attempt, 1);
+    assert_eq!(e.execution_id.as_deref(), Some(exec.as_str()));
+    assert_eq!(e.record_id.as_deref(), Some("pk-1"));
+    assert_eq!(e.request_hash, Some(request_hash(b"{\"number\":\"1001\"}")));
+    assert_eq!(e.intent_at, Some(common::start_time()));
+    assert_eq!(e.result, None);
+
+    f.advance_secs(1);
+    let e = store
+        .record_result(FLOW, "1001", 1, accepted("ERP-77"))
+        .await
+        .unwrap();
+    assert_eq!(e.phase, LedgerPhase::Accepted);
+    let result = e.result.clone().unwrap();
+    assert_eq!(result.status_code, Some(201));
+    assert!(result.accepted);
+    assert_eq!(result.erp_reference.as_deref(), Some("ERP-77"));
+    assert_eq!(result.response.unwrap().text, r#"{"order_no": "ERP-77"}"#);
+
+    for step in [
+        "item_mapping:1",
+        "item_mapping:2",
+        "item_mapping:1",
+        "order_mapping",
+        "is_send",
+    ] {
+        store
+            .record_omnitron_step(FLOW, "1001", 1, step)
+            .await
+            .unwrap();
+    }
+    let e = store.get_ledger_entry(FLOW, "1001").await.unwrap().unwrap();
+    assert_eq!(
+        e.omnitron_steps,
+        vec![
+            "item_mapping:1",
+            "item_mapping:2",
+            "order_mapping",
+            "is_send"
+        ]
+    );
+
+    let e = store.mark_completed(FLOW, "1001", 1).await.unwrap();
+    assert_eq!(e.phase, LedgerPhase::Completed);
+    assert!(e.completed_at.is_some());
+
+    // Completed: never sent again.
+    let err = store
+        .record_intent(FLOW, "1001", intent(&exec, "{}"))
+        .await
+        .unwrap_err();
+    assert_conflict(err, LedgerPhaseName::Phase(LedgerPhase::Completed));
+}
+
+async fn a_rejected_write_may_be_sent_again(f: Fixture) {
+    let store = f.open().await;
+    let exec = running_execution(&store).await;
+    store
+        .record_intent(FLOW, "1002", intent(&exec, "a"))
+        .await
+        .unwrap();
+    let e = store
+        .record_result(FLOW, "1002", 1, refused(500))
+        .await
+        .unwrap();
+    assert_eq!(e.phase, LedgerPhase::Rejected);
+    assert!(e.phase.may_send());
+    let result = e.result.unwrap();
+    assert!(!result.accepted);
+    assert_eq!(result.error.as_deref(), Some("ERP answered 500"));
+
+    let next = running_execution(&store).await;
+    let e = store
+        .record_intent(FLOW, "1002", intent(&next, "b"))
+        .await
+        .unwrap();
+    assert_eq!(e.phase, LedgerPhase::Intent);
+    assert_eq!(e.attempt, 2);
+    assert_eq!(e.execution_id.as_deref(), Some(next.as_str()));
+    assert_eq!(e.request_hash, Some(request_hash(b"b")));
+    assert_eq!(e.result, None, "the previous attempt's result is cleared");
+    // The old attempt number no longer matches.
+    let err = store
+        .record_result(FLOW, "1002", 1, accepted("X"))
+        .await
+        .unwrap_err();
+    assert_conflict(err, LedgerPhaseName::Phase(LedgerPhase::Intent));
+    store
+        .record_result(FLOW, "1002", 2, accepted("X"))
+        .await
+        .unwrap();
+}
+
+async fn a_refusal_by_the_check_response_script_allows_a_resend(f: Fixture) {
+    let store = f.open().await;
+    let exec = running_execution(&store).await;
+    store
+        .record_intent(FLOW, "1003", intent(&exec, "a"))
+        .await
+        .unwrap();
+    store
+        .record_result(FLOW, "1003", 1, accepted("ERP-1"))
+        .await
+        .unwrap();
+    let e = store
+        .record_refusal(FLOW, "1003", 1, "is_send is \"0\": ERP body says error")
+        .await
+        .unwrap();
+    assert_eq!(e.phase, LedgerPhase::Rejected);
+    let result = e.result.unwrap();
+    assert!(!result.accepted);
+    assert_eq!(result.status_code, Some(201));
+    assert_eq!(
+        result.error.as_deref(),
+        Some("is_send is \"0\": ERP body says error")
+    );
+    let e = store
+        .record_intent(FLOW, "1003", intent(&exec, "a"))
+        .await
+        .unwrap();
+    assert_eq!(e.attempt, 2);
+}
+
+async fn out_of_order_transitions_are_refused(f: Fixture) {
+    let store = f.open().await;
+    let exec = running_execution(&store).await;
+    // Nothing recorded yet.
+    let err = store
+        .record_result(FLOW, "1004", 1, accepted("X"))
+        .await
+        .unwrap_err();
+    assert_conflict(err, LedgerPhaseName::None);
+    assert_eq!(store.get_ledger_entry(FLOW, "1004").await.unwrap(), None);
+
+    store
+        .record_intent(FLOW, "1004", intent(&exec, "a"))
+        .await
+        .unwrap();
+    // In flight / in doubt: no second intent, no Omnitron step, no completion.
+    let intent_phase = LedgerPhaseName::Phase(LedgerPhase::Intent);
+    assert_conflict(
+        store
+            .record_intent(FLOW, "1004", intent(&exec, "a"))
+            .await
+            .unwrap_err(),
+        intent_phase,
+    );
+    assert_conflict(
+        store
+            .record_omnitron_step(FLOW, "1004", 1, "is_send")
+            .await
+            .unwrap_err(),
+        intent_phase,
+    );
+    assert_conflict(
+        store.mark_completed(FLOW, "1004", 1).await.unwrap_err(),
+        intent_phase,
+    );
+    assert_conflict(
+        store
+            .record_refusal(FLOW, "1004", 1, "no")
+            .await
+            .unwrap_err(),
+        intent_phase,
+    );
+    // Wrong attempt.
+    let err = store
+        .record_result(FLOW, "1004", 7, accepted("X"))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("attempt 1"), "{err}");
+
+    store
+        .record_result(FLOW, "1004", 1, accepted("X"))
+        .await
+        .unwrap();
+    // A second result for the same attempt is refused: the first answer stands.
+    assert_conflict(
+        store
+            .record_result(FLOW, "1004", 1, refused(500))
+            .await
+            .unwrap_err(),
+        LedgerPhaseName::Phase(LedgerPhase::Accepted),
+    );
+    let e = store.get_ledger_entry(FLOW, "1004").await.unwrap().unwrap();
+    assert_eq!(e.phase, LedgerPhase::Accepted);
+    assert_eq!(e.result.unwrap().erp_reference.as_deref(), Some("X"));
+}
+
+async fn exactly_one_of_many_concurrent_intents_wins(f: Fixture) {
+    let store = f.open().await;
+    let exec = running_execution(&store).await;
+    let tasks: Vec<_> = (0..24)
+        .map(|i| {
+            let store = Arc::clone(&store);
+            let exec = exec.clone();
+            tokio::spawn(async move {
+                // Everyone races for "shared"; each also records its own record.
+                let shared = store
+                    .record_intent(FLOW, "shared", intent(&exec, "s"))
+                    .await;
+                let own = store
+                    .record_intent(FLOW, &format!("own-{i}"), intent(&exec, "o"))
+                    .await;
+                (shared.is_ok(), own.is_ok(), shared.err())
+            })
+        })
+        .collect();
+    let mut winners = 0;
+    for task in tasks {
+        let (shared_ok, own_ok, err) = task.await.unwrap();
+        assert!(own_ok);
+        if shared_ok {
+            winners += 1;
+        } else {
+            assert_conflict(err.unwrap(), LedgerPhaseName::Phase(LedgerPhase::Intent));
+        }
+    }
+    assert_eq!(winners, 1);
+    let e = store
+        .get_ledger_entry(FLOW, "shared")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(e.attempt, 1);
+
+    // And once it is sendable again, again exactly one wins.
+    store
+        .record_result(FLOW, "shared", 1, refused(503))
+        .await
+        .unwrap();
+    let results = futures::future::join_all((0..12).map(|_| {
+        let store = Arc::clone(&store);
+        let exec = exec.clone();
+        async move {
+            store
+                .record_intent(FLOW, "shared", intent(&exec, "s"))
+                .await
+                .is_ok()
+        }
+    }))
+    .await;
+    assert_eq!(results.iter().filter(|ok| **ok).count(), 1);
+    assert_eq!(
+        store
+            .get_ledger_entry(FLOW, "shared")
+            .await
+            .unwrap()
+            .unwrap()
+            .attempt,
+        2
+    );
+}
+
+/// Six records, each stopped at a different crash point by a process that then dies
+/// (the store is dropped without finishing anything). A new process opens the database again.
+async fn every_crash_point_is_distinguishable_after_reopening(f: Fixture) {
+    let ttl = Duration::from_secs(30);
+    {
+        let store = f.open().await;
+        store.acquire_lease(FLOW, "node-a", ttl).await.unwrap();
+        let exec = running_execution(&store).await;
+        // k-intent: crashed after the intent, before the ERP answer was recorded.
+        store
+            .record_intent(FLOW, "k-intent", intent(&exec, "1"))
+            .await
+            .unwrap();
+        // k-result: crashed after the ERP result, before any Omnitron step.
+        store
+            .record_intent(FLOW, "k-result", intent(&exec, "2"))
+            .await
+            .unwrap();
+        store
+            .record_result(FLOW, "k-result", 1, accepted("E2"))
+            .await
+            .unwrap();
+        // k-partial: crashed part-way through Omnitron.
+        store
+            .record_intent(FLOW, "k-partial", intent(&exec, "3"))
+            .await
+            .unwrap();
+        store
+            .record_result(FLOW, "k-partial", 1, accepted("E3"))
+            .await
+            .unwrap();
+        store
+            .record_omnitron_step(FLOW, "k-partial", 1, "item_mapping:31")
+            .await
+            .unwrap();
+        // k-omnitron: crashed after Omnitron (is_send done), before `completed`.
+        store
+            .record_intent(FLOW, "k-omnitron", intent(&exec, "4"))
+            .await
+            .unwrap();
+        store
+            .record_result(FLOW, "k-omnitron", 1, accepted("E4"))
+            .await
+            .unwrap();
+        for step in ["item_mapping:41", "order_mapping", "is_send"] {
+            store
+                .record_omnitron_step(FLOW, "k-omnitron", 1, step)
+                .await
+                .unwrap();
+        }
+        // k-done: completed before the crash.
+        store
+            .record_intent(FLOW, "k-done", intent(&exec, "5"))
+            .await
+            .unwrap();
+        store
+            .record_result(FLOW, "k-done", 1, accepted("E5"))
+            .await
+            .unwrap();
+        store.mark_completed(FLOW, "k-done", 1).await.unwrap();
+        // k-rejected: the ERP refused it before the crash.
+        store
+            .record_intent(FLOW, "k-rejected", intent(&exec, "6"))
+            .await
+            .unwrap();
+        store
+            .record_result(FLOW, "k-rejected", 1, refused(422))
+            .await
+            .unwrap();
+        // (k-none: crashed before its intent — nothing was written for it.)
+        drop(store);
+    }
+
+    let store = f.open().await;
+    // While the dead run still looks alive (its lease has not lapsed), nothing is in doubt:
+    // the write might still be in flight.
+    assert!(
+        store
+            .list_ledger(&LedgerQuery::in_doubt(FLOW))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(matches!(
+        store.acquire_lease(FLOW, "node-b", ttl).await.unwrap(),
+        omnibridge_store::LeaseOutcome::Held { .. }
+    ));
+
+    f.advance_secs(31);
+    let outcome = store.acquire_lease(FLOW, "node-b", ttl).await.unwrap();
+    assert!(matches!(
+        &outcome,
+        omnibridge_store::LeaseOutcome::Acquired { stolen_from: Some(old), .. } if old == "node-a"
+    ));
+    assert_eq!(
+        store.interrupt_orphaned_executions().await.unwrap().len(),
+        1
+    );
+
+    let phase = |e: Option<LedgerEntry>| e.map(|e| (e.phase, e.omnitron_steps));
+    let get = |key: &'static str| {
+        let store = Arc::clone(&store);
+        async move { store.get_ledger_entry(FLOW, key).await.unwrap() }
+    };
+    assert_eq!(phase(get("k-none").await), None);
+    assert_eq!(
+        phase(get("k-intent").await),
+        Some((LedgerPhase::Intent, vec![]))
+    );
+    assert_eq!(
+        phase(get("k-result").await),
+        Some((LedgerPhase::Accepted, vec![]))
+    );
+    assert_eq!(
+        phase(get("k-partial").await),
+        Some((LedgerPhase::Accepted, vec!["item_mapping:31".to_string()]))
+    );
+    assert_eq!(
+        phase(get("k-omnitron").await),
+        Some((
+            LedgerPhase::Accepted,
+            vec![
+                "item_mapping:41".to_string(),
+                "order_mapping".to_string(),
+                "is_send".to_string()
+            ]
+        ))
+    );
+    assert_eq!(
+        phase(get("k-done").await),
+        Some((LedgerPhase::Completed, vec![]))
+    );
+    assert_eq!(
+        phase(get("k-rejected").await),
+        Some((LedgerPhase::Rejected, vec![]))
+    );
+
+    let keys = |entries: Vec<LedgerEntry>| -> Vec<String> {
+        entries.into_iter().map(|e| e.record_key).collect()
+    };
+    assert_eq!(
+        keys(
+            store
+                .list_ledger(&LedgerQuery::in_doubt(FLOW))
+                .await
+                .unwrap()
+        ),
+        vec!["k-intent"]
+    );
+    assert_eq!(
+        keys(
+            store
+                .list_ledger(&LedgerQuery::accepted_not_completed(FLOW))
+                .await
+                .unwrap()
+        ),
+        vec!["k-omnitron", "k-partial", "k-result"]
+    );
+    // The accepted records finish without a new intent: the ERP is never written again.
+    let err = store
+        .record_intent(FLOW, "k-result", intent("x", "2"))
+        .await
+        .unwrap_err();
+    assert_conflict(err, LedgerPhaseName::Phase(LedgerPhase::Accepted));
+    store.mark_completed(FLOW, "k-omnitron", 1).await.unwrap();
+    assert_eq!(
+        keys(
+            store
+                .list_ledger(&LedgerQuery::accepted_not_completed(FLOW))
+                .await
+                .unwrap()
+        ),
+        vec!["k-partial", "k-result"]
+    );
+}
+
+async fn query_check_and_people_resolve_entries(f: Fixture) {
+    let store = f.open().await;
+    let exec = running_execution(&store).await;
+
+    // In doubt, the query says "not in the ERP": released, and the next attempt may send.
+    store
+        .record_intent(FLOW, "r1", intent(&exec, "a"))
+        .await
+        .unwrap();
+    let e = store
+        .resolve(
+            FLOW,
+            "r1",
+            Resolution::NotInErp {
+                execution_id: exec.clone(),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(e.phase, LedgerPhase::Released);
+    assert_eq!(e.resolution.unwrap().kind, "not_in_erp");
+    assert_eq!(
+        store
+            .record_intent(FLOW, "r1", intent(&exec, "a"))
+            .await
+            .unwrap()
+            .attempt,
+        2
+    );
+
+    // In doubt, the query finds it: accepted with the query's answer; finish Omnitron.
+    store
+        .record_intent(FLOW, "r2", intent(&exec, "a"))
+        .await
+        .unwrap();
+    let e = store
+        .resolve(
+            FLOW,
+            "r2",
+            Resolution::FoundInErp {
+                execution_id: exec.clone(),
+                status_code: 200,
+                erp_reference: Some("ERP-R2".into()),
+                response: Some(r#"{"orders":[{"no":"ERP-R2"}]}"#.into()),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(e.phase, LedgerPhase::Accepted);
+    assert_eq!(e.attempt, 1);
+    let result = e.result.unwrap();
+    assert_eq!(result.erp_reference.as_deref(), Some("ERP-R2"));
+    assert_eq!(result.status_code, Some(200));
+    store
+        .record_omnitron_step(FLOW, "r2", 1, "is_send")
+        .await
+        .unwrap();
+    store.mark_completed(FLOW, "r2", 1).await.unwrap();
+
+    // Already in the ERP on first sight (never attempted): accepted at attempt 0.
+    let e = store
+        .resolve(
+            FLOW,
+            "r3",
+            Resolution::FoundInErp {
+                execution_id: exec.clone(),
+                status_code: 200,
+                erp_reference: None,
+                response: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!((e.phase, e.attempt), (LedgerPhase::Accepted, 0));
+    store
+        .record_omnitron_step(FLOW, "r3", 0, "is_send")
+        .await
+        .unwrap();
+    assert_eq!(
+        store.mark_completed(FLOW, "r3", 0).await.unwrap().phase,
+        LedgerPhase::Completed
+    );
+
+    // A person decides: resend an in-doubt record...
+    store
+        .record_intent(FLOW, "r4", intent(&exec, "a"))
+        .await
+        .unwrap();
+    let e = store
+        .resolve(
+            FLOW,
+            "r4",
+            Resolution::Resend {
+                by: "ayse".into(),
+                note: Some("checked the ERP by hand".into()),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(e.phase, LedgerPhase::Released);
+    let resolution = e.resolution.unwrap();
+    assert_eq!(resolution.kind, "resend");
+    assert_eq!(resolution.by.as_deref(), Some("ayse"));
+    assert_eq!(resolution.note.as_deref(), Some("checked the ERP by hand"));
+
+    // ...or mark one done, after which it is never sent.
+    store
+        .record_intent(FLOW, "r5", intent(&exec, "a"))
+        .await
+        .unwrap();
+    let e = store
+        .resolve(
+            FLOW,
+            "r5",
+            Resolution::MarkDone {
+                by: "mehmet".into(),
+                note: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(e.phase, LedgerPhase::Completed);
+    assert!(e.completed_at.is_some());
+    assert_conflict(
+        store
+            .record_intent(FLOW, "r5", intent(&exec, "a"))
+            .await
+            .unwrap_err(),
+        LedgerPhaseName::Phase(LedgerPhase::Completed),
+    );
+
+    // Not allowed: "not in the ERP" for an accepted record, resend of an unknown record,
+    // "found" for a completed one.
+    assert_conflict(
+        store
+            .resolve(
+                FLOW,
+                "r2",
+                Resolution::NotInErp {
+                    execution_id: exec.clone(),
+                },
+            )
+            .await
+            .unwrap_err(),
+        LedgerPhaseName::Phase(LedgerPhase::Completed),
+    );
+    assert_conflict(
+        store
+            .resolve(
+                FLOW,
+                "unknown",
+                Resolution::Resend {
+                    by: "ayse".into(),
+                    note: None,
+                },
+            )
+            .await
+            .unwrap_err(),
+        LedgerPhaseName::None,
+    );
+    assert_conflict(
+        store
+            .resolve(
+                FLOW,
+                "r5",
+                Resolution::FoundInErp {
+                    execution_id: exec.clone(),
+                    status_code: 200,
+                    erp_reference: None,
+                    response: None,
+                },
+            )
+            .await
+            .unwrap_err(),
+        LedgerPhaseName::Phase(LedgerPhase::Completed),
+    );
+}
+
+async fn listing_filters_by_phase_and_pages_by_record_key(f: Fixture) {
+    let store = f.open().await;
+    let exec = running_execution(&store).await;
+    for key in ["a", "b", "c", "d", "e"] {
+        store
+            .record_intent(FLOW, key, intent(&exec, key))
+            .await
+            .unwrap();
+    }
+    store
+        .record_intent("other-flow", "a", intent(&exec, "a"))
+        .await
+        .unwrap();
+    store
+        .record_result(FLOW, "b", 1, accepted("B"))
+        .await
+        .unwrap();
+    store
+        .record_result(FLOW, "d", 1, refused(500))
+        .await
+        .unwrap();
+
+    let keys = |entries: Vec<LedgerEntry>| -> Vec<String> {
+        entries.into_iter().map(|e| e.record_key).collect()
+    };
+    let mut query = LedgerQuery {
+        flow_id: FLOW.into(),
+        phases: vec![],
+        stale_only: false,
+        after_record_key: None,
+        limit: 2,
+    };
+    assert_eq!(
+        keys(store.list_ledger(&query).await.unwrap()),
+        vec!["a", "b"]
+    );
+    query.after_record_key = Some("b".into());
+    assert_eq!(
+        keys(store.list_ledger(&query).await.unwrap()),
+        vec!["c", "d"]
+    );
+    query.after_record_key = Some("d".into());
+    assert_eq!(keys(store.list_ledger(&query).await.unwrap()), vec!["e"]);
+
+    query.after_record_key = None;
+    query.limit = 100;
+    query.phases = vec![LedgerPhase::Intent];
+    assert_eq!(
+        keys(store.list_ledger(&query).await.unwrap()),
+        vec!["a", "c", "e"]
+    );
+    query.phases = vec![LedgerPhase::Accepted, LedgerPhase::Rejected];
+    assert_eq!(
+        keys(store.list_ledger(&query).await.unwrap()),
+        vec!["b", "d"]
+    );
+    // The execution is still running: nothing is stale yet.
+    query.stale_only = true;
+    assert!(store.list_ledger(&query).await.unwrap().is_empty());
+    store
+        .finish_execution(&exec, Default::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        keys(store.list_ledger(&query).await.unwrap()),
+        vec!["b", "d"]
+    );
+    assert_eq!(
+        keys(
+            store
+                .list_ledger(&LedgerQuery::in_doubt(FLOW))
+                .await
+                .unwrap()
+        ),
+        vec!["a", "c", "e"]
+    );
+}
+
+async fn the_ledger_response_is_redacted_and_capped(f: Fixture) {
+    let store = f.open().await;
+    let exec = running_execution(&store).await;
+    f.secrets.add("erp-session-abcdef");
+    store
+        .record_intent(FLOW, "big", intent(&exec, "a"))
+        .await
+        .unwrap();
+    let filler = "x".repeat(10_000);
+    let response = format!(
+        r#"{{"session": "erp-session-abcdef", "access_token": "t0k3n", "filler": "{filler}"}}"#
+    );
+    let e = store
+        .record_result(
+            FLOW,
+            "big",
+            1,
+            ErpResult {
+                response: Some(response.clone()),
+                ..accepted("B")
+            },
+        )
+        .await
+        .unwrap();
+    let body = e.result.unwrap().response.unwrap();
+    assert!(body.truncated);
+    assert_eq!(body.original_bytes, response.len() as u64);
+    assert!(!body.text.contains("erp-session-abcdef"));
+    assert!(!body.text.contains("t0k3n"));
+    assert!(
+        body.text
+            .starts_with(r#"{"session":"***","access_token":"***""#),
+        "{}",
+        &body.text[..80]
+    );
+    assert!(body.text.ends_with(&omnibridge_store::truncation_marker(
+        response.len() as u64,
+        f.ledger_body_cap
+    )));
+}

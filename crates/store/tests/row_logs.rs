@@ -1,0 +1,308 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! Row logs: append with redaction and caps, list by execution, record and status — on every
+//! backend.
+
+mod common;
+
+use common::{Fixture, start};
+use omnibridge_store::{NewRowLog, RowLogQuery, RowStatus, Step, StoreError, truncation_marker};
+use serde_json::json;
+
+on_every_backend!(
+    a_row_log_is_stored_with_everything_it_was_given,
+    bodies_errors_and_attributes_are_redacted,
+    large_bodies_are_cut_with_a_marker_stating_the_original_size,
+    row_logs_list_by_execution_record_and_status,
+    a_row_log_needs_an_existing_execution,
+);
+
+fn row(execution_id: &str, key: &str, status: RowStatus, step: Step) -> NewRowLog {
+    NewRowLog {
+        execution_id: execution_id.to_string(),
+        record_key: key.to_string(),
+        record_id: Some(format!("pk-{key}")),
+        status,
+        step,
+        error: None,
+        attributes: serde_json::Map::new(),
+        request: None,
+        response: None,
+    }
+}
+
+async fn a_row_log_is_stored_with_everything_it_was_given(f: Fixture) {
+    let store = f.open().await;
+    let exec = start(&store, "orders").await;
+    let mut attributes = serde_json::Map::new();
+    attributes.insert("log.erp_order".into(), json!("E-1"));
+    attributes.insert("log.lines".into(), json!(3));
+    let stored = store
+        .append_row_log(NewRowLog {
+            error: Some("ERP answered 422: missing field".into()),
+            attributes: attributes.clone(),
+            request: Some(r#"{"number": "1001"}"#.into()),
+            response: Some("unprocessable".into()),
+            ..row(&exec, "1001", RowStatus::Failed, Step::WriteErp)
+        })
+        .await
+        .unwrap();
+    assert_eq!(stored.execution_id, exec);
+    assert_eq!(stored.flow_id, "orders");
+    assert_eq!(stored.record_key, "1001");
+    assert_eq!(stored.record_id.as_deref(), Some("pk-1001"));
+    assert_eq!(stored.status, RowStatus::Failed);
+    assert_eq!(stored.step, Step::WriteErp);
+    assert_eq!(
+        stored.error.as_deref(),
+        Some("ERP answered 422: missing field")
+    );
+    assert_eq!(stored.attributes, attributes);
+    let request = stored.request.clone().unwrap();
+    assert_eq!(
+        request.text, r#"{"number": "1001"}"#,
+        "untouched JSON keeps its formatting"
+    );
+    assert_eq!(request.original_bytes, 18);
+    assert!(!request.truncated);
+    assert_eq!(stored.response.clone().unwrap().text, "unprocessable");
+    assert_eq!(stored.created_at, common::start_time());
+
+    let listed = store
+        .list_row_logs(&RowLogQuery {
+            execution_id: Some(exec),
+            ..RowLogQuery::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(listed.total, 1);
+    assert_eq!(listed.items, vec![stored]);
+}
+
+async fn bodies_errors_and_attributes_are_redacted(f: Fixture) {
+    let store = f.open().await;
+    let exec = start(&store, "orders").await;
+    // The login layer registers the live tokens as it obtains them.
+    f.secrets.add("omni-7f3a9c2e11");
+    f.secrets.add("erp-jwt.eyJhbGciOi");
+    let mut attributes = serde_json::Map::new();
+    attributes.insert("log.token_used".into(), json!("omni-7f3a9c2e11"));
+    attributes.insert(
+        "log.note".into(),
+        json!("called https://erp/api?api_key=k-998877&id=4"),
+    );
+    attributes.insert(
+        "log.erp".into(),
+        json!({"client_secret": "cs-1", "user": "u"}),
+    );
+    let stored = store
+        .append_row_log(NewRowLog {
+            error: Some(
+                "401 from ERP with header Authorization: Bearer erp-jwt.eyJhbGciOi".into(),
+            ),
+            attributes,
+            request: Some(
+                json!({
+                    "number": "1001",
+                    "auth": {"username": "brand", "Password": "hunter2"},
+                    "lines": [{"sku": "A", "api_key": "k-1"}],
+                    "comment": "token omni-7f3a9c2e11 inside text"
+                })
+                .to_string(),
+            ),
+            response: Some(
+                "HTTP/1.1 200 OK\nContent-Type: text/plain\nSet-Cookie: session=abc123\nX-Api-Key: zzz\n\nok password=letmein&user=u"
+                    .into(),
+            ),
+            ..row(&exec, "1001", RowStatus::Failed, Step::WriteErp)
+        })
+        .await
+        .unwrap();
+
+    let request: serde_json::Value =
+        serde_json::from_str(&stored.request.as_ref().unwrap().text).unwrap();
+    assert_eq!(
+        request,
+        json!({
+            "number": "1001",
+            "auth": "***",
+            "lines": [{"sku": "A", "api_key": "***"}],
+            "comment": "token *** inside text"
+        })
+    );
+    assert_eq!(
+        stored.response.as_ref().unwrap().text,
+        "HTTP/1.1 200 OK\nContent-Type: text/plain\nSet-Cookie: ***\nX-Api-Key: ***\n\nok password=***&user=u"
+    );
+    assert_eq!(
+        stored.error.as_deref(),
+        Some("401 from ERP with header Authorization: ***")
+    );
+    assert_eq!(stored.attributes["log.token_used"], json!("***"));
+    assert_eq!(
+        stored.attributes["log.note"],
+        json!("called https://erp/api?api_key=***&id=4")
+    );
+    assert_eq!(
+        stored.attributes["log.erp"],
+        json!({"client_secret": "***", "user": "u"})
+    );
+
+    // What was listed back is what was stored: the secrets never reached the database.
+    let page = store.list_row_logs(&RowLogQuery::default()).await.unwrap();
+    let everything = serde_json::to_string(&page.items).unwrap();
+    for secret in [
+        "omni-7f3a9c2e11",
+        "erp-jwt.eyJhbGciOi",
+        "hunter2",
+        "k-998877",
+        "cs-1",
+        "abc123",
+        "letmein",
+    ] {
+        assert!(
+            !everything.contains(secret),
+            "{secret} leaked: {everything}"
+        );
+    }
+}
+
+async fn large_bodies_are_cut_with_a_marker_stating_the_original_size(f: Fixture) {
+    let store = f.open().await;
+    let exec = start(&store, "orders").await;
+    // Multi-byte characters straddle the cap: the cut must land on a character boundary.
+    let big = "ğ".repeat(3000);
+    let stored = store
+        .append_row_log(NewRowLog {
+            request: Some(big.clone()),
+            response: Some("small".into()),
+            ..row(&exec, "1001", RowStatus::Success, Step::Done)
+        })
+        .await
+        .unwrap();
+    let request = stored.request.unwrap();
+    assert!(request.truncated);
+    assert_eq!(request.original_bytes, 6000);
+    let kept = f.row_log_body_cap; // 1024 bytes = 512 two-byte characters
+    assert_eq!(
+        request.text,
+        format!("{}{}", "ğ".repeat(512), truncation_marker(6000, kept))
+    );
+    assert!(request.text.contains("original 6000 bytes"));
+    let response = stored.response.unwrap();
+    assert!(!response.truncated);
+    assert_eq!(response.text, "small");
+}
+
+async fn row_logs_list_by_execution_record_and_status(f: Fixture) {
+    let store = f.open().await;
+    let first = start(&store, "orders").await;
+    let second = start(&store, "orders").await;
+    let other_flow = start(&store, "status").await;
+    store
+        .append_row_log(row(&first, "1001", RowStatus::Failed, Step::WriteErp))
+        .await
+        .unwrap();
+    store
+        .append_row_log(row(&first, "1002", RowStatus::Success, Step::Done))
+        .await
+        .unwrap();
+    store
+        .append_row_log(row(&first, "1003", RowStatus::InDoubt, Step::WriteErp))
+        .await
+        .unwrap();
+    store
+        .append_row_log(row(&second, "1001", RowStatus::Success, Step::Done))
+        .await
+        .unwrap();
+    store
+        .append_row_log(row(
+            &second,
+            "1004",
+            RowStatus::AlreadyInErp,
+            Step::WriteOmnitron,
+        ))
+        .await
+        .unwrap();
+    store
+        .append_row_log(row(&other_flow, "1001", RowStatus::Skipped, Step::Read))
+        .await
+        .unwrap();
+
+    let keys = |page: omnibridge_store::Page<omnibridge_store::RowLog>| {
+        page.items
+            .into_iter()
+            .map(|r| (r.execution_id, r.record_key, r.status))
+            .collect::<Vec<_>>()
+    };
+    // By execution, newest first.
+    let by_exec = store
+        .list_row_logs(&RowLogQuery {
+            execution_id: Some(first.clone()),
+            ..RowLogQuery::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(by_exec.total, 3);
+    assert_eq!(
+        keys(by_exec),
+        vec![
+            (first.clone(), "1003".into(), RowStatus::InDoubt),
+            (first.clone(), "1002".into(), RowStatus::Success),
+            (first.clone(), "1001".into(), RowStatus::Failed),
+        ]
+    );
+    // One record's history across executions of one flow, newest first.
+    let history = store
+        .list_row_logs(&RowLogQuery {
+            flow_id: Some("orders".into()),
+            record_key: Some("1001".into()),
+            ..RowLogQuery::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        keys(history),
+        vec![
+            (second.clone(), "1001".into(), RowStatus::Success),
+            (first.clone(), "1001".into(), RowStatus::Failed),
+        ]
+    );
+    // By status (failed records to replay), and paginated.
+    let bad = store
+        .list_row_logs(&RowLogQuery {
+            flow_id: Some("orders".into()),
+            statuses: vec![RowStatus::Failed, RowStatus::InDoubt],
+            ..RowLogQuery::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(bad.total, 2);
+    let page = store
+        .list_row_logs(&RowLogQuery {
+            limit: 2,
+            offset: 2,
+            ..RowLogQuery::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(page.total, 6);
+    assert_eq!(
+        keys(page),
+        vec![
+            (second.clone(), "1001".into(), RowStatus::Success),
+            (first.clone(), "1003".into(), RowStatus::InDoubt),
+        ]
+    );
+}
+
+async fn a_row_log_needs_an_existing_execution(f: Fixture) {
+    let store = f.open().await;
+    let err = store
+        .append_row_log(row("missing", "1", RowStatus::Success, Step::Done))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, StoreError::ExecutionNotFound(id) if id == "missing"),
+        "{err}"
+    );
+}
