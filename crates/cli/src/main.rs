@@ -27,6 +27,8 @@ enum Command {
     /// NiFi Expression Language: evaluate templates as NiFi 1.28 does.
     #[command(subcommand)]
     Expr(commands::expr::ExprCommand),
+    /// Run the Omnitron and ERP simulators (for tests, benchmarks and the demo).
+    Sim(commands::sim::SimArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -46,5 +48,6 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Mapping(cmd) => commands::mapping::run(cmd),
         Command::Expr(command) => commands::expr::run(command),
+        Command::Sim(args) => commands::sim::run(args),
     }
 }

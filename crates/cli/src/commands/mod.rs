@@ -3,4 +3,5 @@
 pub mod mapping;
 pub mod script;
 pub mod expr;
+pub mod sim;
 pub mod version;

@@ -1,0 +1,4 @@
+//! Seeded, realistic Omnitron data.
+
+pub mod generator;
+pub(crate) mod ingest;
