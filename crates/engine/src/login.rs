@@ -328,7 +328,7 @@ impl ErpSession {
     /// Sends a request built from the current credential's token (URLs may embed it), with the
     /// credential's header added. When the answer's status is one of `relogin_statuses`, logs in
     /// again once and sends the rebuilt request once more.
-    pub async fn send<E>(
+    pub async fn send<E: std::fmt::Display>(
         &self,
         relogin_statuses: &[u16],
         build: impl Fn(&str) -> Result<Request, E>,

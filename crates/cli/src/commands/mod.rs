@@ -1,7 +1,7 @@
 //! One module per subcommand.
 
+pub mod expr;
 pub mod mapping;
 pub mod script;
-pub mod expr;
 pub mod sim;
 pub mod version;

@@ -163,6 +163,10 @@ fn default_get() -> String {
 pub struct ScriptCard {
     /// Path of the `.py` file, relative to the flow directory.
     pub file: String,
+    /// Properties the script reads with `context.getProperty(name).getValue()` (NiFi
+    /// ExecuteScript's dynamic properties); values may use expressions.
+    #[serde(default)]
+    pub properties: BTreeMap<String, String>,
 }
 
 /// The Mapping card: the Jolt spec file.
@@ -200,6 +204,10 @@ pub struct PostScriptCard {
     /// Run On Failed Order: also run straight after a failed ERP write.
     #[serde(default)]
     pub run_on_failed_order: bool,
+    /// Properties the script reads with `context.getProperty(name).getValue()`; values may use
+    /// expressions.
+    #[serde(default)]
+    pub properties: BTreeMap<String, String>,
 }
 
 #[cfg(test)]

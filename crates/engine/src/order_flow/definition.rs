@@ -62,6 +62,8 @@ pub struct FlowScript {
     pub path: Option<PathBuf>,
     /// The script.
     pub script: Script,
+    /// Its properties (`context.getProperty`), as expressions.
+    pub properties: Vec<(String, Template)>,
 }
 
 /// An Order Flow, checked and compiled.
@@ -166,15 +168,16 @@ pub async fn load_order_flow(
             &mut problems,
         );
         let path = match &card.custom_response_path {
-            Some(text) if !text.trim().is_empty() => {
-                match UserPath::parse(text) {
-                    Ok(path) => Some(path),
-                    Err(e) => {
-                        problems.push(field_error("query_check.custom_response_path", e.to_string()));
-                        None
-                    }
+            Some(text) if !text.trim().is_empty() => match UserPath::parse(text) {
+                Ok(path) => Some(path),
+                Err(e) => {
+                    problems.push(field_error(
+                        "query_check.custom_response_path",
+                        e.to_string(),
+                    ));
+                    None
                 }
-            }
+            },
             _ => None,
         };
         if path.is_none()
@@ -208,32 +211,71 @@ pub async fn load_order_flow(
     );
 
     let mapping = config.mapping.as_ref().and_then(|card| {
-        let source = problems.take(load::read_source(dir, &flow_file, "mapping.file", &card.file))?;
+        let source = problems.take(load::read_source(
+            dir,
+            &flow_file,
+            "mapping.file",
+            &card.file,
+        ))?;
         match Jolt::compile_str(&source.text) {
             Ok(jolt) => Some(jolt),
             Err(e) => {
-                problems.push(FlowError::new(&source.path, "", format!("not a valid Jolt spec: {e}")));
+                problems.push(FlowError::new(
+                    &source.path,
+                    "",
+                    format!("not a valid Jolt spec: {e}"),
+                ));
                 None
             }
         }
     });
 
     let script = match &config.script {
-        Some(card) => load_script(dir, &flow_file, "script.file", &card.file, scripts, &mut problems).await,
+        Some(card) => {
+            load_script(
+                dir,
+                &flow_file,
+                "script",
+                &card.file,
+                &card.properties,
+                scripts,
+                &mut problems,
+            )
+            .await
+        }
         None => None,
     };
     let check_response = match &config.check_response {
         Some(card) => {
-            load_script(dir, &flow_file, "check_response.file", &card.file, scripts, &mut problems).await
+            load_script(
+                dir,
+                &flow_file,
+                "check_response",
+                &card.file,
+                &card.properties,
+                scripts,
+                &mut problems,
+            )
+            .await
         }
         None => Some(FlowScript {
             path: None,
             script: Script::new(DEFAULT_CHECK_RESPONSE_SCRIPT),
+            properties: Vec::new(),
         }),
     };
     let post_script = match &config.post_script {
         Some(card) => {
-            load_script(dir, &flow_file, "post_script.file", &card.file, scripts, &mut problems).await
+            load_script(
+                dir,
+                &flow_file,
+                "post_script",
+                &card.file,
+                &card.properties,
+                scripts,
+                &mut problems,
+            )
+            .await
         }
         None => None,
     };
@@ -275,8 +317,12 @@ fn check_name(name: &str) -> Result<(), String> {
 
 fn check_http_url(url: &str) -> Result<(), String> {
     match url::Url::parse(url) {
-        Ok(parsed) if matches!(parsed.scheme(), "http" | "https") && parsed.host().is_some() => Ok(()),
-        Ok(_) => Err(format!("{url:?} must be an http:// or https:// URL with a host")),
+        Ok(parsed) if matches!(parsed.scheme(), "http" | "https") && parsed.host().is_some() => {
+            Ok(())
+        }
+        Ok(_) => Err(format!(
+            "{url:?} must be an http:// or https:// URL with a host"
+        )),
         Err(e) => Err(format!("{url:?} is not a URL: {e}")),
     }
 }
@@ -284,7 +330,11 @@ fn check_http_url(url: &str) -> Result<(), String> {
 fn check_read(config: &OrderFlowConfig, flow_file: &Path, problems: &mut Problems) {
     let read = &config.read;
     if read.statuses.is_empty() {
-        problems.push(FlowError::new(flow_file, "read.statuses", "must list at least one status"));
+        problems.push(FlowError::new(
+            flow_file,
+            "read.statuses",
+            "must list at least one status",
+        ));
     }
     if let Some(bad) = read.statuses.iter().find(|s| s.parse::<u16>().is_err()) {
         problems.push(FlowError::new(
@@ -294,17 +344,29 @@ fn check_read(config: &OrderFlowConfig, flow_file: &Path, problems: &mut Problem
         ));
     }
     if !(1..=1000).contains(&read.page_size) {
-        problems.push(FlowError::new(flow_file, "read.page_size", "must be between 1 and 1000"));
+        problems.push(FlowError::new(
+            flow_file,
+            "read.page_size",
+            "must be between 1 and 1000",
+        ));
     }
     if !(1..=3650).contains(&read.window_days) {
-        problems.push(FlowError::new(flow_file, "read.window_days", "must be between 1 and 3650"));
+        problems.push(FlowError::new(
+            flow_file,
+            "read.window_days",
+            "must be between 1 and 3650",
+        ));
     }
 }
 
 fn check_run(config: &OrderFlowConfig, flow_file: &Path, problems: &mut Problems) {
     let run = &config.run;
     if !(1..=512).contains(&run.concurrency) {
-        problems.push(FlowError::new(flow_file, "run.concurrency", "must be between 1 and 512"));
+        problems.push(FlowError::new(
+            flow_file,
+            "run.concurrency",
+            "must be between 1 and 512",
+        ));
     }
     if run.script_timeout.is_zero() || run.script_timeout > std::time::Duration::from_secs(300) {
         problems.push(FlowError::new(
@@ -314,17 +376,29 @@ fn check_run(config: &OrderFlowConfig, flow_file: &Path, problems: &mut Problems
         ));
     }
     if run.http_timeout.is_zero() {
-        problems.push(FlowError::new(flow_file, "run.http_timeout", "must be more than 0"));
+        problems.push(FlowError::new(
+            flow_file,
+            "run.http_timeout",
+            "must be more than 0",
+        ));
     }
     if run.connect_timeout.is_zero() {
-        problems.push(FlowError::new(flow_file, "run.connect_timeout", "must be more than 0"));
+        problems.push(FlowError::new(
+            flow_file,
+            "run.connect_timeout",
+            "must be more than 0",
+        ));
     }
 }
 
 /// Compiles a URL or header value, naming the field and the position of a mistake.
 fn compile_template(flow_file: &Path, field: &str, text: &str) -> Result<Template, FlowError> {
     Template::compile(text).map_err(|e| {
-        FlowError::new(flow_file, field, format!("expression does not compile: {e}"))
+        FlowError::new(
+            flow_file,
+            field,
+            format!("expression does not compile: {e}"),
+        )
     })
 }
 
@@ -360,7 +434,10 @@ fn request_template(
         let text = template.source().trim();
         let problem = if template.is_literal() {
             check_http_url(text).err()
-        } else if text.starts_with("http://") || text.starts_with("https://") || text.starts_with("${") {
+        } else if text.starts_with("http://")
+            || text.starts_with("https://")
+            || text.starts_with("${")
+        {
             None
         } else {
             Some(format!("{text:?} must start with http:// or https://"))
@@ -377,7 +454,11 @@ fn request_template(
                 compiled_headers.push((name.clone(), template));
             }
         } else {
-            problems.push(FlowError::new(flow_file, &field, format!("{name:?} is not a valid header name")));
+            problems.push(FlowError::new(
+                flow_file,
+                &field,
+                format!("{name:?} is not a valid header name"),
+            ));
         }
     }
     Some(RequestTemplate {
@@ -394,24 +475,43 @@ fn reqwest_header_name_ok(name: &str) -> bool {
 async fn load_script(
     dir: &Path,
     flow_file: &Path,
-    field: &str,
+    card: &str,
     file: &str,
+    properties: &std::collections::BTreeMap<String, String>,
     scripts: &ScriptPool,
     problems: &mut Problems,
 ) -> Option<FlowScript> {
-    let SourceFile { path, text } = problems.take(load::read_source(dir, flow_file, field, file))?;
+    let mut compiled = Vec::new();
+    for (name, value) in properties {
+        let field = format!("{card}.properties.{name}");
+        if let Some(template) = problems.take(compile_template(flow_file, &field, value)) {
+            compiled.push((name.clone(), template));
+        }
+    }
+    let field = format!("{card}.file");
+    let SourceFile { path, text } =
+        problems.take(load::read_source(dir, flow_file, &field, file))?;
     let script = Script::new(text);
     match scripts.check(&script).await {
         Ok(_) => Some(FlowScript {
             path: Some(path),
             script,
+            properties: compiled,
         }),
         Err(ScriptError::Compile(diagnostic)) => {
-            problems.push(FlowError::new(&path, "", format!("does not compile: {diagnostic}")));
+            problems.push(FlowError::new(
+                &path,
+                "",
+                format!("does not compile: {diagnostic}"),
+            ));
             None
         }
         Err(other) => {
-            problems.push(FlowError::new(&path, "", format!("cannot be checked: {other}")));
+            problems.push(FlowError::new(
+                &path,
+                "",
+                format!("cannot be checked: {other}"),
+            ));
             None
         }
     }

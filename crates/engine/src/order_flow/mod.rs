@@ -8,4 +8,6 @@ pub mod run;
 pub mod write_omnitron;
 
 pub use definition::{LoadOptions, OrderFlow, load_order_flow};
-pub use run::{Engine, NoProgress, Progress, RunError, RunRequest, RunSummary, Selection, run_order_flow};
+pub use run::{
+    Engine, NoProgress, Progress, RunError, RunRequest, RunSummary, Selection, run_order_flow,
+};

@@ -12,8 +12,8 @@ use omnibridge_http::{Exchange, Request};
 use omnibridge_omnitron::OmnitronClient;
 use omnibridge_script::{Relationship, RunOptions, ScriptError, ScriptPool};
 use omnibridge_store::{
-    ErpResult, LedgerEntry, LedgerPhase, NewIntent, Resolution, RowStatus, Step, Store,
-    StoreError, request_hash,
+    ErpResult, LedgerEntry, LedgerPhase, NewIntent, Resolution, RowStatus, Step, Store, StoreError,
+    request_hash,
 };
 use serde_json::{Value, json};
 
@@ -123,8 +123,8 @@ pub async fn process_order(cx: &RecordContext<'_>, pk: i64, number: &str) -> Rec
     trip.report
 }
 
-impl Trip<'_, '_> {
-    fn flow(&self) -> &OrderFlow {
+impl<'a> Trip<'_, 'a> {
+    fn flow(&self) -> &'a OrderFlow {
         self.cx.flow
     }
 
@@ -191,9 +191,8 @@ impl Trip<'_, '_> {
         if let Some(script) = &self.flow().script {
             self.report.step = Step::Script;
             let output = self.run_script(script, &body).await?;
-            body = serde_json::from_slice(&output).map_err(|e| {
-                Stop::failed(format!("the Script's output is not JSON: {e}"))
-            })?;
+            body = serde_json::from_slice(&output)
+                .map_err(|e| Stop::failed(format!("the Script's output is not JSON: {e}")))?;
             if self.report.attributes.order_exists() {
                 return self.finish_found(&order, Value::Null).await;
             }
@@ -230,7 +229,11 @@ impl Trip<'_, '_> {
     }
 
     /// Sends a templated request through the ERP login, renewing the token once if refused.
-    async fn send(&mut self, template: &RequestTemplate, body: Option<Vec<u8>>) -> Result<Exchange, Stop> {
+    async fn send(
+        &mut self,
+        template: &RequestTemplate,
+        body: Option<Vec<u8>>,
+    ) -> Result<Exchange, Stop> {
         let relogin = self.flow().config.run.relogin_statuses.as_slice().to_vec();
         let attributes = self.report.attributes.clone();
         let exchange = self
@@ -266,7 +269,10 @@ impl Trip<'_, '_> {
             return Ok(QueryVerdict::NotFound);
         };
         let exchange = self.send(&query.request, None).await?;
-        self.report.request = Some(format!("{} {}", exchange.request.method, exchange.request.url));
+        self.report.request = Some(format!(
+            "{} {}",
+            exchange.request.method, exchange.request.url
+        ));
         self.report.response = exchange.response().map(|r| r.text());
         Ok(query.rules.decide(&exchange))
     }
@@ -336,7 +342,11 @@ impl Trip<'_, '_> {
     }
 
     /// The ERP accepted an earlier attempt: finish without sending again.
-    async fn finish_accepted(&mut self, entry: &LedgerEntry, order: &Value) -> Result<RowStatus, Stop> {
+    async fn finish_accepted(
+        &mut self,
+        entry: &LedgerEntry,
+        order: &Value,
+    ) -> Result<RowStatus, Stop> {
         let response = entry
             .result
             .as_ref()
@@ -476,11 +486,14 @@ impl Trip<'_, '_> {
         let script = self.flow().check_response.clone();
         let output = self.run_script(&script, &input).await?;
         let output: Value = serde_json::from_slice(&output).map_err(|e| {
-            Stop::failed(format!("the Check Response Script's output is not JSON: {e}"))
+            Stop::failed(format!(
+                "the Check Response Script's output is not JSON: {e}"
+            ))
         })?;
         let checked = CheckResponseOutput::parse(&output).map_err(Stop::failed)?;
         if !checked.is_send {
-            let reason = "the Check Response Script refused the ERP's answer (is_send is not \"1\")";
+            let reason =
+                "the Check Response Script refused the ERP's answer (is_send is not \"1\")";
             self.cx
                 .store
                 .record_refusal(&self.flow().id, self.key(), entry.attempt, reason)
@@ -496,7 +509,10 @@ impl Trip<'_, '_> {
             write_omnitron::execute(self.cx.omnitron, self.pk, &step)
                 .await
                 .map_err(|e| {
-                    Stop::failed(format!("Write Data to Omnitron failed at {}: {e}", step.key))
+                    Stop::failed(format!(
+                        "Write Data to Omnitron failed at {}: {e}",
+                        step.key
+                    ))
                 })?;
             self.cx
                 .store
@@ -518,11 +534,12 @@ impl Trip<'_, '_> {
 
     async fn post_script_on_failure(&mut self, request_data: &Value, response_data: Value) {
         let flow = self.flow();
-        let Some(post) = flow
-            .post_script
-            .clone()
-            .filter(|_| flow.config.post_script.as_ref().is_some_and(|c| c.run_on_failed_order))
-        else {
+        let Some(post) = flow.post_script.clone().filter(|_| {
+            flow.config
+                .post_script
+                .as_ref()
+                .is_some_and(|c| c.run_on_failed_order)
+        }) else {
             return;
         };
         let input = json!({"request_data": request_data, "response_data": response_data});
@@ -544,21 +561,34 @@ impl Trip<'_, '_> {
     async fn run_script(&mut self, script: &FlowScript, content: &Value) -> Result<Vec<u8>, Stop> {
         let input = serde_json::to_vec(content).map_err(|e| Stop::failed(e.to_string()))?;
         self.attrs().refresh_all_var();
+        let name = script_name(script, self.report.step);
+        let mut properties = std::collections::BTreeMap::new();
+        for (property, template) in &script.properties {
+            let value = evaluate(template, self.report.attributes.map(), property)
+                .map_err(|e| Stop::failed(format!("{name}: property {property}: {e}")))?;
+            properties.insert(property.clone(), value);
+        }
         let options = RunOptions {
             timeout: Some(self.flow().config.run.script_timeout),
-            properties: Default::default(),
+            properties,
         };
-        let name = script_name(script, self.report.step);
         let result = self
             .cx
             .scripts
-            .run_with(&script.script, input.clone(), self.report.attributes.map().clone(), &options)
+            .run_with(
+                &script.script,
+                input.clone(),
+                self.report.attributes.map().clone(),
+                &options,
+            )
             .await
             .map_err(|e| match e {
                 ScriptError::Compile(d) => Stop::failed(format!("{name} does not compile: {d}")),
                 other => Stop::failed(format!("{name} failed: {other}")),
             })?;
-        self.report.attributes.replace_all(result.attributes.clone());
+        self.report
+            .attributes
+            .replace_all(result.attributes.clone());
         match (result.relationship, &result.error) {
             (Some(Relationship::Success), None) => Ok(result.result_data.unwrap_or(input)),
             (Some(Relationship::Failure), _) => {
@@ -568,7 +598,9 @@ impl Trip<'_, '_> {
                     .get("log.script.error")
                     .map(|t| last_line(t).to_string())
                     .unwrap_or_else(|| "no log.script.error was set".to_string());
-                Err(Stop::failed(format!("{name} transferred the order to failure: {detail}")))
+                Err(Stop::failed(format!(
+                    "{name} transferred the order to failure: {detail}"
+                )))
             }
             (_, Some(error)) => Err(Stop::failed(format!("{name} failed: {}", last_line(error)))),
             (None, None) => Err(Stop::failed(format!("{name} did not transfer the order"))),
@@ -586,7 +618,10 @@ fn script_name(script: &FlowScript, step: Step) -> String {
     match &script.path {
         Some(path) => format!(
             "{card} ({})",
-            path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned())
+            path.file_name().map_or_else(
+                || path.display().to_string(),
+                |n| n.to_string_lossy().into_owned()
+            )
         ),
         None => format!("{card} (default)"),
     }
@@ -597,9 +632,12 @@ fn evaluate(
     attributes: &std::collections::BTreeMap<String, String>,
     what: &str,
 ) -> Result<String, String> {
-    template
-        .evaluate(attributes)
-        .map_err(|e| format!("evaluating the {what} expression {:?} failed: {e}", template.source()))
+    template.evaluate(attributes).map_err(|e| {
+        format!(
+            "evaluating the {what} expression {:?} failed: {e}",
+            template.source()
+        )
+    })
 }
 
 fn last_line(text: &str) -> &str {

@@ -99,7 +99,10 @@ pub async fn run_order_flow(
     let started = Instant::now();
     let store = engine.store.as_ref();
     let lease_key = format!("flow:{}", flow.id);
-    match store.acquire_lease(&lease_key, &engine.node, LEASE_TTL).await? {
+    match store
+        .acquire_lease(&lease_key, &engine.node, LEASE_TTL)
+        .await?
+    {
         LeaseOutcome::Held { by } => {
             return Err(RunError::AlreadyRunning {
                 flow: flow.id.clone(),
@@ -119,7 +122,11 @@ pub async fn run_order_flow(
     result
 }
 
-fn spawn_heartbeat(store: Arc<dyn Store>, key: String, owner: String) -> tokio::task::JoinHandle<()> {
+fn spawn_heartbeat(
+    store: Arc<dyn Store>,
+    key: String,
+    owner: String,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         loop {
             tokio::time::sleep(LEASE_TTL / 3).await;
@@ -268,13 +275,16 @@ async fn read_orders(
             let mut query = UnsentOrdersQuery::new(read.channels.0.clone(), chrono::Utc::now());
             query.statuses = read.statuses.clone();
             query.page_size = read.page_size;
-            query.modified_after = chrono::Utc::now() - chrono::Duration::days(i64::from(read.window_days));
+            query.modified_after =
+                chrono::Utc::now() - chrono::Duration::days(i64::from(read.window_days));
             let mut pager = omnitron.unsent_orders(&query, None);
             loop {
-                let page = pager
-                    .next_page()
-                    .await
-                    .map_err(|e| format!("Read Data From Omnitron failed after {} page(s): {e}", pager.pages_read()))?;
+                let page = pager.next_page().await.map_err(|e| {
+                    format!(
+                        "Read Data From Omnitron failed after {} page(s): {e}",
+                        pager.pages_read()
+                    )
+                })?;
                 let Some(rows) = page else {
                     return Ok(pager.pages_read());
                 };

@@ -126,7 +126,13 @@ mod tests {
         let keys: Vec<String> = plan(&output).into_iter().map(|s| s.key).collect();
         assert_eq!(
             keys,
-            ["item_mapping:1", "item_update:1", "item_mapping:2", "order_mapping", "is_send"]
+            [
+                "item_mapping:1",
+                "item_update:1",
+                "item_mapping:2",
+                "order_mapping",
+                "is_send"
+            ]
         );
     }
 }
