@@ -24,11 +24,11 @@ enum Command {
     /// Jolt mapping specs: `mapping test --spec spec.json --input input.json [--explain]`.
     #[command(subcommand)]
     Mapping(commands::mapping::MappingCommand),
+    /// Run the Omnitron and ERP simulators (for tests, benchmarks and the demo).
+    Sim(commands::sim::SimArgs),
     /// NiFi Expression Language: evaluate templates as NiFi 1.28 does.
     #[command(subcommand)]
     Expr(commands::expr::ExprCommand),
-    /// Run the Omnitron and ERP simulators (for tests, benchmarks and the demo).
-    Sim(commands::sim::SimArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -47,7 +47,7 @@ fn main() -> anyhow::Result<()> {
             std::process::exit(code)
         }
         Command::Mapping(cmd) => commands::mapping::run(cmd),
-        Command::Expr(command) => commands::expr::run(command),
         Command::Sim(args) => commands::sim::run(args),
+        Command::Expr(command) => commands::expr::run(command),
     }
 }

@@ -87,8 +87,8 @@ impl Template {
     }
 
     /// Evaluates with UTC as the default zone and the system clock.
-    pub fn evaluate<A: Attributes + ?Sized>(&self, attributes: &A) -> Result<String, EvalError> {
-        self.evaluate_with(&Wrapper(attributes), &EvalOptions::default())
+    pub fn evaluate<A: Attributes>(&self, attributes: &A) -> Result<String, EvalError> {
+        self.evaluate_with(attributes, &EvalOptions::default())
     }
 
     /// Evaluates with explicit options (default zone, clock for `now()`).
@@ -141,18 +141,6 @@ pub fn escape_literal(text: &str) -> String {
         }
     }
     out
-}
-
-/// Adapts a possibly unsized `Attributes` to a trait object.
-struct Wrapper<'a, A: ?Sized>(&'a A);
-
-impl<A: Attributes + ?Sized> Attributes for Wrapper<'_, A> {
-    fn get(&self, name: &str) -> Option<&str> {
-        self.0.get(name)
-    }
-    fn names(&self) -> Vec<&str> {
-        self.0.names()
-    }
 }
 
 fn collect_compiled(compiled: &Compiled, names: &mut BTreeSet<String>) {

@@ -26,7 +26,18 @@ impl<'a> Value<'a> {
     }
 
     /// Java `toString` of the value (`None` for null); DATE renders in `zone`.
+    #[inline]
     pub(crate) fn into_text(self, zone: &Zone) -> Option<Cow<'a, str>> {
+        // Strings are by far the most common: keep their path tiny and the rest out of line.
+        match self {
+            Value::Str(text) => Some(text),
+            Value::Null => None,
+            other => other.render_non_string(zone),
+        }
+    }
+
+    #[inline(never)]
+    fn render_non_string(self, zone: &Zone) -> Option<Cow<'a, str>> {
         Some(match self {
             Value::Null => return None,
             Value::Str(text) => text,

@@ -144,6 +144,11 @@ pub(crate) async fn serve<F: Flavor>(
         addr: listen.to_string(),
         source,
     })?;
+    // Small answers must not wait for delayed ACKs (Nagle), or latency figures would be the
+    // kernel's, not the simulator's.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     let app = Router::new()
         .fallback(entry::<F>)
         .with_state(Pipeline { flavor, routes });

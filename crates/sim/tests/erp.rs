@@ -1364,3 +1364,38 @@ async fn erp_fault_rules_rate_limit_invalidate_tokens_and_truncate() {
     assert_eq!(seeded, json!({"seed": 3}));
     assert!(h.faults().await.is_empty(), "reseeding clears the rules");
 }
+
+#[tokio::test]
+async fn status_rows_can_be_cleared_and_created_orders_feed_the_status_endpoint() {
+    let h = erp(ErpConfig::default().auth_mode(AuthMode::None)).await;
+    call(
+        reqwest::Method::POST,
+        format!("{}/orders", h.base_url()),
+        None,
+        Some(json!({"number": "900", "lines": [{"id": 5}]})),
+    )
+    .await;
+    let (_, feed, _) = call(
+        reqwest::Method::GET,
+        format!("{}/orders/status?number=900", h.base_url()),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(feed["results"][0]["orderitems"][0]["id"], 5);
+    assert_eq!(feed["results"][0]["orderitems"][0]["status"], "450");
+    let r = client()
+        .delete(format!("{}/__sim/status_rows", h.base_url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(h.state().await.status_rows.is_empty());
+    let bad = client()
+        .post(format!("{}/__sim/status_rows", h.base_url()))
+        .json(&json!([{"orderitems": []}]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400, "a row needs `order`");
+}

@@ -902,3 +902,95 @@ async fn count_since(api: &Api, since: chrono::DateTime<chrono::Utc>) -> u64 {
     );
     api.get(&path).await.1["count"].as_u64().unwrap()
 }
+
+#[tokio::test]
+async fn remaining_read_routes_and_control_routes_answer() {
+    let h = omnitron(12).await;
+    let api = Api::login(&h).await;
+    let o = h.state().await.orders[0].clone();
+    let (s, flat) = api
+        .get(&format!("/api/v1/orders_integration/{}/", o.pk))
+        .await;
+    assert_eq!(s, 200);
+    assert_eq!(flat["number"], o.number.as_str());
+    assert!(flat["channel"].is_u64());
+    let (s, item) = api
+        .get(&format!("/api/i1/order_items/{}", o.items[0].pk))
+        .await;
+    assert_eq!(s, 200);
+    assert!(
+        item["product"].is_u64(),
+        "list/retrieve shape has the product pk"
+    );
+    let d = h.order_json(o.pk).await.unwrap();
+    if let Some(disc) = d["discountitem_set"].as_array().unwrap().first() {
+        let (s, flat) = api
+            .get(&format!("/api/v1/discount_items/{}/", disc["pk"]))
+            .await;
+        assert_eq!(s, 200);
+        assert!(flat["promotion"].is_u64());
+    }
+    let c = client();
+    let doc: Value = c
+        .get(format!("{}/__sim/orders/{}", h.base_url(), o.pk))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(doc, d);
+    assert_eq!(
+        c.get(format!("{}/__sim/orders/1", h.base_url()))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    let auth: Value = c
+        .get(format!("{}/__sim/auth", h.base_url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(auth["username"], h.username());
+    assert!(auth["logins"].as_u64().unwrap() >= 1);
+    c.post(format!("{}/__sim/faults", h.base_url()))
+        .json(&json!([{"action": {"kind": "hang"}, "path": "nothing-matches"}]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(h.faults().await.len(), 1);
+    c.delete(format!("{}/__sim/faults", h.base_url()))
+        .send()
+        .await
+        .unwrap();
+    assert!(h.faults().await.is_empty());
+    assert!(!h.journal(JournalQuery::default()).await.is_empty());
+    let since = h.journal(JournalQuery::default()).await.last().unwrap().seq;
+    api.get("/api/v1/orders/").await;
+    let newer: Vec<Value> = c
+        .get(format!("{}/__sim/journal?since={since}", h.base_url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(newer.len(), 1);
+    c.delete(format!("{}/__sim/journal", h.base_url()))
+        .send()
+        .await
+        .unwrap();
+    assert!(h.journal(JournalQuery::default()).await.is_empty());
+    let bad = c
+        .post(format!("{}/__sim/clock", h.base_url()))
+        .json(&json!({"advance_seconds": "soon"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+}

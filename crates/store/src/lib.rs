@@ -18,6 +18,9 @@
 //!   for a record, and every crash point leaves a distinct, recoverable phase (see [`ledger`]).
 //! - **The store redacts, not the caller**: bodies, errors, `log.*` attributes and summaries
 //!   go through the [`Redactor`] on the way in, so a forgotten call site cannot leak a token.
+//! - **SQLite writes are group-committed**: one writer task runs every write queued during the
+//!   previous commit in one transaction (each in its own savepoint) and answers each caller only
+//!   after the commit, so `synchronous=FULL` durability costs one fsync per batch, not per record.
 //! - **Time comes from a [`Clock`]** and is stored as UTC microseconds in 64-bit integers: the
 //!   same ordering on both databases, and tests move time instead of sleeping.
 //!

@@ -173,6 +173,9 @@ impl SqliteStore {
     ///
     /// Settings: WAL journal, foreign keys on, the configured busy timeout and durability
     /// (`synchronous=FULL` by default, so an intent is on disk before the ERP write leaves).
+    ///
+    /// Must be called inside a Tokio runtime: the writer task is spawned on it and lives until
+    /// the store is dropped or closed, so use the store from that runtime.
     pub async fn open(url: &str, options: StoreOptions) -> StoreResult<Self> {
         let connect = SqliteConnectOptions::from_str(url).map_err(|e| StoreError::BadUrl {
             url: url.to_string(),

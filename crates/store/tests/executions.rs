@@ -24,6 +24,7 @@ on_every_backend!(
     interrupt_marks_a_running_execution,
     orphaned_executions_are_interrupted_when_their_lease_lapses,
     list_is_newest_first_filtered_and_paginated,
+    two_processes_on_one_database_lose_no_increment,
 );
 
 async fn created_execution_is_running_with_zero_counts(f: Fixture) {
@@ -390,4 +391,35 @@ async fn list_is_newest_first_filtered_and_paginated(f: Fixture) {
         .await
         .unwrap();
     assert_eq!(all.total, 9);
+}
+
+/// `omnibridge run --once` beside a running `omnibridge serve`: two stores (two writers) on one
+/// database. SQLite serializes them through its file lock and busy timeout; PostgreSQL through
+/// row locks.
+async fn two_processes_on_one_database_lose_no_increment(f: Fixture) {
+    let first = f.open().await;
+    let second = f.open().await; // the same instance in memory, a second pool otherwise
+    let id = start(&first, "orders").await;
+    let tasks: Vec<_> = (0..20)
+        .map(|i| {
+            let store = if i % 2 == 0 {
+                Arc::clone(&first)
+            } else {
+                Arc::clone(&second)
+            };
+            let id = id.clone();
+            tokio::spawn(async move {
+                for _ in 0..5 {
+                    store.increment_counts(&id, counts(1, 1, 0)).await.unwrap();
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    for store in [&first, &second] {
+        let got = store.get_execution(&id).await.unwrap().unwrap();
+        assert_eq!(got.counts, counts(100, 100, 0));
+    }
 }

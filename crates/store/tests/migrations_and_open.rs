@@ -98,6 +98,9 @@ async fn sqlite_runs_in_wal_mode_with_foreign_keys_and_full_sync() {
     store.close().await;
     let after = store.get_flow_state("f", "k").await.unwrap_err();
     assert!(matches!(after, StoreError::Database(_)), "{after}");
+    let write = store.set_flow_state("f", "k", "v").await.unwrap_err();
+    assert!(matches!(write, StoreError::WriteFailed(_)), "{write}");
+    assert!(write.to_string().contains("nothing was written"), "{write}");
 }
 
 #[tokio::test]

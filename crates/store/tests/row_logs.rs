@@ -14,6 +14,7 @@ on_every_backend!(
     large_bodies_are_cut_with_a_marker_stating_the_original_size,
     row_logs_list_by_execution_record_and_status,
     a_row_log_needs_an_existing_execution,
+    failing_writes_do_not_undo_the_writes_committed_with_them,
 );
 
 fn row(execution_id: &str, key: &str, status: RowStatus, step: Step) -> NewRowLog {
@@ -305,4 +306,55 @@ async fn a_row_log_needs_an_existing_execution(f: Fixture) {
         matches!(&err, StoreError::ExecutionNotFound(id) if id == "missing"),
         "{err}"
     );
+}
+
+/// On SQLite, concurrent writes share one transaction (group commit); each runs in its own
+/// savepoint, so the ones that fail must leave the others intact.
+async fn failing_writes_do_not_undo_the_writes_committed_with_them(f: Fixture) {
+    let store = f.open().await;
+    let exec = start(&store, "orders").await;
+    let tasks: Vec<_> = (0..60)
+        .map(|i| {
+            let store = std::sync::Arc::clone(&store);
+            let exec = exec.clone();
+            tokio::spawn(async move {
+                match i % 3 {
+                    0 => store
+                        .append_row_log(row(
+                            &exec,
+                            &format!("ok-{i}"),
+                            RowStatus::Success,
+                            Step::Done,
+                        ))
+                        .await
+                        .is_ok(),
+                    1 => store
+                        .append_row_log(row("missing", "x", RowStatus::Success, Step::Done))
+                        .await
+                        .is_ok(),
+                    _ => store
+                        .record_omnitron_step("orders", &format!("none-{i}"), 1, "is_send")
+                        .await
+                        .is_ok(),
+                }
+            })
+        })
+        .collect();
+    let mut oks = 0;
+    for task in tasks {
+        if task.await.unwrap() {
+            oks += 1;
+        }
+    }
+    assert_eq!(oks, 20);
+    let page = store
+        .list_row_logs(&RowLogQuery {
+            execution_id: Some(exec),
+            limit: 100,
+            ..RowLogQuery::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(page.total, 20);
+    assert!(page.items.iter().all(|r| r.record_key.starts_with("ok-")));
 }

@@ -103,10 +103,18 @@ impl Fixture {
                 let base = postgres_base_url();
                 let mut conn = match sqlx::PgConnection::connect(&base).await {
                     Ok(conn) => conn,
-                    Err(e) => {
-                        eprintln!("PostgreSQL not reachable at {base} ({e}): skipping");
+                    // PostgreSQL is part of the suite: `scripts/test` starts it. Skipping is an
+                    // explicit choice (OMNIBRIDGE_SKIP_POSTGRES=1), never a silent one.
+                    Err(e) if std::env::var_os("OMNIBRIDGE_SKIP_POSTGRES").is_some() => {
+                        eprintln!(
+                            "PostgreSQL not reachable at {base} ({e}): skipped by OMNIBRIDGE_SKIP_POSTGRES"
+                        );
                         return None;
                     }
+                    Err(e) => panic!(
+                        "PostgreSQL is not reachable at {base} ({e}); run `bash scripts/ensure-tools` \
+                         (or set OMNIBRIDGE_TEST_POSTGRES_URL, or OMNIBRIDGE_SKIP_POSTGRES=1 to skip)"
+                    ),
                 };
                 let schema = format!("ob_test_{}", uuid::Uuid::new_v4().simple());
                 let create = format!("CREATE SCHEMA \"{schema}\"");
