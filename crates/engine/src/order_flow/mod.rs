@@ -9,5 +9,6 @@ pub mod write_omnitron;
 
 pub use definition::{LoadOptions, OrderFlow, load_order_flow};
 pub use run::{
-    Engine, NoProgress, Progress, RunError, RunRequest, RunSummary, Selection, run_order_flow,
+    Engine, NoProgress, Progress, RunError, RunRequest, RunSummary, Selection, node_name,
+    run_order_flow,
 };

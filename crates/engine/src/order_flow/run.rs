@@ -99,17 +99,25 @@ pub async fn run_order_flow(
     let started = Instant::now();
     let store = engine.store.as_ref();
     let lease_key = format!("flow:{}", flow.id);
-    match store
+    let mut outcome = store
         .acquire_lease(&lease_key, &engine.node, LEASE_TTL)
-        .await?
+        .await?;
+    if let LeaseOutcome::Held { by } = &outcome
+        && local_process_is_gone(&by.owner)
     {
-        LeaseOutcome::Held { by } => {
-            return Err(RunError::AlreadyRunning {
-                flow: flow.id.clone(),
-                holder: by.owner,
-            });
-        }
-        LeaseOutcome::Acquired { .. } => {}
+        // The holder was an engine on this machine that died (killed, crashed): its lease
+        // would only expire after the TTL, so take it over now.
+        tracing::warn!(flow = %flow.id, holder = %by.owner, "taking over the lease of a dead local engine");
+        store.release_lease(&lease_key, &by.owner).await?;
+        outcome = store
+            .acquire_lease(&lease_key, &engine.node, LEASE_TTL)
+            .await?;
+    }
+    if let LeaseOutcome::Held { by } = outcome {
+        return Err(RunError::AlreadyRunning {
+            flow: flow.id.clone(),
+            holder: by.owner,
+        });
     }
     // Executions of dead processes (whose leases expired) are marked interrupted.
     store.interrupt_orphaned_executions().await?;
@@ -120,6 +128,34 @@ pub async fn run_order_flow(
         tracing::warn!(flow = %flow.id, "releasing the flow's lease failed: {error}");
     }
     result
+}
+
+/// This process's name in leases: `<host>:<pid>`, so a restarted engine can tell that a lease's
+/// holder on the same machine is gone.
+pub fn node_name() -> String {
+    format!("{}:{}", host_name(), std::process::id())
+}
+
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+        .map(|h| h.trim().to_string())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".to_string())
+}
+
+/// Whether `owner` names a process of this machine that no longer runs.
+fn local_process_is_gone(owner: &str) -> bool {
+    let Some((host, pid)) = owner.rsplit_once(':') else {
+        return false;
+    };
+    let Ok(pid) = pid.parse::<u32>() else {
+        return false;
+    };
+    host == host_name()
+        && pid != std::process::id()
+        && !std::path::Path::new(&format!("/proc/{pid}")).exists()
 }
 
 fn spawn_heartbeat(
