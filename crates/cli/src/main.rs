@@ -34,6 +34,14 @@ enum Command {
     /// NiFi Expression Language: evaluate templates as NiFi 1.28 does.
     #[command(subcommand)]
     Expr(commands::expr::ExprCommand),
+    /// Run a flow: `run <flow-dir> --once` runs one execution and prints its summary.
+    Run(commands::run::RunArgs),
+    /// Show executions, or the row logs of one execution or one order.
+    Logs(commands::logs::LogsArgs),
+    /// Run the failed and in-doubt orders of an execution (or one order) again.
+    Replay(commands::replay::ReplayArgs),
+    /// The demo: both simulators and the example Order Flow, on embedded SQLite.
+    Demo(commands::demo::DemoArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -53,6 +61,10 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Mapping(cmd) => commands::mapping::run(cmd),
         Command::Sim(args) => commands::sim::run(args),
+        Command::Run(args) => std::process::exit(commands::run::run(args)?),
+        Command::Logs(args) => commands::logs::run(args),
+        Command::Replay(args) => std::process::exit(commands::replay::run(args)?),
+        Command::Demo(args) => commands::demo::run(args),
         Command::Expr(command) => commands::expr::run(command),
     }
 }

@@ -1,7 +1,12 @@
 //! One module per subcommand.
 
+pub mod demo;
 pub mod expr;
+pub mod flow_runtime;
+pub mod logs;
 pub mod mapping;
+pub mod replay;
+pub mod run;
 pub mod script;
 pub mod sim;
 pub mod version;

@@ -1,0 +1,103 @@
+//! `omnibridge run`, `logs` and `replay` driven as a user would, against the simulators.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support_flow;
+
+use omnibridge_sim::OmnitronConfig;
+use omnibridge_sim::erp::CreateMode;
+use support_flow::{FlowFixture, text};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_once_sends_the_orders_and_logs_show_them() {
+    let fx = FlowFixture::start(OmnitronConfig::default().orders(30).seed(3)).await;
+    let eligible = fx.eligible().await;
+    let flow = fx.flow_dir();
+    let out = fx.run(&["run", flow.to_str().unwrap(), "--once"]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "stdout: {stdout}\nstderr: {}", text(&out.stderr));
+    assert!(
+        stdout.contains(&format!("read {}, sent {}, already in ERP 0, failed 0", eligible.len(), eligible.len())),
+        "{stdout}"
+    );
+    let execution = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("execution "))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap()
+        .to_string();
+    for number in &eligible {
+        assert_eq!(fx.erp.state().await.order(number).unwrap().creates, 1);
+    }
+
+    let out = fx.run(&["logs"]);
+    let listing = text(&out.stdout);
+    assert!(out.status.success());
+    assert!(listing.contains(&execution) && listing.contains("order-to-erp"), "{listing}");
+
+    let out = fx.run(&["logs", &execution]);
+    let rows = text(&out.stdout);
+    assert!(rows.contains(&format!("order {}", eligible[0])), "{rows}");
+    assert!(rows.contains("log.order.items"), "{rows}");
+
+    let out = fx.run(&["logs", "--order", &eligible[0], "--json"]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json[0]["record_key"], eligible[0].as_str());
+    assert_eq!(json[0]["status"], "success");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_orders_exit_non_zero_and_replay_finishes_them() {
+    let fx = FlowFixture::start(OmnitronConfig::default().orders(20).seed(5)).await;
+    let eligible = fx.eligible().await;
+    let refused = eligible[0].clone();
+    fx.erp.set_order_create_mode(refused.clone(), CreateMode::Validation).await;
+    let flow = fx.flow_dir();
+    let out = fx.run(&["run", flow.to_str().unwrap(), "--once", "--quiet"]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "{stdout}");
+    assert!(stdout.contains("failed 1"), "{stdout}");
+    let execution = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("execution "))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap()
+        .to_string();
+
+    let out = fx.run(&["logs", &execution, "--status", "failed"]);
+    let rows = text(&out.stdout);
+    assert!(rows.contains(&refused) && rows.contains("write_erp") && rows.contains("400"), "{rows}");
+
+    fx.erp.set_order_create_mode(refused.clone(), CreateMode::Ok).await;
+    let out = fx.run(&["replay", &execution, "--flow", flow.to_str().unwrap()]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", text(&out.stderr));
+    assert!(stdout.contains("read 1, sent 1"), "{stdout}");
+    assert!(fx.omnitron.state().await.order(&refused).unwrap().is_send);
+    assert_eq!(fx.erp.state().await.order(&refused).unwrap().creates, 1);
+
+    let out = fx.run(&["logs", "--json"]);
+    let executions: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(executions[0]["trigger"]["kind"], "replay");
+    assert_eq!(executions[0]["trigger"]["parent"], execution.as_str());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broken_flow_is_refused_with_every_problem_named() {
+    let fx = FlowFixture::start(OmnitronConfig::default().orders(5)).await;
+    let flow = fx.flow_dir();
+    let toml = std::fs::read_to_string(flow.join("flow.toml")).unwrap();
+    let toml = toml
+        .replace("number=${_order.number:urlEncode()}", "number=${_order.number:urlEncod()}")
+        .replace("concurrency = 8", "concurrency = 0");
+    std::fs::write(flow.join("flow.toml"), toml).unwrap();
+    std::fs::write(flow.join("mapping.json"), r#"[{"operation": "shift", "spec": {"a": 1}}]"#).unwrap();
+    std::fs::write(flow.join("script.py"), "print 'hello'\n").unwrap();
+    let out = fx.run(&["run", flow.to_str().unwrap(), "--once"]);
+    assert!(!out.status.success());
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("query_check.url") && stderr.contains("urlEncode"), "{stderr}");
+    assert!(stderr.contains("run.concurrency"), "{stderr}");
+    assert!(stderr.contains("mapping.json"), "{stderr}");
+    assert!(stderr.contains("script.py") && stderr.contains("line 1"), "{stderr}");
+    assert!(fx.erp.state().await.orders.is_empty(), "nothing ran");
+}

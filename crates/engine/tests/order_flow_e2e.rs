@@ -1,0 +1,498 @@
+//! The Order Flow end to end against the simulators: every branch of domain.md 8.9.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use omnibridge_sim::ErpConfig;
+use omnibridge_store::{ExecutionStatus, RowLogQuery, RowStatus};
+use support::Harness;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unsent_orders_are_sent_once_mapped_and_marked_sent() {
+    let h = Harness::start(40, ErpConfig::default()).await;
+    let eligible = h.eligible().await;
+    assert!(
+        eligible.len() > 5,
+        "the seed gives work to do: {eligible:?}"
+    );
+
+    let summary = h.run().await;
+    let execution = &summary.execution;
+    assert_eq!(execution.status, ExecutionStatus::Success, "{execution:?}");
+    assert_eq!(execution.counts.read as usize, eligible.len());
+    assert_eq!(execution.counts.sent as usize, eligible.len());
+
+    let omnitron = h.omnitron.state().await;
+    let erp = h.erp.state().await;
+    for number in &eligible {
+        let order = omnitron.order(number).unwrap();
+        assert!(order.is_send, "{number} is marked sent");
+        assert_eq!(order.mappings.len(), 1, "{number} has its order mapping");
+        assert_eq!(order.mappings[0].code, format!("E{number}"));
+        for item in &order.items {
+            assert_eq!(item.mappings.len(), 1, "item {} is mapped", item.pk);
+            assert_eq!(item.mappings[0].code, format!("L{}", item.pk));
+            assert!(
+                !item.stock_reserved,
+                "item {} released its reservation",
+                item.pk
+            );
+        }
+        let sent = erp.order(number).unwrap();
+        assert_eq!(sent.creates, 1, "{number} was created exactly once");
+        assert_eq!(
+            sent.last_body["warehouse"], "MAIN",
+            "the mapping shaped the body"
+        );
+        assert_eq!(sent.lines.len(), order.items.len());
+    }
+    assert_eq!(erp.orders.len(), eligible.len(), "nothing else was sent");
+    // The Post Script told the CRM about each order.
+    assert_eq!(erp.notifications.len(), eligible.len());
+
+    let rows = h
+        .store
+        .list_row_logs(&RowLogQuery {
+            execution_id: Some(execution.id.clone()),
+            limit: 1000,
+            ..RowLogQuery::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(rows.total as usize, eligible.len());
+    assert!(rows.items.iter().all(|r| r.status == RowStatus::Success));
+    assert!(
+        rows.items
+            .iter()
+            .all(|r| r.attributes.contains_key("log.order.items"))
+    );
+
+    // A second run finds nothing left to do.
+    let again = h.run().await;
+    assert_eq!(again.execution.counts.read, 0);
+    assert_eq!(again.execution.status, ExecutionStatus::Empty);
+    assert!(h.erp.state().await.orders.iter().all(|o| o.creates == 1));
+}
+
+use omnibridge_sim::erp::{CreateMode, EmptyShape, QueryMode};
+use omnibridge_sim::{FaultAction, FaultRule};
+use omnibridge_store::{LedgerPhase, RowLog};
+
+/// The row logs of one execution, by order number.
+async fn rows(h: &Harness, execution: &str) -> std::collections::BTreeMap<String, RowLog> {
+    h.store
+        .list_row_logs(&RowLogQuery {
+            execution_id: Some(execution.to_string()),
+            limit: 10_000,
+            ..RowLogQuery::default()
+        })
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|r| (r.record_key.clone(), r))
+        .collect()
+}
+
+/// Two eligible order numbers to give special behaviour, and the rest.
+async fn pick(h: &Harness) -> (String, String, Vec<String>) {
+    let mut eligible = h.eligible().await;
+    assert!(
+        eligible.len() >= 3,
+        "need at least 3 eligible orders: {eligible:?}"
+    );
+    let first = eligible.remove(0);
+    let second = eligible.remove(0);
+    (first, second, eligible)
+}
+
+async fn creates(h: &Harness, number: &str) -> u64 {
+    h.erp.state().await.order(number).map_or(0, |o| o.creates)
+}
+
+async fn is_send(h: &Harness, number: &str) -> bool {
+    h.omnitron.state().await.order(number).unwrap().is_send
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn order_found_by_query_skips_the_write_and_is_mapped_from_the_query() {
+    let h = Harness::start(20, ErpConfig::default()).await;
+    let (found, _, _) = pick(&h).await;
+    h.erp.set_order_query_mode(&found, QueryMode::Found).await;
+
+    let summary = h.run().await;
+    assert_eq!(summary.execution.counts.already_in_erp, 1);
+    let row = &rows(&h, &summary.execution.id).await[&found];
+    assert_eq!(row.status, RowStatus::AlreadyInErp, "{row:?}");
+    assert_eq!(
+        creates(&h, &found).await,
+        0,
+        "nothing was written to the ERP"
+    );
+    let order = h.omnitron.state().await.order(&found).unwrap().clone();
+    assert!(order.is_send);
+    assert_eq!(
+        order.mappings[0].code,
+        format!("E{found}"),
+        "mapped from the query's erp_no"
+    );
+    let entry = h
+        .store
+        .get_ledger_entry("order-to-erp", &found)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(entry.phase, LedgerPhase::Completed);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_not_found_answer_leads_to_a_write() {
+    let h = Harness::start(30, ErpConfig::default()).await;
+    let eligible = h.eligible().await;
+    let modes = [
+        QueryMode::NotFoundCode { status: 404 },
+        QueryMode::NotFoundPathEmpty {
+            shape: EmptyShape::Null,
+        },
+        QueryMode::NotFoundPathEmpty {
+            shape: EmptyShape::Array,
+        },
+        QueryMode::NotFoundPathEmpty {
+            shape: EmptyShape::Object,
+        },
+        QueryMode::NotFoundPathValue {
+            value: "NOT_FOUND".to_string(),
+        },
+    ];
+    assert!(eligible.len() >= modes.len());
+    for (number, mode) in eligible.iter().zip(modes.iter()) {
+        h.erp.set_order_query_mode(number, mode.clone()).await;
+    }
+    let summary = h.run().await;
+    assert_eq!(summary.execution.status, ExecutionStatus::Success);
+    for number in eligible.iter().take(modes.len()) {
+        assert_eq!(creates(&h, number).await, 1, "{number} was written once");
+        assert!(is_send(&h, number).await);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failure_and_unlisted_query_codes_fail_the_order_without_writing_and_it_is_retried() {
+    let h = Harness::start(20, ErpConfig::default()).await;
+    let (failing, unlisted, rest) = pick(&h).await;
+    h.erp
+        .set_order_query_mode(&failing, QueryMode::FailureCode { status: 503 })
+        .await;
+    h.erp
+        .set_order_query_mode(&unlisted, QueryMode::UnlistedCode { status: 418 })
+        .await;
+
+    let summary = h.run().await;
+    assert_eq!(summary.execution.status, ExecutionStatus::Partial);
+    assert_eq!(summary.execution.counts.failed, 2);
+    assert_eq!(summary.execution.counts.sent as usize, rest.len());
+    let logs = rows(&h, &summary.execution.id).await;
+    for (number, code) in [(&failing, "503"), (&unlisted, "418")] {
+        let row = &logs[number];
+        assert_eq!(row.status, RowStatus::Failed);
+        assert_eq!(row.step, omnibridge_store::Step::QueryCheck);
+        assert!(row.error.as_deref().unwrap().contains(code), "{row:?}");
+        assert_eq!(creates(&h, number).await, 0, "{number} was not written");
+        assert!(!is_send(&h, number).await);
+    }
+
+    // The ERP answers again: the next run sends both, and nothing twice.
+    h.erp
+        .set_order_query_mode(&failing, QueryMode::NotFoundCode { status: 404 })
+        .await;
+    h.erp
+        .set_order_query_mode(&unlisted, QueryMode::NotFoundCode { status: 404 })
+        .await;
+    let again = h.run().await;
+    assert_eq!(again.execution.counts.sent, 2);
+    assert_eq!(creates(&h, &failing).await, 1);
+    assert_eq!(creates(&h, &unlisted).await, 1);
+    assert!(h.erp.state().await.orders.iter().all(|o| o.creates == 1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_script_that_sets_order_exists_skips_the_write() {
+    let h = Harness::start(20, ErpConfig::default()).await;
+    let (exists, _, _) = pick(&h).await;
+    let script = std::fs::read_to_string(h.flow_dir().join("script.py")).unwrap().replace(
+        "        flowFile = session.putAttribute(flowFile, \"log.order.items\", str(callback.item_count))",
+        &format!(
+            "        flowFile = session.putAttribute(flowFile, \"log.order.items\", str(callback.item_count))\n        if get_attribute(flowFile, \"_order.number\") == \"{exists}\":\n            flowFile = session.putAttribute(flowFile, \"order_exists\", \"true\")"
+        ),
+    );
+    h.write_file("script.py", &script);
+    let summary = h.run().await;
+    let row = &rows(&h, &summary.execution.id).await[&exists];
+    assert_eq!(row.status, RowStatus::AlreadyInErp, "{row:?}");
+    assert_eq!(creates(&h, &exists).await, 0);
+    assert!(is_send(&h, &exists).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_write_fails_and_runs_the_post_script_only_with_run_on_failed_order() {
+    let h = Harness::start(20, ErpConfig::default()).await;
+    let (refused, _, rest) = pick(&h).await;
+    h.erp
+        .set_order_create_mode(&refused, CreateMode::Validation)
+        .await;
+
+    let summary = h.run().await;
+    let row = &rows(&h, &summary.execution.id).await[&refused];
+    assert_eq!(row.status, RowStatus::Failed);
+    assert_eq!(row.step, omnibridge_store::Step::WriteErp);
+    assert!(row.error.as_deref().unwrap().contains("400"), "{row:?}");
+    assert!(!is_send(&h, &refused).await);
+    let notifications = h.erp.state().await.notifications;
+    assert_eq!(
+        notifications.len(),
+        rest.len() + 2,
+        "every order, the refused one too"
+    );
+    assert!(
+        notifications
+            .iter()
+            .any(|n| n["event"] == "order_failed" && n["order_number"] == refused.as_str())
+    );
+
+    // Without Run On Failed Order the Post Script stays quiet about failures.
+    h.edit_flow(|t| t.replace("run_on_failed_order = true", "run_on_failed_order = false"));
+    let before = h.erp.state().await.notifications.len();
+    h.run().await;
+    assert_eq!(h.erp.state().await.notifications.len(), before);
+    assert!(!is_send(&h, &refused).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_2xx_error_body_is_refused_by_the_check_response_script_and_sent_again_later() {
+    let h = Harness::start(20, ErpConfig::default()).await;
+    let (refused, _, _) = pick(&h).await;
+    h.erp
+        .set_order_create_mode(&refused, CreateMode::OkErrorBody)
+        .await;
+
+    let summary = h.run().await;
+    let row = &rows(&h, &summary.execution.id).await[&refused];
+    assert_eq!(row.status, RowStatus::Failed);
+    assert_eq!(row.step, omnibridge_store::Step::CheckResponse);
+    assert_eq!(row.attributes["log.erp.refusal"], "stock error");
+    assert!(!is_send(&h, &refused).await);
+    let entry = h
+        .store
+        .get_ledger_entry("order-to-erp", &refused)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(entry.phase, LedgerPhase::Rejected);
+
+    h.erp.set_order_create_mode(&refused, CreateMode::Ok).await;
+    let again = h.run().await;
+    assert_eq!(again.execution.counts.sent, 1);
+    assert_eq!(creates(&h, &refused).await, 1);
+    assert!(is_send(&h, &refused).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_that_committed_then_failed_is_found_next_run_not_sent_twice() {
+    let h = Harness::start(20, ErpConfig::default()).await;
+    let (answered_500, reset, _) = pick(&h).await;
+    h.erp
+        .set_order_create_mode(&answered_500, CreateMode::CommitThenFail { reset: false })
+        .await;
+    h.erp
+        .set_order_create_mode(&reset, CreateMode::CommitThenFail { reset: true })
+        .await;
+
+    let summary = h.run().await;
+    let logs = rows(&h, &summary.execution.id).await;
+    assert_eq!(logs[&answered_500].status, RowStatus::Failed);
+    assert_eq!(
+        logs[&reset].status,
+        RowStatus::InDoubt,
+        "{:?}",
+        logs[&reset]
+    );
+    let entry = h
+        .store
+        .get_ledger_entry("order-to-erp", &reset)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(entry.phase, LedgerPhase::Intent);
+
+    let again = h.run().await;
+    assert_eq!(
+        again.execution.counts.already_in_erp, 2,
+        "{:?}",
+        again.execution
+    );
+    for number in [&answered_500, &reset] {
+        assert_eq!(
+            creates(&h, number).await,
+            1,
+            "{number} exists once in the ERP"
+        );
+        assert!(is_send(&h, number).await);
+    }
+    assert_eq!(again.execution.counts.in_doubt, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_query_url_an_unanswered_write_is_held_in_doubt_and_never_resent() {
+    let h = Harness::start(20, ErpConfig::default()).await;
+    let (lost, _, _) = pick(&h).await;
+    h.erp
+        .set_order_create_mode(&lost, CreateMode::CommitThenFail { reset: true })
+        .await;
+    h.edit_flow(|text| {
+        let start = text.find("[query_check]").unwrap();
+        let end = text[start..].find("# Script").unwrap() + start;
+        format!("{}{}", &text[..start], &text[end..])
+    });
+    let first = h.run().await;
+    assert_eq!(first.execution.counts.in_doubt, 1);
+    h.erp.set_order_create_mode(&lost, CreateMode::Ok).await;
+    let second = h.run().await;
+    assert_eq!(second.execution.counts.in_doubt, 1, "still in doubt");
+    let row = &rows(&h, &second.execution.id).await[&lost];
+    assert!(
+        row.error.as_deref().unwrap().contains("no Query URL"),
+        "{row:?}"
+    );
+    assert_eq!(creates(&h, &lost).await, 1, "never re-sent blindly");
+    assert!(!is_send(&h, &lost).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn omnitron_failures_after_the_erp_write_are_finished_next_run_without_resending() {
+    let h = Harness::start(20, ErpConfig::default()).await;
+    let (sent_fails, mapping_fails, _) = pick(&h).await;
+    let state = h.omnitron.state().await;
+    let sent_pk = state.order(&sent_fails).unwrap().pk;
+    let item_pk = state.order(&mapping_fails).unwrap().items[0].pk;
+    h.omnitron
+        .add_fault(
+            FaultRule::new(FaultAction::Status {
+                status: 500,
+                body: None,
+                html: Some("<h1>Server Error</h1>".into()),
+                headers: Default::default(),
+            })
+            .method("PATCH")
+            .path(&format!(r"orders/{sent_pk}/?$"))
+            .times(1),
+        )
+        .await
+        .unwrap();
+    h.omnitron
+        .add_fault(
+            FaultRule::new(FaultAction::Status {
+                status: 502,
+                body: None,
+                html: None,
+                headers: Default::default(),
+            })
+            .method("POST")
+            .path(&format!(r"order_items/{item_pk}/create_mapping"))
+            .times(1),
+        )
+        .await
+        .unwrap();
+
+    let first = h.run().await;
+    let logs = rows(&h, &first.execution.id).await;
+    for number in [&sent_fails, &mapping_fails] {
+        assert_eq!(logs[number].status, RowStatus::Failed);
+        assert_eq!(logs[number].step, omnibridge_store::Step::WriteOmnitron);
+        assert!(!is_send(&h, number).await);
+    }
+    let second = h.run().await;
+    assert_eq!(second.execution.counts.already_in_erp, 2);
+    for number in [&sent_fails, &mapping_fails] {
+        assert!(is_send(&h, number).await);
+        assert_eq!(creates(&h, number).await, 1, "{number} was not sent again");
+    }
+    let order = h.omnitron.state().await.order(&sent_fails).unwrap().clone();
+    assert_eq!(
+        order.mappings.len(),
+        1,
+        "the order mapping was not duplicated"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_pages_are_read_with_seek_pagination_and_the_window_is_three_weeks() {
+    let h = Harness::start(150, ErpConfig::default()).await;
+    let state = h.omnitron.state().await;
+    let eligible = support::eligible(&state, h.omnitron.now());
+    assert!(
+        eligible.len() > 50,
+        "more than two pages: {}",
+        eligible.len()
+    );
+    let too_old: Vec<&str> = state
+        .orders
+        .iter()
+        .filter(|o| {
+            !o.is_send
+                && support::READ_STATUSES.contains(&o.status.as_str())
+                && o.modified_date < h.omnitron.now() - chrono::Duration::days(21)
+        })
+        .map(|o| o.number.as_str())
+        .collect();
+    assert!(
+        !too_old.is_empty(),
+        "the data has unsent orders older than three weeks"
+    );
+
+    let summary = h.run().await;
+    assert_eq!(summary.execution.counts.sent as usize, eligible.len());
+    let pages = summary.execution.summary.as_ref().unwrap()["pages_read"]
+        .as_u64()
+        .unwrap();
+    assert!(
+        pages as usize >= eligible.len().div_ceil(25),
+        "{pages} pages"
+    );
+    let erp = h.erp.state().await;
+    for number in too_old {
+        assert!(
+            erp.order(number).is_none(),
+            "{number} is outside the window"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_expiring_mid_run_on_both_sides_are_renewed() {
+    let erp = ErpConfig::default().auth(omnibridge_sim::erp::ErpAuth {
+        token_max_uses: Some(7),
+        ..Default::default()
+    });
+    let h = Harness::start(40, erp).await;
+    h.omnitron
+        .set_auth_policy(omnibridge_sim::omnitron::AuthPolicy {
+            max_uses: Some(40),
+            ..Default::default()
+        })
+        .await;
+    let eligible = h.eligible().await;
+    let summary = h.run().await;
+    assert_eq!(
+        summary.execution.status,
+        ExecutionStatus::Success,
+        "{:?}",
+        summary.execution
+    );
+    assert_eq!(summary.execution.counts.sent as usize, eligible.len());
+    assert!(h.erp.state().await.logins > 2, "the ERP token was renewed");
+    assert!(
+        h.omnitron.login_count().await > 2,
+        "the Omnitron token was renewed"
+    );
+    assert!(h.erp.state().await.orders.iter().all(|o| o.creates == 1));
+}
