@@ -38,6 +38,8 @@ pub(crate) enum Subject {
     AttrTemplate(Box<Compiled>),
     /// `${${x}}`: the name is the value of an expression.
     AttrExpr(Box<Expr>),
+    /// `${literal('constant')}`, folded at compile time: no call at evaluation.
+    Literal(String),
     /// A subjectless function: `${now()}`.
     Function(Call),
     /// A multi-attribute selection: `${anyAttribute('a', 'b'):...}`.

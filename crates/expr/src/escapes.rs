@@ -413,6 +413,16 @@ pub(crate) fn url_encode(text: &str) -> std::borrow::Cow<'_, str> {
         return std::borrow::Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len() + 8);
+    url_encode_into(text, &mut out);
+    std::borrow::Cow::Owned(out)
+}
+
+/// [`url_encode`] appending to `out` (a template renders straight into its output).
+pub(crate) fn url_encode_into(text: &str, out: &mut String) {
+    if text.bytes().all(url_safe) {
+        out.push_str(text);
+        return;
+    }
     for byte in text.bytes() {
         match byte {
             b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'.' | b'-' | b'*' | b'_' => {
@@ -427,7 +437,6 @@ pub(crate) fn url_encode(text: &str) -> std::borrow::Cow<'_, str> {
             }
         }
     }
-    std::borrow::Cow::Owned(out)
 }
 
 /// `URLDecoder.decode(text, UTF-8)`: `+` as space, `%XX` bytes; a malformed escape is an error.

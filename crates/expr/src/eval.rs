@@ -48,14 +48,131 @@ pub(crate) fn render_into(compiled: &Compiled, cx: &Cx<'_>, out: &mut String) ->
                     out.push_str(value);
                 }
             }
-            Part::Expr(expr) => {
-                if let Some(text) = eval_expr(expr, cx)?.into_text(&cx.options.zone) {
-                    out.push_str(&text);
-                }
-            }
+            Part::Expr(expr) => eval_into(expr, cx, out)?,
         }
     }
     Ok(())
+}
+
+fn push_value(value: Value<'_>, cx: &Cx<'_>, out: &mut String) {
+    if let Some(text) = value.into_text(&cx.options.zone) {
+        out.push_str(&text);
+    }
+}
+
+/// Evaluates `expr` and appends its text to `out`. The last function of the chain writes
+/// straight into `out` when it can (`ifElse` renders the chosen branch in place; `replace`,
+/// `replaceAll`, `urlEncode` append their result), so a URL needs no intermediate `String`.
+fn eval_into<'a>(expr: &'a Expr, cx: &Cx<'a>, out: &mut String) -> Result<()> {
+    match expr.chain.split_last() {
+        Some((last, body))
+            if !matches!(expr.subject, Subject::Multi(_))
+                && matches!(
+                    last.func,
+                    Func::IfElse
+                        | Func::Replace
+                        | Func::ReplaceAll
+                        | Func::ReplaceFirst
+                        | Func::UrlEncode
+                ) =>
+        {
+            let mut value = eval_subject(expr, cx)?;
+            for call in body {
+                value = apply(call, value, cx)?;
+            }
+            apply_into(last, value, cx, out)
+        }
+        _ => {
+            push_value(eval_expr(expr, cx)?, cx, out);
+            Ok(())
+        }
+    }
+}
+
+/// `apply` for the functions `eval_into` lets write into `out`; same semantics, same order of
+/// argument evaluation.
+fn apply_into<'a>(call: &'a Call, subject: Value<'a>, cx: &Cx<'a>, out: &mut String) -> Result<()> {
+    match call.func {
+        Func::IfElse => {
+            let branch = if subject.to_bool() == Some(true) {
+                0
+            } else {
+                1
+            };
+            arg_into(call, branch, cx, out)
+        }
+        Func::UrlEncode => {
+            if let Some(text) = text_of(subject, cx) {
+                escapes::url_encode_into(&text, out);
+            }
+            Ok(())
+        }
+        Func::Replace => {
+            let Some(text) = text_of(subject, cx) else {
+                return Ok(());
+            };
+            let search = arg_text(call, 0, cx)?.unwrap_or_default();
+            let replacement = arg_text(call, 1, cx)?.unwrap_or_default();
+            let finder = call.prepared.as_ref().and_then(|p| p.finder.as_ref());
+            replace_literal_into(&text, &search, &replacement, finder, out);
+            Ok(())
+        }
+        Func::ReplaceFirst | Func::ReplaceAll => {
+            let Some(text) = text_of(subject, cx) else {
+                return Ok(());
+            };
+            let name = crate::catalog::spec_of(call.func).name;
+            let pattern = arg_text(call, 0, cx)?.unwrap_or_default();
+            let replacement = arg_text(call, 1, cx)?.unwrap_or_default();
+            let regex = regex_for(call, &pattern, name)?;
+            regex
+                .replace_into(&text, &replacement, call.func == Func::ReplaceAll, out)
+                .map_err(|e| fail(name, e))
+        }
+        _ => {
+            push_value(apply(call, subject, cx)?, cx, out);
+            Ok(())
+        }
+    }
+}
+
+/// Appends argument `index` (as text; null renders nothing) to `out`.
+fn arg_into<'a>(call: &'a Call, index: usize, cx: &Cx<'a>, out: &mut String) -> Result<()> {
+    match call.args.get(index) {
+        Some(Arg::Expr(expr)) => eval_into(expr, cx, out),
+        Some(Arg::Template(template)) => render_into(template, cx, out),
+        _ => {
+            push_value(arg(call, index, cx)?, cx, out);
+            Ok(())
+        }
+    }
+}
+
+/// Java `String.replace(CharSequence, CharSequence)` appended to `out`: every occurrence of
+/// `search`, left to right; an empty `search` inserts `replacement` around every character.
+fn replace_literal_into(
+    text: &str,
+    search: &str,
+    replacement: &str,
+    finder: Option<&memchr::memmem::Finder<'static>>,
+    out: &mut String,
+) {
+    if search.is_empty() {
+        out.push_str(&text.replace(search, replacement));
+        return;
+    }
+    let find = |from: usize| match finder {
+        Some(finder) => finder.find(&text.as_bytes()[from..]),
+        None => text[from..].find(search),
+    };
+    let mut copied = 0;
+    while let Some(offset) = find(copied) {
+        let at = copied + offset;
+        out.push_str(&text[copied..at]);
+        out.push_str(replacement);
+        copied = at + search.len();
+    }
+    out.push_str(&text[copied..]);
 }
 
 fn render<'a>(compiled: &'a Compiled, cx: &Cx<'a>) -> Result<Cow<'a, str>> {
@@ -83,7 +200,20 @@ fn lookup<'a>(cx: &Cx<'a>, name: &str) -> Value<'a> {
 }
 
 pub(crate) fn eval_expr<'a>(expr: &'a Expr, cx: &Cx<'a>) -> Result<Value<'a>> {
-    let mut value = match &expr.subject {
+    if let Subject::Multi(call) = &expr.subject {
+        return multi(call, &expr.chain, cx);
+    }
+    let mut value = eval_subject(expr, cx)?;
+    for call in &expr.chain {
+        value = apply(call, value, cx)?;
+    }
+    Ok(value)
+}
+
+/// The subject of a single-subject expression (multi-attribute subjects go through `multi`).
+fn eval_subject<'a>(expr: &'a Expr, cx: &Cx<'a>) -> Result<Value<'a>> {
+    Ok(match &expr.subject {
+        Subject::Literal(text) => Value::Str(Cow::Borrowed(text)),
         Subject::Attr(name) => lookup(cx, name),
         Subject::AttrTemplate(template) => {
             let name = render(template, cx)?;
@@ -94,12 +224,8 @@ pub(crate) fn eval_expr<'a>(expr: &'a Expr, cx: &Cx<'a>) -> Result<Value<'a>> {
             None => Value::Null,
         },
         Subject::Function(call) => subjectless(call, cx)?,
-        Subject::Multi(call) => return multi(call, &expr.chain, cx),
-    };
-    for call in &expr.chain {
-        value = apply(call, value, cx)?;
-    }
-    Ok(value)
+        Subject::Multi(call) => multi(call, &[], cx)?,
+    })
 }
 
 fn arg<'a>(call: &'a Call, index: usize, cx: &Cx<'a>) -> Result<Value<'a>> {
@@ -1106,11 +1232,11 @@ fn apply<'a>(call: &'a Call, subject: Value<'a>, cx: &Cx<'a>) -> Result<Value<'a
             let pattern = arg_text(call, 0, cx)?.unwrap_or_default();
             let replacement = arg_text(call, 1, cx)?.unwrap_or_default();
             let regex = regex_for(call, &pattern, name)?;
-            str_value(
-                regex
-                    .replace(&text, &replacement, func == Func::ReplaceAll)
-                    .map_err(err)?,
-            )
+            let mut out = String::with_capacity(text.len() + replacement.len());
+            regex
+                .replace_into(&text, &replacement, func == Func::ReplaceAll, &mut out)
+                .map_err(err)?;
+            str_value(out)
         }
         Func::ReplaceNull => match subject {
             Value::Null => arg(call, 0, cx)?,

@@ -41,7 +41,7 @@ mod value;
 
 use std::collections::BTreeSet;
 
-pub use attributes::Attributes;
+pub use attributes::{AttributeMap, Attributes};
 pub use error::{CompileError, EvalError};
 pub use options::EvalOptions;
 
@@ -97,13 +97,34 @@ impl Template {
         attributes: &dyn Attributes,
         options: &EvalOptions,
     ) -> Result<String, EvalError> {
+        let mut out = String::with_capacity(self.source.len() + 16);
+        self.evaluate_into_with(attributes, options, &mut out)?;
+        Ok(out)
+    }
+
+    /// Evaluates (UTC, system clock) by appending to `out`, so a caller that renders often can
+    /// reuse one buffer and skip the allocation of a new `String` per evaluation. On error `out`
+    /// may hold a partial rendering.
+    pub fn evaluate_into<A: Attributes>(
+        &self,
+        attributes: &A,
+        out: &mut String,
+    ) -> Result<(), EvalError> {
+        self.evaluate_into_with(attributes, &EvalOptions::default(), out)
+    }
+
+    /// [`Template::evaluate_into`] with explicit options (default zone, clock for `now()`).
+    pub fn evaluate_into_with(
+        &self,
+        attributes: &dyn Attributes,
+        options: &EvalOptions,
+        out: &mut String,
+    ) -> Result<(), EvalError> {
         let cx = eval::Cx {
             attrs: attributes,
             options,
         };
-        let mut out = String::with_capacity(self.source.len() + 16);
-        eval::render_into(&self.compiled, &cx, &mut out).map_err(|error| *error)?;
-        Ok(out)
+        eval::render_into(&self.compiled, &cx, out).map_err(|error| *error)
     }
 }
 
@@ -162,6 +183,7 @@ fn collect_expr(expr: &Expr, names: &mut BTreeSet<String>) {
         }
         Subject::AttrTemplate(template) => collect_compiled(template, names),
         Subject::AttrExpr(inner) => collect_expr(inner, names),
+        Subject::Literal(_) => {}
         Subject::Function(call) => collect_args(&call.args, names),
         Subject::Multi(call) => {
             if matches!(

@@ -373,6 +373,19 @@ impl Parser<'_> {
         if let Subject::Multi(call) = &subject {
             check_multi_chain(self.root, subject_offset, call.func, &chain)?;
         }
+        // `literal('constant')` is folded: the evaluator then borrows the text directly.
+        let subject = match subject {
+            Subject::Function(mut call)
+                if call.func == Func::Literal
+                    && matches!(call.args.as_slice(), [Arg::Const(Const::Str(_))]) =>
+            {
+                match call.args.pop() {
+                    Some(Arg::Const(Const::Str(text))) => Subject::Literal(text),
+                    _ => Subject::Function(call),
+                }
+            }
+            other => other,
+        };
         Ok(Expr { subject, chain, ty })
     }
 
