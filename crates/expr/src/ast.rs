@@ -20,6 +20,9 @@ pub(crate) enum Part {
     Text(String),
     /// `${name}` with no function: the most common URL piece, rendered without the evaluator.
     Attr(String),
+    /// `${name:function(...)}` where the function can write into the output (`urlEncode`,
+    /// `replace`, ...): rendered with one lookup and one call, no expression walk.
+    AttrCall(String, Call),
     Expr(Expr),
 }
 

@@ -402,8 +402,23 @@ pub(crate) fn unescape_csv(text: &str) -> String {
     }
 }
 
+/// Bytes `URLEncoder` keeps as they are: a table, since every byte of every encoded value is
+/// checked.
+static URL_SAFE: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        table[byte] = matches!(
+            byte as u8,
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'.' | b'-' | b'*' | b'_'
+        );
+        byte += 1;
+    }
+    table
+};
+
 fn url_safe(byte: u8) -> bool {
-    matches!(byte, b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'.' | b'-' | b'*' | b'_')
+    URL_SAFE[usize::from(byte)]
 }
 
 /// `URLEncoder.encode(text, UTF-8)`: letters, digits and `.-*_` kept, space as `+`. Text that

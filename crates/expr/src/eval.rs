@@ -48,6 +48,7 @@ pub(crate) fn render_into(compiled: &Compiled, cx: &Cx<'_>, out: &mut String) ->
                     out.push_str(value);
                 }
             }
+            Part::AttrCall(name, call) => apply_into(call, lookup(cx, name), cx, out)?,
             Part::Expr(expr) => eval_into(expr, cx, out)?,
         }
     }
@@ -66,19 +67,11 @@ fn push_value(value: Value<'_>, cx: &Cx<'_>, out: &mut String) {
 fn eval_into<'a>(expr: &'a Expr, cx: &Cx<'a>, out: &mut String) -> Result<()> {
     match expr.chain.split_last() {
         Some((last, body))
-            if !matches!(expr.subject, Subject::Multi(_))
-                && matches!(
-                    last.func,
-                    Func::IfElse
-                        | Func::Replace
-                        | Func::ReplaceAll
-                        | Func::ReplaceFirst
-                        | Func::UrlEncode
-                ) =>
+            if !matches!(expr.subject, Subject::Multi(_)) && writes_into(last.func) =>
         {
             let mut value = eval_subject(expr, cx)?;
             for call in body {
-                value = apply(call, value, cx)?;
+                value = apply_fast(call, value, cx)?;
             }
             apply_into(last, value, cx, out)
         }
@@ -86,6 +79,28 @@ fn eval_into<'a>(expr: &'a Expr, cx: &Cx<'a>, out: &mut String) -> Result<()> {
             push_value(eval_expr(expr, cx)?, cx, out);
             Ok(())
         }
+    }
+}
+
+/// The functions [`apply_into`] writes straight into the output.
+pub(crate) fn writes_into(func: Func) -> bool {
+    matches!(
+        func,
+        Func::IfElse | Func::Replace | Func::ReplaceAll | Func::ReplaceFirst | Func::UrlEncode
+    )
+}
+
+/// `apply` with the boolean steps of a condition (`isEmpty()`, `not()`) handled inline: they
+/// are most of a typical `ifElse` chain and need none of `apply`'s machinery.
+#[inline]
+fn apply_fast<'a>(call: &'a Call, subject: Value<'a>, cx: &Cx<'a>) -> Result<Value<'a>> {
+    match (call.func, subject) {
+        (Func::IsEmpty, Value::Null) => Ok(Value::Bool(true)),
+        (Func::IsEmpty, Value::Str(text)) => {
+            Ok(Value::Bool(java_number::java_trim(&text).is_empty()))
+        }
+        (Func::Not, Value::Bool(value)) => Ok(Value::Bool(!value)),
+        (_, subject) => apply(call, subject, cx),
     }
 }
 
@@ -205,7 +220,7 @@ pub(crate) fn eval_expr<'a>(expr: &'a Expr, cx: &Cx<'a>) -> Result<Value<'a>> {
     }
     let mut value = eval_subject(expr, cx)?;
     for call in &expr.chain {
-        value = apply(call, value, cx)?;
+        value = apply_fast(call, value, cx)?;
     }
     Ok(value)
 }

@@ -192,7 +192,9 @@ fn replace_literal(
         out.push_str(&subject[copied..found.start()]);
         out.push_str(replacement);
         copied = found.end();
-        if !all {
+        // At the end of the subject only an empty match can follow, and replacing it with
+        // nothing changes nothing: skip that last search.
+        if !all || (replacement.is_empty() && copied == subject.len()) {
             break;
         }
         if found.end() == found.start() {

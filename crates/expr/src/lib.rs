@@ -171,6 +171,10 @@ fn collect_compiled(compiled: &Compiled, names: &mut BTreeSet<String>) {
             Part::Attr(name) => {
                 names.insert(name.clone());
             }
+            Part::AttrCall(name, call) => {
+                names.insert(name.clone());
+                collect_args(&call.args, names);
+            }
             Part::Text(_) => {}
         }
     }

@@ -57,6 +57,20 @@ pub(crate) fn compile_template(
                         chain,
                         ..
                     } if chain.is_empty() => parts.push(Part::Attr(name)),
+                    Expr {
+                        subject: Subject::Attr(name),
+                        chain,
+                        ty,
+                    } if chain.len() == 1 && crate::eval::writes_into(chain[0].func) => {
+                        parts.push(match <[Call; 1]>::try_from(chain) {
+                            Ok([call]) => Part::AttrCall(name, call),
+                            Err(chain) => Part::Expr(Expr {
+                                subject: Subject::Attr(name),
+                                chain,
+                                ty,
+                            }),
+                        });
+                    }
                     expr => parts.push(Part::Expr(expr)),
                 }
             }
