@@ -83,4 +83,7 @@ pub(crate) struct Prepared {
     pub json_path: Option<JsonPath>,
     /// A substring searcher for a constant search string (`replace`).
     pub finder: Option<memchr::memmem::Finder<'static>>,
+    /// Where a constant `replace` search string occurs in a constant `literal('...')` subject
+    /// (set only on the first call of such a chain): evaluation then just splices.
+    pub literal_hits: Option<Vec<usize>>,
 }

@@ -128,8 +128,17 @@ fn apply_into<'a>(call: &'a Call, subject: Value<'a>, cx: &Cx<'a>, out: &mut Str
             };
             let search = arg_text(call, 0, cx)?.unwrap_or_default();
             let replacement = arg_text(call, 1, cx)?.unwrap_or_default();
-            let finder = call.prepared.as_ref().and_then(|p| p.finder.as_ref());
-            replace_literal_into(&text, &search, &replacement, finder, out);
+            match call
+                .prepared
+                .as_ref()
+                .and_then(|p| p.literal_hits.as_deref())
+            {
+                Some(hits) => splice(&text, hits, search.len(), &replacement, out),
+                None => {
+                    let finder = call.prepared.as_ref().and_then(|p| p.finder.as_ref());
+                    replace_literal_into(&text, &search, &replacement, finder, out);
+                }
+            }
             Ok(())
         }
         Func::ReplaceFirst | Func::ReplaceAll => {
@@ -161,6 +170,18 @@ fn arg_into<'a>(call: &'a Call, index: usize, cx: &Cx<'a>, out: &mut String) -> 
             Ok(())
         }
     }
+}
+
+/// Appends `text` with `replacement` in place of the `search_len` bytes at each of `hits`
+/// (ascending, non-overlapping: found at compile time).
+fn splice(text: &str, hits: &[usize], search_len: usize, replacement: &str, out: &mut String) {
+    let mut copied = 0;
+    for &at in hits {
+        out.push_str(&text[copied..at]);
+        out.push_str(replacement);
+        copied = at + search_len;
+    }
+    out.push_str(&text[copied..]);
 }
 
 /// Java `String.replace(CharSequence, CharSequence)` appended to `out`: every occurrence of
@@ -1213,6 +1234,18 @@ fn apply<'a>(call: &'a Call, subject: Value<'a>, cx: &Cx<'a>) -> Result<Value<'a
             let text = subject_text!();
             let search = arg_text(call, 0, cx)?.unwrap_or_default();
             let replacement = arg_text(call, 1, cx)?.unwrap_or_default();
+            if let Some(hits) = call
+                .prepared
+                .as_ref()
+                .and_then(|p| p.literal_hits.as_deref())
+            {
+                if hits.is_empty() {
+                    return Ok(Value::Str(text));
+                }
+                let mut out = String::with_capacity(text.len() + hits.len() * replacement.len());
+                splice(&text, hits, search.len(), &replacement, &mut out);
+                return Ok(str_value(out));
+            }
             let finder = call.prepared.as_ref().and_then(|p| p.finder.as_ref());
             let position = match finder {
                 Some(finder) => finder.find(text.as_bytes()),

@@ -88,7 +88,7 @@ impl Template {
 
     /// Evaluates with UTC as the default zone and the system clock.
     pub fn evaluate<A: Attributes>(&self, attributes: &A) -> Result<String, EvalError> {
-        self.evaluate_with(attributes, &EvalOptions::default())
+        self.evaluate_with(attributes, &options::DEFAULT_OPTIONS)
     }
 
     /// Evaluates with explicit options (default zone, clock for `now()`).
@@ -110,7 +110,7 @@ impl Template {
         attributes: &A,
         out: &mut String,
     ) -> Result<(), EvalError> {
-        self.evaluate_into_with(attributes, &EvalOptions::default(), out)
+        self.evaluate_into_with(attributes, &options::DEFAULT_OPTIONS, out)
     }
 
     /// [`Template::evaluate_into`] with explicit options (default zone, clock for `now()`).

@@ -400,6 +400,15 @@ impl Parser<'_> {
             }
             other => other,
         };
+        if let (Subject::Literal(text), Some(first)) = (&subject, chain.first_mut()) {
+            if first.func == Func::Replace {
+                if let Some(search) = const_str(&first.args, 0).filter(|s| !s.is_empty()) {
+                    // Java's `replace` scans left to right without overlaps, as `match_indices`.
+                    let hits = text.match_indices(search).map(|(at, _)| at).collect();
+                    first.prepared.get_or_insert_with(Box::default).literal_hits = Some(hits);
+                }
+            }
+        }
         Ok(Expr { subject, chain, ty })
     }
 
