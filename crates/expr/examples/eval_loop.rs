@@ -1,6 +1,6 @@
 //! Evaluates one template of `shared/bench/expr/templates.json` many times, for instruction
 //! counting under callgrind (wall time on a shared machine is too noisy to compare small changes):
-//! `valgrind --tool=callgrind target/release/examples/eval_loop <name> <count> [sip|fold|btree]
+//! `valgrind --tool=callgrind target/release/examples/eval_loop <name> <count> [sip|fold|fx|btree]
 //! [evaluate|into]`; run it with two counts and divide the difference of the totals by the
 //! difference of the counts. Uses mimalloc, as the production binary does.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -41,6 +41,14 @@ fn main() {
     let into = args.next().is_some_and(|mode| mode == "into");
     let total = match container.as_str() {
         "sip" => run(&template, &attributes, count, into),
+        "fx" => run(
+            &template,
+            &attributes
+                .into_iter()
+                .collect::<rustc_hash::FxHashMap<_, _>>(),
+            count,
+            into,
+        ),
         "btree" => run(
             &template,
             &attributes.into_iter().collect::<BTreeMap<_, _>>(),

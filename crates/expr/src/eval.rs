@@ -48,6 +48,12 @@ pub(crate) fn render_into(compiled: &Compiled, cx: &Cx<'_>, out: &mut String) ->
                     out.push_str(value);
                 }
             }
+            // `${name:urlEncode()}`, the usual query parameter, without a call.
+            Part::AttrCall(name, call) if call.func == Func::UrlEncode => {
+                if let Some(value) = cx.attrs.get(name) {
+                    escapes::url_encode_into(value, out);
+                }
+            }
             Part::AttrCall(name, call) => apply_into(call, lookup(cx, name), cx, out)?,
             Part::Expr(expr) => eval_into(expr, cx, out)?,
         }

@@ -250,6 +250,54 @@ mod tests {
     }
 
     #[test]
+    fn evaluate_into_appends_what_evaluate_returns() {
+        let attributes: HashMap<String, String> = [
+            ("empty", ""),
+            ("token", "a b&c"),
+            ("date", "2024-12-31T13:30:59.000001Z"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let cases = [
+            ("${literal('aaa'):replace('aa', 'b')}", "ba"),
+            (
+                "${literal('{T}-{T}'):replace('{T}', ${token})}",
+                "a b&c-a b&c",
+            ),
+            ("${literal('none'):replace('{T}', 'x')}", "none"),
+            (
+                "q=${token:urlEncode()}&m=${missing:urlEncode()}",
+                "q=a+b%26c&m=",
+            ),
+            (
+                "${date:replaceAll('(\\.\\d*)?Z?$', '')}",
+                "2024-12-31T13:30:59",
+            ),
+            (
+                "${date:replaceAll('Z?$', '!')}",
+                "2024-12-31T13:30:59.000001!!",
+            ),
+            (
+                "${empty:isEmpty():not():ifElse('yes', ${token:replace(' ', '_')})}",
+                "a_b&c",
+            ),
+            ("[${missing:replace('a', 'b')}]", "[]"),
+        ];
+        for (source, expected) in cases {
+            let template = Template::compile(source).unwrap();
+            assert_eq!(
+                template.evaluate(&attributes).unwrap(),
+                expected,
+                "{source}"
+            );
+            let mut out = String::from("kept:");
+            template.evaluate_into(&attributes, &mut out).unwrap();
+            assert_eq!(out, format!("kept:{expected}"), "{source}");
+        }
+    }
+
+    #[test]
     fn now_is_injectable() {
         let template = Template::compile("${now():format('yyyy-MM-dd HH:mm')}").unwrap();
         let options = EvalOptions::new().with_fixed_now(1_735_689_600_000);
