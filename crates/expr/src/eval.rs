@@ -54,37 +54,85 @@ pub(crate) fn render_into(compiled: &Compiled, cx: &Cx<'_>, out: &mut String) ->
                     escapes::url_encode_into(value, out);
                 }
             }
-            Part::AttrCall(name, call) => apply_into(call, lookup(cx, name), cx, out)?,
-            Part::Expr(expr) => eval_into(expr, cx, out)?,
+            Part::AttrCall(name, call) => {
+                apply_into(call, lookup(cx, name), cx, out)?;
+            }
+            Part::Expr(expr) => {
+                eval_into(expr, cx, out)?;
+            }
         }
     }
     Ok(())
 }
 
-fn push_value(value: Value<'_>, cx: &Cx<'_>, out: &mut String) {
-    if let Some(text) = value.into_text(&cx.options.zone) {
-        out.push_str(&text);
+/// Appends the text of `value`; false when it is null (nothing appended).
+fn push_value(value: Value<'_>, cx: &Cx<'_>, out: &mut String) -> bool {
+    match value.into_text(&cx.options.zone) {
+        Some(text) => {
+            out.push_str(&text);
+            true
+        }
+        None => false,
     }
 }
 
-/// Evaluates `expr` and appends its text to `out`. The last function of the chain writes
-/// straight into `out` when it can (`ifElse` renders the chosen branch in place; `replace`,
-/// `replaceAll`, `urlEncode` append their result), so a URL needs no intermediate `String`.
-fn eval_into<'a>(expr: &'a Expr, cx: &Cx<'a>, out: &mut String) -> Result<()> {
-    match expr.chain.split_last() {
-        Some((last, body))
-            if !matches!(expr.subject, Subject::Multi(_)) && writes_into(last.func) =>
-        {
-            let mut value = eval_subject(expr, cx)?;
-            for call in body {
-                value = apply_fast(call, value, cx)?;
+/// Evaluates `expr` and appends its text to `out` (false when the value is null). The chain
+/// writes straight into `out` where it can: `ifElse` renders the chosen branch in place;
+/// `replace`, `replaceAll`, `urlEncode` append their result; a `replace` of a constant string
+/// after another step rewrites that step's output in place. A URL then needs no intermediate
+/// `String`.
+fn eval_into<'a>(expr: &'a Expr, cx: &Cx<'a>, out: &mut String) -> Result<bool> {
+    if matches!(expr.subject, Subject::Multi(_)) {
+        return Ok(push_value(eval_expr(expr, cx)?, cx, out));
+    }
+    chain_into(expr, expr.chain.len(), cx, out)
+}
+
+/// [`eval_into`] for the subject and the first `len` calls of the chain.
+fn chain_into<'a>(expr: &'a Expr, len: usize, cx: &Cx<'a>, out: &mut String) -> Result<bool> {
+    let chain = &expr.chain[..len];
+    let Some((last, body)) = chain.split_last() else {
+        return Ok(push_value(eval_subject(expr, cx)?, cx, out));
+    };
+    if last.func == Func::Replace && !body.is_empty() {
+        if let Some(finder) = last.prepared.as_ref().and_then(|p| p.finder.as_ref()) {
+            let start = out.len();
+            if !chain_into(expr, len - 1, cx, out)? {
+                return Ok(false);
             }
-            apply_into(last, value, cx, out)
+            let replacement = arg_text(last, 1, cx)?.unwrap_or_default();
+            replace_in_place(out, start, finder, &replacement);
+            return Ok(true);
         }
-        _ => {
-            push_value(eval_expr(expr, cx)?, cx, out);
-            Ok(())
+    }
+    let mut value = eval_subject(expr, cx)?;
+    if !writes_into(last.func) {
+        for call in chain {
+            value = apply_fast(call, value, cx)?;
         }
+        return Ok(push_value(value, cx, out));
+    }
+    for call in body {
+        value = apply_fast(call, value, cx)?;
+    }
+    apply_into(last, value, cx, out)
+}
+
+/// Replaces every occurrence of `finder`'s needle in `out[start..]` with `replacement`, left
+/// to right without overlaps (Java's `String.replace`): scanning resumes after each inserted
+/// replacement, so only the original text is searched.
+fn replace_in_place(
+    out: &mut String,
+    start: usize,
+    finder: &memchr::memmem::Finder<'static>,
+    replacement: &str,
+) {
+    let needle_len = finder.needle().len();
+    let mut from = start;
+    while let Some(offset) = finder.find(&out.as_bytes()[from..]) {
+        let at = from + offset;
+        out.replace_range(at..at + needle_len, replacement);
+        from = at + replacement.len();
     }
 }
 
@@ -111,8 +159,13 @@ fn apply_fast<'a>(call: &'a Call, subject: Value<'a>, cx: &Cx<'a>) -> Result<Val
 }
 
 /// `apply` for the functions `eval_into` lets write into `out`; same semantics, same order of
-/// argument evaluation.
-fn apply_into<'a>(call: &'a Call, subject: Value<'a>, cx: &Cx<'a>, out: &mut String) -> Result<()> {
+/// argument evaluation. False when the result is null (nothing appended).
+fn apply_into<'a>(
+    call: &'a Call,
+    subject: Value<'a>,
+    cx: &Cx<'a>,
+    out: &mut String,
+) -> Result<bool> {
     match call.func {
         Func::IfElse => {
             let branch = if subject.to_bool() == Some(true) {
@@ -122,34 +175,62 @@ fn apply_into<'a>(call: &'a Call, subject: Value<'a>, cx: &Cx<'a>, out: &mut Str
             };
             arg_into(call, branch, cx, out)
         }
-        Func::UrlEncode => {
-            if let Some(text) = text_of(subject, cx) {
+        Func::UrlEncode => Ok(match text_of(subject, cx) {
+            Some(text) => {
                 escapes::url_encode_into(&text, out);
+                true
             }
-            Ok(())
-        }
+            None => false,
+        }),
         Func::Replace => {
             let Some(text) = text_of(subject, cx) else {
-                return Ok(());
+                return Ok(false);
             };
             let search = arg_text(call, 0, cx)?.unwrap_or_default();
-            let replacement = arg_text(call, 1, cx)?.unwrap_or_default();
-            match call
-                .prepared
-                .as_ref()
-                .and_then(|p| p.literal_hits.as_deref())
-            {
-                Some(hits) => splice(&text, hits, search.len(), &replacement, out),
-                None => {
-                    let finder = call.prepared.as_ref().and_then(|p| p.finder.as_ref());
-                    replace_literal_into(&text, &search, &replacement, finder, out);
-                }
+            if search.is_empty() {
+                let replacement = arg_text(call, 1, cx)?.unwrap_or_default();
+                replace_literal_into(&text, &search, &replacement, None, out);
+                return Ok(true);
             }
-            Ok(())
+            let prepared = call.prepared.as_deref();
+            let hits = prepared.and_then(|p| p.literal_hits.as_deref());
+            let finder = prepared.and_then(|p| p.finder.as_ref());
+            let next_hit = |from: usize| match (hits, finder) {
+                (Some(hits), _) => hits.iter().copied().find(|&at| at >= from),
+                (None, Some(finder)) => finder
+                    .find(&text.as_bytes()[from..])
+                    .map(|offset| from + offset),
+                (None, None) => text[from..]
+                    .find(search.as_ref())
+                    .map(|offset| from + offset),
+            };
+            let Some(first) = next_hit(0) else {
+                // No occurrence: the replacement is still evaluated (errors and counters
+                // behave as when NiFi evaluates every argument), then dropped.
+                arg(call, 1, cx)?;
+                out.push_str(&text);
+                return Ok(true);
+            };
+            // The replacement is rendered once, in place at the first hit (no intermediate
+            // `String` unless there is a second hit to copy it to).
+            out.push_str(&text[..first]);
+            let start = out.len();
+            arg_into(call, 1, cx, out)?;
+            let end = out.len();
+            let mut copied = first + search.len();
+            let mut again: Option<String> = None;
+            while let Some(at) = next_hit(copied) {
+                out.push_str(&text[copied..at]);
+                let rendered = again.get_or_insert_with(|| out[start..end].to_string());
+                out.push_str(rendered);
+                copied = at + search.len();
+            }
+            out.push_str(&text[copied..]);
+            Ok(true)
         }
         Func::ReplaceFirst | Func::ReplaceAll => {
             let Some(text) = text_of(subject, cx) else {
-                return Ok(());
+                return Ok(false);
             };
             let name = crate::catalog::spec_of(call.func).name;
             let pattern = arg_text(call, 0, cx)?.unwrap_or_default();
@@ -157,24 +238,22 @@ fn apply_into<'a>(call: &'a Call, subject: Value<'a>, cx: &Cx<'a>, out: &mut Str
             let regex = regex_for(call, &pattern, name)?;
             regex
                 .replace_into(&text, &replacement, call.func == Func::ReplaceAll, out)
-                .map_err(|e| fail(name, e))
+                .map_err(|e| fail(name, e))?;
+            Ok(true)
         }
-        _ => {
-            push_value(apply(call, subject, cx)?, cx, out);
-            Ok(())
-        }
+        _ => Ok(push_value(apply(call, subject, cx)?, cx, out)),
     }
 }
 
-/// Appends argument `index` (as text; null renders nothing) to `out`.
-fn arg_into<'a>(call: &'a Call, index: usize, cx: &Cx<'a>, out: &mut String) -> Result<()> {
+/// Appends argument `index` (as text) to `out`; false when it is null (nothing appended).
+fn arg_into<'a>(call: &'a Call, index: usize, cx: &Cx<'a>, out: &mut String) -> Result<bool> {
     match call.args.get(index) {
         Some(Arg::Expr(expr)) => eval_into(expr, cx, out),
-        Some(Arg::Template(template)) => render_into(template, cx, out),
-        _ => {
-            push_value(arg(call, index, cx)?, cx, out);
-            Ok(())
+        Some(Arg::Template(template)) => {
+            render_into(template, cx, out)?;
+            Ok(true)
         }
+        _ => Ok(push_value(arg(call, index, cx)?, cx, out)),
     }
 }
 
@@ -294,10 +373,28 @@ fn text_of<'a>(value: Value<'a>, cx: &Cx<'_>) -> Option<Cow<'a, str>> {
     value.into_text(&cx.options.zone)
 }
 
-fn regex_for(call: &Call, pattern: &str, name: &str) -> Result<Arc<JavaRegex>> {
+/// A regex prepared at compile time (borrowed: no reference counting per evaluation) or
+/// compiled for a pattern known only at run time.
+enum RegexRef<'c> {
+    Prepared(&'c JavaRegex),
+    Cached(Arc<JavaRegex>),
+}
+
+impl std::ops::Deref for RegexRef<'_> {
+    type Target = JavaRegex;
+    fn deref(&self) -> &JavaRegex {
+        match self {
+            RegexRef::Prepared(regex) => regex,
+            RegexRef::Cached(regex) => regex,
+        }
+    }
+}
+
+fn regex_for<'c>(call: &'c Call, pattern: &str, name: &str) -> Result<RegexRef<'c>> {
     match call.prepared.as_ref().and_then(|p| p.regex.as_ref()) {
-        Some(regex) => Ok(Arc::clone(regex)),
+        Some(regex) => Ok(RegexRef::Prepared(regex)),
         None => JavaRegex::cached(pattern)
+            .map(RegexRef::Cached)
             .map_err(|e| fail(name, format!("invalid regular expression '{pattern}': {e}"))),
     }
 }

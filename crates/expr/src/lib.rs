@@ -283,6 +283,13 @@ mod tests {
                 "a_b&c",
             ),
             ("[${missing:replace('a', 'b')}]", "[]"),
+            ("[${missing:toUpper():replace('a', ${token})}]", "[]"),
+            (
+                "${literal('{A}'):replace('{A}', '{B}{B}'):replace('{B}', 'x')}",
+                "xx",
+            ),
+            ("${literal('aaaa'):toUpper():replace('AA', 'A')}", "AA"),
+            ("${token:replace(' ', ''):replace('&', 'and')}", "abandc"),
         ];
         for (source, expected) in cases {
             let template = Template::compile(source).unwrap();
