@@ -332,8 +332,20 @@ pub(crate) fn eval_expr<'a>(expr: &'a Expr, cx: &Cx<'a>) -> Result<Value<'a>> {
 }
 
 /// The subject of a single-subject expression (multi-attribute subjects go through `multi`).
+#[inline]
 fn eval_subject<'a>(expr: &'a Expr, cx: &Cx<'a>) -> Result<Value<'a>> {
-    Ok(match &expr.subject {
+    match &expr.subject {
+        Subject::Literal(text) => Ok(Value::Str(Cow::Borrowed(text))),
+        Subject::Attr(name) => Ok(lookup(cx, name)),
+        other => computed_subject(other, cx),
+    }
+}
+
+/// Subjects that need evaluating (computed names, functions): kept out of line so the common
+/// attribute and literal subjects stay a few instructions.
+#[inline(never)]
+fn computed_subject<'a>(subject: &'a Subject, cx: &Cx<'a>) -> Result<Value<'a>> {
+    Ok(match subject {
         Subject::Literal(text) => Value::Str(Cow::Borrowed(text)),
         Subject::Attr(name) => lookup(cx, name),
         Subject::AttrTemplate(template) => {
@@ -349,8 +361,18 @@ fn eval_subject<'a>(expr: &'a Expr, cx: &Cx<'a>) -> Result<Value<'a>> {
     })
 }
 
+#[inline]
 fn arg<'a>(call: &'a Call, index: usize, cx: &Cx<'a>) -> Result<Value<'a>> {
-    Ok(match call.args.get(index) {
+    match call.args.get(index) {
+        Some(Arg::Const(Const::Str(text))) => Ok(Value::Str(Cow::Borrowed(text))),
+        other => computed_arg(other, cx),
+    }
+}
+
+/// Arguments other than string constants, out of line (see `computed_subject`).
+#[inline(never)]
+fn computed_arg<'a>(arg: Option<&'a Arg>, cx: &Cx<'a>) -> Result<Value<'a>> {
+    Ok(match arg {
         None | Some(Arg::Const(Const::Null)) => Value::Null,
         Some(Arg::Const(Const::Str(text))) => Value::Str(Cow::Borrowed(text)),
         Some(Arg::Const(Const::Bool(value))) => Value::Bool(*value),
