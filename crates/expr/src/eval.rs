@@ -65,6 +65,38 @@ pub(crate) fn render_into(compiled: &Compiled, cx: &Cx<'_>, out: &mut String) ->
     Ok(())
 }
 
+/// [`render_into`] for a whole template, with the plain `${name}` and `${name:urlEncode()}`
+/// pieces looked up in the caller's concrete attribute type (inlined, no dynamic dispatch).
+pub(crate) fn render_top<A: Attributes + ?Sized>(
+    compiled: &Compiled,
+    attrs: &A,
+    cx: &Cx<'_>,
+    out: &mut String,
+) -> Result<()> {
+    for part in &compiled.parts {
+        match part {
+            Part::Text(text) => out.push_str(text),
+            Part::Attr(name) => {
+                if let Some(value) = attrs.get(name) {
+                    out.push_str(value);
+                }
+            }
+            Part::AttrCall(name, call) if call.func == Func::UrlEncode => {
+                if let Some(value) = attrs.get(name) {
+                    escapes::url_encode_into(value, out);
+                }
+            }
+            Part::AttrCall(name, call) => {
+                apply_into(call, lookup(cx, name), cx, out)?;
+            }
+            Part::Expr(expr) => {
+                eval_into(expr, cx, out)?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Appends the text of `value`; false when it is null (nothing appended).
 fn push_value(value: Value<'_>, cx: &Cx<'_>, out: &mut String) -> bool {
     match value.into_text(&cx.options.zone) {

@@ -88,7 +88,9 @@ impl Template {
 
     /// Evaluates with UTC as the default zone and the system clock.
     pub fn evaluate<A: Attributes>(&self, attributes: &A) -> Result<String, EvalError> {
-        self.evaluate_with(attributes, &options::DEFAULT_OPTIONS)
+        let mut out = String::with_capacity(self.source.len() + 16);
+        self.evaluate_into(attributes, &mut out)?;
+        Ok(out)
     }
 
     /// Evaluates with explicit options (default zone, clock for `now()`).
@@ -110,7 +112,11 @@ impl Template {
         attributes: &A,
         out: &mut String,
     ) -> Result<(), EvalError> {
-        self.evaluate_into_with(attributes, &options::DEFAULT_OPTIONS, out)
+        let cx = eval::Cx {
+            attrs: attributes,
+            options: &options::DEFAULT_OPTIONS,
+        };
+        eval::render_top(&self.compiled, attributes, &cx, out).map_err(|error| *error)
     }
 
     /// [`Template::evaluate_into`] with explicit options (default zone, clock for `now()`).
