@@ -436,8 +436,14 @@ pub(crate) fn url_encode(text: &str) -> std::borrow::Cow<'_, str> {
 pub(crate) fn url_encode_into(text: &str, out: &mut String) {
     if text.bytes().all(url_safe) {
         out.push_str(text);
-        return;
+    } else {
+        url_encode_bytes(text, out);
     }
+}
+
+/// The escaping loop, out of line: most values need none of it.
+#[inline(never)]
+fn url_encode_bytes(text: &str, out: &mut String) {
     for byte in text.bytes() {
         match byte {
             b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'.' | b'-' | b'*' | b'_' => {
