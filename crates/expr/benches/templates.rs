@@ -9,7 +9,12 @@ use std::time::Duration;
 
 use criterion::measurement::{Measurement, ValueFormatter};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use omnibridge_expr::Template;
+use omnibridge_expr::{AttributeMap, Attributes, Template};
+use rustc_hash::FxHashMap;
+
+// The production binary allocates with mimalloc; measure with the same allocator.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use serde_json::Value;
 
 const TEMPLATES: &str = concat!(
@@ -43,39 +48,84 @@ fn cases() -> Vec<Case> {
         .collect()
 }
 
+/// The same attributes in every container the engine could use: std `HashMap` (SipHash),
+/// the recommended [`AttributeMap`] (foldhash), `FxHashMap` (unseeded) and `BTreeMap`.
+struct Containers {
+    sip: HashMap<String, String>,
+    fold: AttributeMap,
+    fx: FxHashMap<String, String>,
+    sorted: BTreeMap<String, String>,
+}
+
+impl Containers {
+    fn of(attributes: &HashMap<String, String>) -> Containers {
+        Containers {
+            sip: attributes.clone(),
+            fold: attributes.clone().into_iter().collect(),
+            fx: attributes.clone().into_iter().collect(),
+            sorted: attributes.clone().into_iter().collect(),
+        }
+    }
+}
+
+/// Asserts the expected result (via `evaluate` and `evaluate_into`), then times both.
+fn bench_container<M: Measurement + 'static, A: Attributes>(
+    c: &mut Criterion<M>,
+    prefix: &str,
+    container: &str,
+    case: &Case,
+    template: &Template,
+    attributes: &A,
+) {
+    // The numbers only count if the engine computes what NiFi computes.
+    assert_eq!(
+        template.evaluate(attributes).unwrap(),
+        case.expected,
+        "{} on {container}",
+        case.name
+    );
+    let mut reused = String::new();
+    template.evaluate_into(attributes, &mut reused).unwrap();
+    assert_eq!(reused, case.expected, "{} on {container}", case.name);
+    c.bench_function(
+        &format!("{prefix}evaluate/{}/{container}", case.name),
+        |b| b.iter(|| template.evaluate(std::hint::black_box(attributes)).unwrap()),
+    );
+    // What the engine calls: one buffer per worker, cleared and refilled per evaluation.
+    c.bench_function(
+        &format!("{prefix}evaluate_into/{}/{container}", case.name),
+        |b| {
+            b.iter(|| {
+                reused.clear();
+                template
+                    .evaluate_into(std::hint::black_box(attributes), &mut reused)
+                    .unwrap();
+                reused.len()
+            })
+        },
+    );
+}
+
 fn bench(c: &mut Criterion) {
     for case in cases() {
         let template = Template::compile(&case.expr).unwrap();
-        // The numbers only count if the engine computes what NiFi computes.
-        assert_eq!(
-            template.evaluate(&case.attributes).unwrap(),
-            case.expected,
-            "{}",
-            case.name
+        let containers = Containers::of(&case.attributes);
+        bench_container(c, "", "hashmap-siphash", &case, &template, &containers.sip);
+        bench_container(
+            c,
+            "",
+            "attributemap-foldhash",
+            &case,
+            &template,
+            &containers.fold,
         );
-        c.bench_function(&format!("evaluate/{}", case.name), |b| {
-            b.iter(|| {
-                template
-                    .evaluate(std::hint::black_box(&case.attributes))
-                    .unwrap()
-            })
-        });
-        // The same evaluation when attributes live in a BTreeMap (no SipHash per lookup).
-        let sorted: BTreeMap<String, String> = case.attributes.clone().into_iter().collect();
-        assert_eq!(
-            template.evaluate(&sorted).unwrap(),
-            case.expected,
-            "{}",
-            case.name
-        );
-        c.bench_function(&format!("evaluate-btreemap/{}", case.name), |b| {
-            b.iter(|| template.evaluate(std::hint::black_box(&sorted)).unwrap())
-        });
+        bench_container(c, "", "fxhashmap", &case, &template, &containers.fx);
+        bench_container(c, "", "btreemap", &case, &template, &containers.sorted);
         c.bench_function(&format!("compile+evaluate/{}", case.name), |b| {
             b.iter(|| {
                 Template::compile(std::hint::black_box(&case.expr))
                     .unwrap()
-                    .evaluate(&case.attributes)
+                    .evaluate(&containers.fold)
                     .unwrap()
             })
         });
@@ -136,39 +186,59 @@ fn bench_cpu_time(c: &mut Criterion<ThreadCpuTime>) {
         .into_iter()
         .find(|case| case.name == "query-check-url")
         .unwrap();
-    c.bench_function("cpu-time/hand-written-baseline/query-check-url", |b| {
-        b.iter(|| {
-            let attributes = std::hint::black_box(&query.attributes);
-            let mut out = String::with_capacity(96);
-            out.push_str("https://erp.example.com/api/orders?number=");
-            out.push_str(attributes.get("_order.number").map_or("", String::as_str));
-            out.push_str("&token=");
-            out.push_str(attributes.get("token.erp").map_or("", String::as_str));
-            out
-        })
-    });
+    let containers = Containers::of(&query.attributes);
+    c.bench_function(
+        "cpu-time/hand-written-baseline/query-check-url/hashmap-siphash",
+        |b| b.iter(|| hand_written_query_check(std::hint::black_box(&containers.sip))),
+    );
+    c.bench_function(
+        "cpu-time/hand-written-baseline/query-check-url/attributemap-foldhash",
+        |b| b.iter(|| hand_written_query_check(std::hint::black_box(&containers.fold))),
+    );
     for case in cases() {
         let template = Template::compile(&case.expr).unwrap();
-        assert_eq!(
-            template.evaluate(&case.attributes).unwrap(),
-            case.expected,
-            "{}",
-            case.name
+        let containers = Containers::of(&case.attributes);
+        bench_container(
+            c,
+            "cpu-time/",
+            "hashmap-siphash",
+            &case,
+            &template,
+            &containers.sip,
         );
-        c.bench_function(&format!("cpu-time/evaluate/{}", case.name), |b| {
-            b.iter(|| {
-                template
-                    .evaluate(std::hint::black_box(&case.attributes))
-                    .unwrap()
-            })
-        });
+        bench_container(
+            c,
+            "cpu-time/",
+            "attributemap-foldhash",
+            &case,
+            &template,
+            &containers.fold,
+        );
     }
 }
 
-criterion_group!(benches, bench);
+fn hand_written_query_check(attributes: &impl Attributes) -> String {
+    let mut out = String::with_capacity(96);
+    out.push_str("https://erp.example.com/api/orders?number=");
+    out.push_str(attributes.get("_order.number").unwrap_or(""));
+    out.push_str("&token=");
+    out.push_str(attributes.get("token.erp").unwrap_or(""));
+    out
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
+    targets = bench
+}
 criterion_group! {
     name = cpu_benches;
-    config = Criterion::default().with_measurement(ThreadCpuTime);
+    config = Criterion::default()
+        .with_measurement(ThreadCpuTime)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
     targets = bench_cpu_time
 }
 criterion_main!(benches, cpu_benches);

@@ -20,6 +20,9 @@ pub(crate) enum Part {
     Text(String),
     /// `${name}` with no function: the most common URL piece, rendered without the evaluator.
     Attr(String),
+    /// `${name:function(...)}` where the function can write into the output (`urlEncode`,
+    /// `replace`, ...): rendered with one lookup and one call, no expression walk.
+    AttrCall(String, Call),
     Expr(Expr),
 }
 
@@ -38,6 +41,8 @@ pub(crate) enum Subject {
     AttrTemplate(Box<Compiled>),
     /// `${${x}}`: the name is the value of an expression.
     AttrExpr(Box<Expr>),
+    /// `${literal('constant')}`, folded at compile time: no call at evaluation.
+    Literal(String),
     /// A subjectless function: `${now()}`.
     Function(Call),
     /// A multi-attribute selection: `${anyAttribute('a', 'b'):...}`.
@@ -78,4 +83,7 @@ pub(crate) struct Prepared {
     pub json_path: Option<JsonPath>,
     /// A substring searcher for a constant search string (`replace`).
     pub finder: Option<memchr::memmem::Finder<'static>>,
+    /// Where a constant `replace` search string occurs in a constant `literal('...')` subject
+    /// (set only on the first call of such a chain): evaluation then just splices.
+    pub literal_hits: Option<Vec<usize>>,
 }

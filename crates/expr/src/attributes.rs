@@ -5,6 +5,13 @@ use std::hash::BuildHasher;
 
 use indexmap::IndexMap;
 
+/// The attribute container the engine should use: a `HashMap` with foldhash, a fast
+/// non-cryptographic hasher. SipHash (std's default) costs more per lookup than the rest of
+/// rendering a short URL; foldhash still seeds each map randomly, so keys taken from incoming
+/// requests (`http.query.param.*`) cannot be chosen to collide the way they could with an
+/// unseeded hasher such as FxHash.
+pub type AttributeMap = HashMap<String, String, foldhash::fast::RandomState>;
+
 /// A read-only view of FlowFile attributes.
 ///
 /// `get` serves a value by reference; `names` lists the keys for the multi-attribute functions

@@ -402,8 +402,23 @@ pub(crate) fn unescape_csv(text: &str) -> String {
     }
 }
 
+/// Bytes `URLEncoder` keeps as they are: a table, since every byte of every encoded value is
+/// checked.
+static URL_SAFE: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        table[byte] = matches!(
+            byte as u8,
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'.' | b'-' | b'*' | b'_'
+        );
+        byte += 1;
+    }
+    table
+};
+
 fn url_safe(byte: u8) -> bool {
-    matches!(byte, b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'.' | b'-' | b'*' | b'_')
+    URL_SAFE[usize::from(byte)]
 }
 
 /// `URLEncoder.encode(text, UTF-8)`: letters, digits and `.-*_` kept, space as `+`. Text that
@@ -413,6 +428,22 @@ pub(crate) fn url_encode(text: &str) -> std::borrow::Cow<'_, str> {
         return std::borrow::Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len() + 8);
+    url_encode_into(text, &mut out);
+    std::borrow::Cow::Owned(out)
+}
+
+/// [`url_encode`] appending to `out` (a template renders straight into its output).
+pub(crate) fn url_encode_into(text: &str, out: &mut String) {
+    if text.bytes().all(url_safe) {
+        out.push_str(text);
+    } else {
+        url_encode_bytes(text, out);
+    }
+}
+
+/// The escaping loop, out of line: most values need none of it.
+#[inline(never)]
+fn url_encode_bytes(text: &str, out: &mut String) {
     for byte in text.bytes() {
         match byte {
             b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'.' | b'-' | b'*' | b'_' => {
@@ -427,7 +458,6 @@ pub(crate) fn url_encode(text: &str) -> std::borrow::Cow<'_, str> {
             }
         }
     }
-    std::borrow::Cow::Owned(out)
 }
 
 /// `URLDecoder.decode(text, UTF-8)`: `+` as space, `%XX` bytes; a malformed escape is an error.

@@ -48,14 +48,284 @@ pub(crate) fn render_into(compiled: &Compiled, cx: &Cx<'_>, out: &mut String) ->
                     out.push_str(value);
                 }
             }
-            Part::Expr(expr) => {
-                if let Some(text) = eval_expr(expr, cx)?.into_text(&cx.options.zone) {
-                    out.push_str(&text);
+            // `${name:urlEncode()}`, the usual query parameter, without a call.
+            Part::AttrCall(name, call) if call.func == Func::UrlEncode => {
+                if let Some(value) = cx.attrs.get(name) {
+                    escapes::url_encode_into(value, out);
                 }
+            }
+            Part::AttrCall(name, call) => {
+                apply_into(call, lookup(cx, name), cx, out)?;
+            }
+            Part::Expr(expr) => {
+                eval_into(expr, cx, out)?;
             }
         }
     }
     Ok(())
+}
+
+/// [`render_into`] for a whole template, with the plain `${name}` and `${name:urlEncode()}`
+/// pieces looked up in the caller's concrete attribute type (inlined, no dynamic dispatch).
+pub(crate) fn render_top<A: Attributes + ?Sized>(
+    compiled: &Compiled,
+    attrs: &A,
+    cx: &Cx<'_>,
+    out: &mut String,
+) -> Result<()> {
+    for part in &compiled.parts {
+        match part {
+            Part::Text(text) => out.push_str(text),
+            Part::Attr(name) => {
+                if let Some(value) = attrs.get(name) {
+                    out.push_str(value);
+                }
+            }
+            Part::AttrCall(name, call) if call.func == Func::UrlEncode => {
+                if let Some(value) = attrs.get(name) {
+                    escapes::url_encode_into(value, out);
+                }
+            }
+            Part::AttrCall(name, call) => {
+                apply_into(call, lookup(cx, name), cx, out)?;
+            }
+            Part::Expr(expr) => {
+                eval_into(expr, cx, out)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Appends the text of `value`; false when it is null (nothing appended).
+fn push_value(value: Value<'_>, cx: &Cx<'_>, out: &mut String) -> bool {
+    match value.into_text(&cx.options.zone) {
+        Some(text) => {
+            out.push_str(&text);
+            true
+        }
+        None => false,
+    }
+}
+
+/// Evaluates `expr` and appends its text to `out` (false when the value is null). The chain
+/// writes straight into `out` where it can: `ifElse` renders the chosen branch in place;
+/// `replace`, `replaceAll`, `urlEncode` append their result; a `replace` of a constant string
+/// after another step rewrites that step's output in place. A URL then needs no intermediate
+/// `String`.
+fn eval_into<'a>(expr: &'a Expr, cx: &Cx<'a>, out: &mut String) -> Result<bool> {
+    if matches!(expr.subject, Subject::Multi(_)) {
+        return Ok(push_value(eval_expr(expr, cx)?, cx, out));
+    }
+    chain_into(expr, expr.chain.len(), cx, out)
+}
+
+/// [`eval_into`] for the subject and the first `len` calls of the chain.
+fn chain_into<'a>(expr: &'a Expr, len: usize, cx: &Cx<'a>, out: &mut String) -> Result<bool> {
+    let chain = &expr.chain[..len];
+    let Some((last, body)) = chain.split_last() else {
+        return Ok(push_value(eval_subject(expr, cx)?, cx, out));
+    };
+    if last.func == Func::Replace && !body.is_empty() {
+        if let Some(finder) = last.prepared.as_ref().and_then(|p| p.finder.as_ref()) {
+            let start = out.len();
+            if !chain_into(expr, len - 1, cx, out)? {
+                return Ok(false);
+            }
+            let replacement = arg_text(last, 1, cx)?.unwrap_or_default();
+            replace_in_place(out, start, finder, &replacement);
+            return Ok(true);
+        }
+    }
+    let mut value = eval_subject(expr, cx)?;
+    if !writes_into(last.func) {
+        for call in chain {
+            value = apply_fast(call, value, cx)?;
+        }
+        return Ok(push_value(value, cx, out));
+    }
+    for call in body {
+        value = apply_fast(call, value, cx)?;
+    }
+    apply_into(last, value, cx, out)
+}
+
+/// Replaces every occurrence of `finder`'s needle in `out[start..]` with `replacement`, left
+/// to right without overlaps (Java's `String.replace`): scanning resumes after each inserted
+/// replacement, so only the original text is searched.
+fn replace_in_place(
+    out: &mut String,
+    start: usize,
+    finder: &memchr::memmem::Finder<'static>,
+    replacement: &str,
+) {
+    let needle_len = finder.needle().len();
+    let mut from = start;
+    while let Some(offset) = finder.find(&out.as_bytes()[from..]) {
+        let at = from + offset;
+        out.replace_range(at..at + needle_len, replacement);
+        from = at + replacement.len();
+    }
+}
+
+/// The functions [`apply_into`] writes straight into the output.
+pub(crate) fn writes_into(func: Func) -> bool {
+    matches!(
+        func,
+        Func::IfElse | Func::Replace | Func::ReplaceAll | Func::ReplaceFirst | Func::UrlEncode
+    )
+}
+
+/// `apply` with the boolean steps of a condition (`isEmpty()`, `not()`) handled inline: they
+/// are most of a typical `ifElse` chain and need none of `apply`'s machinery.
+#[inline]
+fn apply_fast<'a>(call: &'a Call, subject: Value<'a>, cx: &Cx<'a>) -> Result<Value<'a>> {
+    match (call.func, subject) {
+        (Func::IsEmpty, Value::Null) => Ok(Value::Bool(true)),
+        (Func::IsEmpty, Value::Str(text)) => {
+            Ok(Value::Bool(java_number::java_trim(&text).is_empty()))
+        }
+        (Func::Not, Value::Bool(value)) => Ok(Value::Bool(!value)),
+        (_, subject) => apply(call, subject, cx),
+    }
+}
+
+/// `apply` for the functions `eval_into` lets write into `out`; same semantics, same order of
+/// argument evaluation. False when the result is null (nothing appended).
+fn apply_into<'a>(
+    call: &'a Call,
+    subject: Value<'a>,
+    cx: &Cx<'a>,
+    out: &mut String,
+) -> Result<bool> {
+    match call.func {
+        Func::IfElse => {
+            let branch = if subject.to_bool() == Some(true) {
+                0
+            } else {
+                1
+            };
+            arg_into(call, branch, cx, out)
+        }
+        Func::UrlEncode => Ok(match text_of(subject, cx) {
+            Some(text) => {
+                escapes::url_encode_into(&text, out);
+                true
+            }
+            None => false,
+        }),
+        Func::Replace => {
+            let Some(text) = text_of(subject, cx) else {
+                return Ok(false);
+            };
+            let search = arg_text(call, 0, cx)?.unwrap_or_default();
+            if search.is_empty() {
+                let replacement = arg_text(call, 1, cx)?.unwrap_or_default();
+                replace_literal_into(&text, &search, &replacement, None, out);
+                return Ok(true);
+            }
+            let prepared = call.prepared.as_deref();
+            let hits = prepared.and_then(|p| p.literal_hits.as_deref());
+            let finder = prepared.and_then(|p| p.finder.as_ref());
+            let next_hit = |from: usize| match (hits, finder) {
+                (Some(hits), _) => hits.iter().copied().find(|&at| at >= from),
+                (None, Some(finder)) => finder
+                    .find(&text.as_bytes()[from..])
+                    .map(|offset| from + offset),
+                (None, None) => text[from..]
+                    .find(search.as_ref())
+                    .map(|offset| from + offset),
+            };
+            let Some(first) = next_hit(0) else {
+                // No occurrence: the replacement is still evaluated (errors and counters
+                // behave as when NiFi evaluates every argument), then dropped.
+                arg(call, 1, cx)?;
+                out.push_str(&text);
+                return Ok(true);
+            };
+            // The replacement is rendered once, in place at the first hit (no intermediate
+            // `String` unless there is a second hit to copy it to).
+            out.push_str(&text[..first]);
+            let start = out.len();
+            arg_into(call, 1, cx, out)?;
+            let end = out.len();
+            let mut copied = first + search.len();
+            let mut again: Option<String> = None;
+            while let Some(at) = next_hit(copied) {
+                out.push_str(&text[copied..at]);
+                let rendered = again.get_or_insert_with(|| out[start..end].to_string());
+                out.push_str(rendered);
+                copied = at + search.len();
+            }
+            out.push_str(&text[copied..]);
+            Ok(true)
+        }
+        Func::ReplaceFirst | Func::ReplaceAll => {
+            let Some(text) = text_of(subject, cx) else {
+                return Ok(false);
+            };
+            let name = crate::catalog::spec_of(call.func).name;
+            let pattern = arg_text(call, 0, cx)?.unwrap_or_default();
+            let replacement = arg_text(call, 1, cx)?.unwrap_or_default();
+            let regex = regex_for(call, &pattern, name)?;
+            regex
+                .replace_into(&text, &replacement, call.func == Func::ReplaceAll, out)
+                .map_err(|e| fail(name, e))?;
+            Ok(true)
+        }
+        _ => Ok(push_value(apply(call, subject, cx)?, cx, out)),
+    }
+}
+
+/// Appends argument `index` (as text) to `out`; false when it is null (nothing appended).
+fn arg_into<'a>(call: &'a Call, index: usize, cx: &Cx<'a>, out: &mut String) -> Result<bool> {
+    match call.args.get(index) {
+        Some(Arg::Expr(expr)) => eval_into(expr, cx, out),
+        Some(Arg::Template(template)) => {
+            render_into(template, cx, out)?;
+            Ok(true)
+        }
+        _ => Ok(push_value(arg(call, index, cx)?, cx, out)),
+    }
+}
+
+/// Appends `text` with `replacement` in place of the `search_len` bytes at each of `hits`
+/// (ascending, non-overlapping: found at compile time).
+fn splice(text: &str, hits: &[usize], search_len: usize, replacement: &str, out: &mut String) {
+    let mut copied = 0;
+    for &at in hits {
+        out.push_str(&text[copied..at]);
+        out.push_str(replacement);
+        copied = at + search_len;
+    }
+    out.push_str(&text[copied..]);
+}
+
+/// Java `String.replace(CharSequence, CharSequence)` appended to `out`: every occurrence of
+/// `search`, left to right; an empty `search` inserts `replacement` around every character.
+fn replace_literal_into(
+    text: &str,
+    search: &str,
+    replacement: &str,
+    finder: Option<&memchr::memmem::Finder<'static>>,
+    out: &mut String,
+) {
+    if search.is_empty() {
+        out.push_str(&text.replace(search, replacement));
+        return;
+    }
+    let find = |from: usize| match finder {
+        Some(finder) => finder.find(&text.as_bytes()[from..]),
+        None => text[from..].find(search),
+    };
+    let mut copied = 0;
+    while let Some(offset) = find(copied) {
+        let at = copied + offset;
+        out.push_str(&text[copied..at]);
+        out.push_str(replacement);
+        copied = at + search.len();
+    }
+    out.push_str(&text[copied..]);
 }
 
 fn render<'a>(compiled: &'a Compiled, cx: &Cx<'a>) -> Result<Cow<'a, str>> {
@@ -83,7 +353,32 @@ fn lookup<'a>(cx: &Cx<'a>, name: &str) -> Value<'a> {
 }
 
 pub(crate) fn eval_expr<'a>(expr: &'a Expr, cx: &Cx<'a>) -> Result<Value<'a>> {
-    let mut value = match &expr.subject {
+    if let Subject::Multi(call) = &expr.subject {
+        return multi(call, &expr.chain, cx);
+    }
+    let mut value = eval_subject(expr, cx)?;
+    for call in &expr.chain {
+        value = apply_fast(call, value, cx)?;
+    }
+    Ok(value)
+}
+
+/// The subject of a single-subject expression (multi-attribute subjects go through `multi`).
+#[inline]
+fn eval_subject<'a>(expr: &'a Expr, cx: &Cx<'a>) -> Result<Value<'a>> {
+    match &expr.subject {
+        Subject::Literal(text) => Ok(Value::Str(Cow::Borrowed(text))),
+        Subject::Attr(name) => Ok(lookup(cx, name)),
+        other => computed_subject(other, cx),
+    }
+}
+
+/// Subjects that need evaluating (computed names, functions): kept out of line so the common
+/// attribute and literal subjects stay a few instructions.
+#[inline(never)]
+fn computed_subject<'a>(subject: &'a Subject, cx: &Cx<'a>) -> Result<Value<'a>> {
+    Ok(match subject {
+        Subject::Literal(text) => Value::Str(Cow::Borrowed(text)),
         Subject::Attr(name) => lookup(cx, name),
         Subject::AttrTemplate(template) => {
             let name = render(template, cx)?;
@@ -94,16 +389,22 @@ pub(crate) fn eval_expr<'a>(expr: &'a Expr, cx: &Cx<'a>) -> Result<Value<'a>> {
             None => Value::Null,
         },
         Subject::Function(call) => subjectless(call, cx)?,
-        Subject::Multi(call) => return multi(call, &expr.chain, cx),
-    };
-    for call in &expr.chain {
-        value = apply(call, value, cx)?;
-    }
-    Ok(value)
+        Subject::Multi(call) => multi(call, &[], cx)?,
+    })
 }
 
+#[inline]
 fn arg<'a>(call: &'a Call, index: usize, cx: &Cx<'a>) -> Result<Value<'a>> {
-    Ok(match call.args.get(index) {
+    match call.args.get(index) {
+        Some(Arg::Const(Const::Str(text))) => Ok(Value::Str(Cow::Borrowed(text))),
+        other => computed_arg(other, cx),
+    }
+}
+
+/// Arguments other than string constants, out of line (see `computed_subject`).
+#[inline(never)]
+fn computed_arg<'a>(arg: Option<&'a Arg>, cx: &Cx<'a>) -> Result<Value<'a>> {
+    Ok(match arg {
         None | Some(Arg::Const(Const::Null)) => Value::Null,
         Some(Arg::Const(Const::Str(text))) => Value::Str(Cow::Borrowed(text)),
         Some(Arg::Const(Const::Bool(value))) => Value::Bool(*value),
@@ -126,10 +427,28 @@ fn text_of<'a>(value: Value<'a>, cx: &Cx<'_>) -> Option<Cow<'a, str>> {
     value.into_text(&cx.options.zone)
 }
 
-fn regex_for(call: &Call, pattern: &str, name: &str) -> Result<Arc<JavaRegex>> {
+/// A regex prepared at compile time (borrowed: no reference counting per evaluation) or
+/// compiled for a pattern known only at run time.
+enum RegexRef<'c> {
+    Prepared(&'c JavaRegex),
+    Cached(Arc<JavaRegex>),
+}
+
+impl std::ops::Deref for RegexRef<'_> {
+    type Target = JavaRegex;
+    fn deref(&self) -> &JavaRegex {
+        match self {
+            RegexRef::Prepared(regex) => regex,
+            RegexRef::Cached(regex) => regex,
+        }
+    }
+}
+
+fn regex_for<'c>(call: &'c Call, pattern: &str, name: &str) -> Result<RegexRef<'c>> {
     match call.prepared.as_ref().and_then(|p| p.regex.as_ref()) {
-        Some(regex) => Ok(Arc::clone(regex)),
+        Some(regex) => Ok(RegexRef::Prepared(regex)),
         None => JavaRegex::cached(pattern)
+            .map(RegexRef::Cached)
             .map_err(|e| fail(name, format!("invalid regular expression '{pattern}': {e}"))),
     }
 }
@@ -1072,6 +1391,18 @@ fn apply<'a>(call: &'a Call, subject: Value<'a>, cx: &Cx<'a>) -> Result<Value<'a
             let text = subject_text!();
             let search = arg_text(call, 0, cx)?.unwrap_or_default();
             let replacement = arg_text(call, 1, cx)?.unwrap_or_default();
+            if let Some(hits) = call
+                .prepared
+                .as_ref()
+                .and_then(|p| p.literal_hits.as_deref())
+            {
+                if hits.is_empty() {
+                    return Ok(Value::Str(text));
+                }
+                let mut out = String::with_capacity(text.len() + hits.len() * replacement.len());
+                splice(&text, hits, search.len(), &replacement, &mut out);
+                return Ok(str_value(out));
+            }
             let finder = call.prepared.as_ref().and_then(|p| p.finder.as_ref());
             let position = match finder {
                 Some(finder) => finder.find(text.as_bytes()),
@@ -1106,11 +1437,11 @@ fn apply<'a>(call: &'a Call, subject: Value<'a>, cx: &Cx<'a>) -> Result<Value<'a
             let pattern = arg_text(call, 0, cx)?.unwrap_or_default();
             let replacement = arg_text(call, 1, cx)?.unwrap_or_default();
             let regex = regex_for(call, &pattern, name)?;
-            str_value(
-                regex
-                    .replace(&text, &replacement, func == Func::ReplaceAll)
-                    .map_err(err)?,
-            )
+            let mut out = String::with_capacity(text.len() + replacement.len());
+            regex
+                .replace_into(&text, &replacement, func == Func::ReplaceAll, &mut out)
+                .map_err(err)?;
+            str_value(out)
         }
         Func::ReplaceNull => match subject {
             Value::Null => arg(call, 0, cx)?,

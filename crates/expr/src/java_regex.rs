@@ -102,19 +102,32 @@ impl JavaRegex {
     }
 
     /// `String.replaceAll` / `replaceFirst` with a Java replacement string.
+    #[cfg(test)]
     pub(crate) fn replace(
         &self,
         subject: &str,
         replacement: &str,
         all: bool,
     ) -> Result<String, String> {
+        let mut out = String::with_capacity(subject.len() + replacement.len());
+        self.replace_into(subject, replacement, all, &mut out)?;
+        Ok(out)
+    }
+
+    /// `String.replaceAll` / `replaceFirst`, appending the result to `out`.
+    pub(crate) fn replace_into(
+        &self,
+        subject: &str,
+        replacement: &str,
+        all: bool,
+        out: &mut String,
+    ) -> Result<(), String> {
         let regex = self.searcher(subject);
         if !replacement.contains(['$', '\\']) {
-            return replace_literal(regex, subject, replacement, all);
+            return replace_literal(regex, subject, replacement, all, out);
         }
         let groups = regex.captures_len().saturating_sub(1);
         let pieces = parse_replacement(replacement, groups)?;
-        let mut out = String::with_capacity(subject.len() + replacement.len());
         let mut position = 0;
         let mut copied = 0;
         while position <= subject.len() {
@@ -155,7 +168,7 @@ impl JavaRegex {
             }
         }
         out.push_str(&subject[copied..]);
-        Ok(out)
+        Ok(())
     }
 }
 
@@ -165,8 +178,8 @@ fn replace_literal(
     subject: &str,
     replacement: &str,
     all: bool,
-) -> Result<String, String> {
-    let mut out = String::with_capacity(subject.len() + replacement.len());
+    out: &mut String,
+) -> Result<(), String> {
     let mut position = 0;
     let mut copied = 0;
     while position <= subject.len() {
@@ -179,7 +192,9 @@ fn replace_literal(
         out.push_str(&subject[copied..found.start()]);
         out.push_str(replacement);
         copied = found.end();
-        if !all {
+        // At the end of the subject only an empty match can follow, and replacing it with
+        // nothing changes nothing: skip that last search.
+        if !all || (replacement.is_empty() && copied == subject.len()) {
             break;
         }
         if found.end() == found.start() {
@@ -192,7 +207,7 @@ fn replace_literal(
         }
     }
     out.push_str(&subject[copied..]);
-    Ok(out)
+    Ok(())
 }
 
 enum Replacement {

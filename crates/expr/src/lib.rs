@@ -41,7 +41,7 @@ mod value;
 
 use std::collections::BTreeSet;
 
-pub use attributes::Attributes;
+pub use attributes::{AttributeMap, Attributes};
 pub use error::{CompileError, EvalError};
 pub use options::EvalOptions;
 
@@ -88,7 +88,9 @@ impl Template {
 
     /// Evaluates with UTC as the default zone and the system clock.
     pub fn evaluate<A: Attributes>(&self, attributes: &A) -> Result<String, EvalError> {
-        self.evaluate_with(attributes, &EvalOptions::default())
+        let mut out = String::with_capacity(self.source.len() + 16);
+        self.evaluate_into(attributes, &mut out)?;
+        Ok(out)
     }
 
     /// Evaluates with explicit options (default zone, clock for `now()`).
@@ -97,13 +99,38 @@ impl Template {
         attributes: &dyn Attributes,
         options: &EvalOptions,
     ) -> Result<String, EvalError> {
+        let mut out = String::with_capacity(self.source.len() + 16);
+        self.evaluate_into_with(attributes, options, &mut out)?;
+        Ok(out)
+    }
+
+    /// Evaluates (UTC, system clock) by appending to `out`, so a caller that renders often can
+    /// reuse one buffer and skip the allocation of a new `String` per evaluation. On error `out`
+    /// may hold a partial rendering.
+    pub fn evaluate_into<A: Attributes>(
+        &self,
+        attributes: &A,
+        out: &mut String,
+    ) -> Result<(), EvalError> {
+        let cx = eval::Cx {
+            attrs: attributes,
+            options: &options::DEFAULT_OPTIONS,
+        };
+        eval::render_top(&self.compiled, attributes, &cx, out).map_err(|error| *error)
+    }
+
+    /// [`Template::evaluate_into`] with explicit options (default zone, clock for `now()`).
+    pub fn evaluate_into_with(
+        &self,
+        attributes: &dyn Attributes,
+        options: &EvalOptions,
+        out: &mut String,
+    ) -> Result<(), EvalError> {
         let cx = eval::Cx {
             attrs: attributes,
             options,
         };
-        let mut out = String::with_capacity(self.source.len() + 16);
-        eval::render_into(&self.compiled, &cx, &mut out).map_err(|error| *error)?;
-        Ok(out)
+        eval::render_into(&self.compiled, &cx, out).map_err(|error| *error)
     }
 }
 
@@ -150,6 +177,10 @@ fn collect_compiled(compiled: &Compiled, names: &mut BTreeSet<String>) {
             Part::Attr(name) => {
                 names.insert(name.clone());
             }
+            Part::AttrCall(name, call) => {
+                names.insert(name.clone());
+                collect_args(&call.args, names);
+            }
             Part::Text(_) => {}
         }
     }
@@ -162,6 +193,7 @@ fn collect_expr(expr: &Expr, names: &mut BTreeSet<String>) {
         }
         Subject::AttrTemplate(template) => collect_compiled(template, names),
         Subject::AttrExpr(inner) => collect_expr(inner, names),
+        Subject::Literal(_) => {}
         Subject::Function(call) => collect_args(&call.args, names),
         Subject::Multi(call) => {
             if matches!(
@@ -221,6 +253,61 @@ mod tests {
                 .unwrap(),
             ""
         );
+    }
+
+    #[test]
+    fn evaluate_into_appends_what_evaluate_returns() {
+        let attributes: HashMap<String, String> = [
+            ("empty", ""),
+            ("token", "a b&c"),
+            ("date", "2024-12-31T13:30:59.000001Z"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let cases = [
+            ("${literal('aaa'):replace('aa', 'b')}", "ba"),
+            (
+                "${literal('{T}-{T}'):replace('{T}', ${token})}",
+                "a b&c-a b&c",
+            ),
+            ("${literal('none'):replace('{T}', 'x')}", "none"),
+            (
+                "q=${token:urlEncode()}&m=${missing:urlEncode()}",
+                "q=a+b%26c&m=",
+            ),
+            (
+                "${date:replaceAll('(\\.\\d*)?Z?$', '')}",
+                "2024-12-31T13:30:59",
+            ),
+            (
+                "${date:replaceAll('Z?$', '!')}",
+                "2024-12-31T13:30:59.000001!!",
+            ),
+            (
+                "${empty:isEmpty():not():ifElse('yes', ${token:replace(' ', '_')})}",
+                "a_b&c",
+            ),
+            ("[${missing:replace('a', 'b')}]", "[]"),
+            ("[${missing:toUpper():replace('a', ${token})}]", "[]"),
+            (
+                "${literal('{A}'):replace('{A}', '{B}{B}'):replace('{B}', 'x')}",
+                "xx",
+            ),
+            ("${literal('aaaa'):toUpper():replace('AA', 'A')}", "AA"),
+            ("${token:replace(' ', ''):replace('&', 'and')}", "abandc"),
+        ];
+        for (source, expected) in cases {
+            let template = Template::compile(source).unwrap();
+            assert_eq!(
+                template.evaluate(&attributes).unwrap(),
+                expected,
+                "{source}"
+            );
+            let mut out = String::from("kept:");
+            template.evaluate_into(&attributes, &mut out).unwrap();
+            assert_eq!(out, format!("kept:{expected}"), "{source}");
+        }
     }
 
     #[test]

@@ -5,6 +5,12 @@ use std::sync::Arc;
 
 use crate::java_date::Zone;
 
+/// The defaults, shared: `evaluate` then builds and drops nothing per call.
+pub(crate) static DEFAULT_OPTIONS: EvalOptions = EvalOptions {
+    zone: Zone::Named(chrono_tz::Tz::UTC),
+    clock: None,
+};
+
 /// The clock and default zone an evaluation uses.
 #[derive(Clone)]
 pub struct EvalOptions {

@@ -57,6 +57,20 @@ pub(crate) fn compile_template(
                         chain,
                         ..
                     } if chain.is_empty() => parts.push(Part::Attr(name)),
+                    Expr {
+                        subject: Subject::Attr(name),
+                        chain,
+                        ty,
+                    } if chain.len() == 1 && crate::eval::writes_into(chain[0].func) => {
+                        parts.push(match <[Call; 1]>::try_from(chain) {
+                            Ok([call]) => Part::AttrCall(name, call),
+                            Err(chain) => Part::Expr(Expr {
+                                subject: Subject::Attr(name),
+                                chain,
+                                ty,
+                            }),
+                        });
+                    }
                     expr => parts.push(Part::Expr(expr)),
                 }
             }
@@ -372,6 +386,28 @@ impl Parser<'_> {
         self.depth -= 1;
         if let Subject::Multi(call) = &subject {
             check_multi_chain(self.root, subject_offset, call.func, &chain)?;
+        }
+        // `literal('constant')` is folded: the evaluator then borrows the text directly.
+        let subject = match subject {
+            Subject::Function(mut call)
+                if call.func == Func::Literal
+                    && matches!(call.args.as_slice(), [Arg::Const(Const::Str(_))]) =>
+            {
+                match call.args.pop() {
+                    Some(Arg::Const(Const::Str(text))) => Subject::Literal(text),
+                    _ => Subject::Function(call),
+                }
+            }
+            other => other,
+        };
+        if let (Subject::Literal(text), Some(first)) = (&subject, chain.first_mut()) {
+            if first.func == Func::Replace {
+                if let Some(search) = const_str(&first.args, 0).filter(|s| !s.is_empty()) {
+                    // Java's `replace` scans left to right without overlaps, as `match_indices`.
+                    let hits = text.match_indices(search).map(|(at, _)| at).collect();
+                    first.prepared.get_or_insert_with(Box::default).literal_hits = Some(hits);
+                }
+            }
         }
         Ok(Expr { subject, chain, ty })
     }
