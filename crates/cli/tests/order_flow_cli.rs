@@ -14,9 +14,17 @@ async fn run_once_sends_the_orders_and_logs_show_them() {
     let flow = fx.flow_dir();
     let out = fx.run(&["run", flow.to_str().unwrap(), "--once"]);
     let stdout = text(&out.stdout);
-    assert!(out.status.success(), "stdout: {stdout}\nstderr: {}", text(&out.stderr));
     assert!(
-        stdout.contains(&format!("read {}, sent {}, already in ERP 0, failed 0", eligible.len(), eligible.len())),
+        out.status.success(),
+        "stdout: {stdout}\nstderr: {}",
+        text(&out.stderr)
+    );
+    assert!(
+        stdout.contains(&format!(
+            "read {}, sent {}, already in ERP 0, failed 0",
+            eligible.len(),
+            eligible.len()
+        )),
         "{stdout}"
     );
     let execution = stdout
@@ -32,7 +40,10 @@ async fn run_once_sends_the_orders_and_logs_show_them() {
     let out = fx.run(&["logs"]);
     let listing = text(&out.stdout);
     assert!(out.status.success());
-    assert!(listing.contains(&execution) && listing.contains("order-to-erp"), "{listing}");
+    assert!(
+        listing.contains(&execution) && listing.contains("order-to-erp"),
+        "{listing}"
+    );
 
     let out = fx.run(&["logs", &execution]);
     let rows = text(&out.stdout);
@@ -50,7 +61,9 @@ async fn failed_orders_exit_non_zero_and_replay_finishes_them() {
     let fx = FlowFixture::start(OmnitronConfig::default().orders(20).seed(5)).await;
     let eligible = fx.eligible().await;
     let refused = eligible[0].clone();
-    fx.erp.set_order_create_mode(refused.clone(), CreateMode::Validation).await;
+    fx.erp
+        .set_order_create_mode(refused.clone(), CreateMode::Validation)
+        .await;
     let flow = fx.flow_dir();
     let out = fx.run(&["run", flow.to_str().unwrap(), "--once", "--quiet"]);
     let stdout = text(&out.stdout);
@@ -65,9 +78,14 @@ async fn failed_orders_exit_non_zero_and_replay_finishes_them() {
 
     let out = fx.run(&["logs", &execution, "--status", "failed"]);
     let rows = text(&out.stdout);
-    assert!(rows.contains(&refused) && rows.contains("write_erp") && rows.contains("400"), "{rows}");
+    assert!(
+        rows.contains(&refused) && rows.contains("write_erp") && rows.contains("400"),
+        "{rows}"
+    );
 
-    fx.erp.set_order_create_mode(refused.clone(), CreateMode::Ok).await;
+    fx.erp
+        .set_order_create_mode(refused.clone(), CreateMode::Ok)
+        .await;
     let out = fx.run(&["replay", &execution, "--flow", flow.to_str().unwrap()]);
     let stdout = text(&out.stdout);
     assert!(out.status.success(), "{stdout}\n{}", text(&out.stderr));
@@ -87,17 +105,30 @@ async fn a_broken_flow_is_refused_with_every_problem_named() {
     let flow = fx.flow_dir();
     let toml = std::fs::read_to_string(flow.join("flow.toml")).unwrap();
     let toml = toml
-        .replace("number=${_order.number:urlEncode()}", "number=${_order.number:urlEncod()}")
+        .replace(
+            "number=${_order.number:urlEncode()}",
+            "number=${_order.number:urlEncod()}",
+        )
         .replace("concurrency = 8", "concurrency = 0");
     std::fs::write(flow.join("flow.toml"), toml).unwrap();
-    std::fs::write(flow.join("mapping.json"), r#"[{"operation": "shift", "spec": {"a": 1}}]"#).unwrap();
+    std::fs::write(
+        flow.join("mapping.json"),
+        r#"[{"operation": "shift", "spec": {"a": 1}}]"#,
+    )
+    .unwrap();
     std::fs::write(flow.join("script.py"), "print 'hello'\n").unwrap();
     let out = fx.run(&["run", flow.to_str().unwrap(), "--once"]);
     assert!(!out.status.success());
     let stderr = text(&out.stderr);
-    assert!(stderr.contains("query_check.url") && stderr.contains("urlEncode"), "{stderr}");
+    assert!(
+        stderr.contains("query_check.url") && stderr.contains("urlEncode"),
+        "{stderr}"
+    );
     assert!(stderr.contains("run.concurrency"), "{stderr}");
     assert!(stderr.contains("mapping.json"), "{stderr}");
-    assert!(stderr.contains("script.py") && stderr.contains("line 1"), "{stderr}");
+    assert!(
+        stderr.contains("script.py") && stderr.contains("line 1"),
+        "{stderr}"
+    );
     assert!(fx.erp.state().await.orders.is_empty(), "nothing ran");
 }

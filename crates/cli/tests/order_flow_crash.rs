@@ -14,7 +14,10 @@ use support_flow::{FlowFixture, text};
 struct Lcg(u64);
 impl Lcg {
     fn next_in(&mut self, low: u64, high: u64) -> u64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         low + (self.0 >> 33) % (high - low)
     }
 }
@@ -26,13 +29,19 @@ async fn killing_the_engine_at_random_points_never_loses_or_duplicates_an_order(
     assert!(eligible.len() >= 500, "a 500-order run: {}", eligible.len());
     let flow = fx.flow_dir();
     let flow = flow.to_str().unwrap();
-    let seed = std::env::var("OMNIBRIDGE_CRASH_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(7);
+    let seed = std::env::var("OMNIBRIDGE_CRASH_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(7);
     let mut rng = Lcg(seed);
     let started = Instant::now();
     let mut kills = 0;
     let mut finished = false;
     for _ in 0..40 {
-        let mut child = fx.command(&["run", flow, "--once", "--quiet"]).spawn().unwrap();
+        let mut child = fx
+            .command(&["run", flow, "--once", "--quiet"])
+            .spawn()
+            .unwrap();
         let wait = Duration::from_millis(rng.next_in(300, 2500));
         let deadline = Instant::now() + wait;
         let mut exited = None;
@@ -45,7 +54,10 @@ async fn killing_the_engine_at_random_points_never_loses_or_duplicates_an_order(
         }
         match exited {
             Some(status) => {
-                assert!(status.success() || status.code() == Some(2), "run exited with {status}");
+                assert!(
+                    status.success() || status.code() == Some(2),
+                    "run exited with {status}"
+                );
                 let sent = fx.omnitron.state().await;
                 if eligible.iter().all(|n| sent.order(n).unwrap().is_send) {
                     finished = true;
@@ -62,9 +74,17 @@ async fn killing_the_engine_at_random_points_never_loses_or_duplicates_an_order(
     if !finished {
         // Let the last run go to the end.
         let out = fx.run(&["run", flow, "--once", "--quiet"]);
-        assert!(out.status.success(), "{}\n{}", text(&out.stdout), text(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}\n{}",
+            text(&out.stdout),
+            text(&out.stderr)
+        );
     }
-    assert!(kills >= 3, "the engine was killed {kills} times; the test needs real crashes");
+    assert!(
+        kills >= 3,
+        "the engine was killed {kills} times; the test needs real crashes"
+    );
 
     let omnitron = fx.omnitron.state().await;
     let erp = fx.erp.state().await;
@@ -72,15 +92,28 @@ async fn killing_the_engine_at_random_points_never_loses_or_duplicates_an_order(
         let order = omnitron.order(number).unwrap();
         assert!(order.is_send, "{number} is marked sent");
         assert_eq!(order.mappings.len(), 1, "{number}: one order mapping");
-        let created = erp.order(number).unwrap_or_else(|| panic!("{number} never reached the ERP"));
-        assert_eq!(created.creates, 1, "{number} was created {} times", created.creates);
+        let created = erp
+            .order(number)
+            .unwrap_or_else(|| panic!("{number} never reached the ERP"));
+        assert_eq!(
+            created.creates, 1,
+            "{number} was created {} times",
+            created.creates
+        );
     }
-    assert_eq!(erp.orders.len(), eligible.len(), "nothing else reached the ERP");
+    assert_eq!(
+        erp.orders.len(),
+        eligible.len(),
+        "nothing else reached the ERP"
+    );
 
     // Nothing is left in doubt: a final run has nothing to do.
     let out = fx.run(&["run", flow, "--once", "--quiet"]);
     let stdout = text(&out.stdout);
-    assert!(stdout.contains("read 0, sent 0, already in ERP 0, failed 0, in doubt 0"), "{stdout}");
+    assert!(
+        stdout.contains("read 0, sent 0, already in ERP 0, failed 0, in doubt 0"),
+        "{stdout}"
+    );
     eprintln!(
         "crash test: {} orders, {kills} kills, {:.1} s",
         eligible.len(),

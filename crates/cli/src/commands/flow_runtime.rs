@@ -49,7 +49,7 @@ pub async fn load_flow(
     engine: &Engine,
     dir: &Path,
     logins: Option<PathBuf>,
-    env: Option<Box<dyn Fn(&str) -> Option<String> + Send + Sync>>,
+    env: Option<omnibridge_engine::order_flow::definition::EnvLookup>,
 ) -> Result<OrderFlow> {
     let mut options = LoadOptions {
         logins,

@@ -29,7 +29,11 @@ impl FlowFixture {
             let entry = entry.unwrap();
             std::fs::copy(entry.path(), flow.join(entry.file_name())).unwrap();
         }
-        std::fs::copy(examples().join("logins.toml"), dir.path().join("logins.toml")).unwrap();
+        std::fs::copy(
+            examples().join("logins.toml"),
+            dir.path().join("logins.toml"),
+        )
+        .unwrap();
         FlowFixture { omnitron, erp, dir }
     }
 

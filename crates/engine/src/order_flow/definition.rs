@@ -18,12 +18,15 @@ use crate::flow::{FlowKind, OrderFlowConfig};
 use crate::json_path::UserPath;
 use crate::login::ErpLoginConfig;
 
+/// Where `${env:NAME}` values come from.
+pub type EnvLookup = Box<dyn Fn(&str) -> Option<String> + Send + Sync>;
+
 /// How to find the pieces of a flow that live outside its directory.
 pub struct LoadOptions {
     /// `logins.toml` to use; by default the flow directory's, else its parent's.
     pub logins: Option<PathBuf>,
     /// Where `${env:NAME}` values come from (the process environment by default).
-    pub env: Box<dyn Fn(&str) -> Option<String> + Send + Sync>,
+    pub env: EnvLookup,
 }
 
 impl Default for LoadOptions {

@@ -24,6 +24,9 @@ use super::write_omnitron;
 use crate::attributes::Attributes;
 use crate::login::{ErpSession, SendError};
 
+/// The ledger step recorded once every item and order mapping exists in Omnitron.
+const MAPPINGS_STEP: &str = "mappings";
+
 /// Everything one record needs, shared by all records of an execution.
 pub struct RecordContext<'a> {
     /// The flow.
@@ -502,23 +505,18 @@ impl<'a> Trip<'_, 'a> {
         }
 
         self.report.step = Step::WriteOmnitron;
-        for step in write_omnitron::plan(&checked) {
-            if entry.omnitron_steps.contains(&step.key) {
-                continue;
-            }
-            write_omnitron::execute(self.cx.omnitron, self.pk, &step)
+        if !entry.omnitron_steps.iter().any(|s| s == MAPPINGS_STEP) {
+            write_omnitron::write_mappings(self.cx.omnitron, self.pk, &checked)
                 .await
-                .map_err(|e| {
-                    Stop::failed(format!(
-                        "Write Data to Omnitron failed at {}: {e}",
-                        step.key
-                    ))
-                })?;
+                .map_err(|e| Stop::failed(format!("Write Data to Omnitron failed: {e}")))?;
             self.cx
                 .store
-                .record_omnitron_step(&self.flow().id, self.key(), entry.attempt, &step.key)
+                .record_omnitron_step(&self.flow().id, self.key(), entry.attempt, MAPPINGS_STEP)
                 .await?;
         }
+        write_omnitron::mark_sent(self.cx.omnitron, self.pk)
+            .await
+            .map_err(|e| Stop::failed(format!("Write Data to Omnitron failed: {e}")))?;
         self.cx
             .store
             .mark_completed(&self.flow().id, self.key(), entry.attempt)

@@ -1,138 +1,102 @@
-//! Write Data to Omnitron: item mappings, item updates, the order mapping, then `is_send`.
+//! Write Data to Omnitron: item mappings (and item updates), the order mapping, then `is_send`.
 //!
-//! The calls are planned as named steps (`item_mapping:<id>`, `item_update:<id>`,
-//! `order_mapping`, `is_send`) that the ledger records one by one, so a run that stopped
-//! part-way resumes with the first step not yet done. `is_send` comes last: an order whose
-//! mappings were only partly created is still unsent in Omnitron and is finished by the next
-//! run, never lost.
+//! Items are independent, so their calls run concurrently (a few at a time); the order mapping
+//! follows, and `is_send` comes last. An order whose mappings were only partly created is still
+//! unsent in Omnitron and is finished by the next run, never lost — and every mapping call is
+//! idempotent for the same code, so repeating one is harmless.
 
+use futures::{StreamExt, TryStreamExt};
 use omnibridge_omnitron::{OmnitronClient, OmnitronError};
-use serde_json::Value;
 
-use super::check_response::CheckResponseOutput;
+use super::check_response::{CheckResponseOutput, ItemMapping};
 
-/// One Omnitron call of Write Data to Omnitron.
-#[derive(Debug, Clone, PartialEq)]
-pub enum OmnitronCall {
-    /// `POST order_items/{id}/create_mapping/`.
+/// How many items of one order are mapped at once.
+const ITEM_CONCURRENCY: usize = 8;
+
+/// Which call of Write Data to Omnitron failed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum WriteOmnitronError {
+    /// Creating an item's mapping failed.
+    #[error("creating the mapping of order item {item} failed: {source}")]
     ItemMapping {
-        /// Order item id.
+        /// Omnitron order item id.
         item: i64,
-        /// ERP line code.
-        code: String,
-        /// Release the stock reservation.
-        update_stock: bool,
+        /// The Omnitron error.
+        #[source]
+        source: OmnitronError,
     },
-    /// `PATCH order_items/{id}/` with `external_status` / `extra_field`.
+    /// Updating an item's `external_status` / `extra_field` failed.
+    #[error("updating order item {item} failed: {source}")]
     ItemUpdate {
-        /// Order item id.
+        /// Omnitron order item id.
         item: i64,
-        /// The fields.
-        body: Value,
+        /// The Omnitron error.
+        #[source]
+        source: OmnitronError,
     },
-    /// `POST orders/{pk}/create_mapping/`.
+    /// Creating the order's mapping failed.
+    #[error("creating the order mapping failed: {source}")]
     OrderMapping {
-        /// ERP order reference.
-        code: String,
+        /// The Omnitron error.
+        #[source]
+        source: OmnitronError,
     },
-    /// `PATCH orders/{pk}/ {"is_send": true}`.
-    MarkSent,
+    /// Marking the order sent failed.
+    #[error("marking the order sent (is_send) failed: {source}")]
+    MarkSent {
+        /// The Omnitron error.
+        #[source]
+        source: OmnitronError,
+    },
 }
 
-/// A planned call with the name the ledger records it under.
-#[derive(Debug, Clone, PartialEq)]
-pub struct OmnitronStep {
-    /// Ledger name of the step.
-    pub key: String,
-    /// The call.
-    pub call: OmnitronCall,
-}
-
-/// The calls for one order, in their safe order.
-pub fn plan(output: &CheckResponseOutput) -> Vec<OmnitronStep> {
-    let mut steps = Vec::new();
-    for item in &output.items {
-        steps.push(OmnitronStep {
-            key: format!("item_mapping:{}", item.order_item_id),
-            call: OmnitronCall::ItemMapping {
+async fn map_item(client: &OmnitronClient, item: &ItemMapping) -> Result<(), WriteOmnitronError> {
+    client
+        .create_order_item_mapping(
+            item.order_item_id,
+            &item.item_mapping_code,
+            item.update_stock,
+        )
+        .await
+        .map_err(|source| WriteOmnitronError::ItemMapping {
+            item: item.order_item_id,
+            source,
+        })?;
+    if let Some(body) = item.patch_body() {
+        client
+            .update_order_item(item.order_item_id, &body)
+            .await
+            .map_err(|source| WriteOmnitronError::ItemUpdate {
                 item: item.order_item_id,
-                code: item.item_mapping_code.clone(),
-                update_stock: item.update_stock,
-            },
-        });
-        if let Some(body) = item.patch_body() {
-            steps.push(OmnitronStep {
-                key: format!("item_update:{}", item.order_item_id),
-                call: OmnitronCall::ItemUpdate {
-                    item: item.order_item_id,
-                    body,
-                },
-            });
-        }
+                source,
+            })?;
     }
-    steps.push(OmnitronStep {
-        key: "order_mapping".to_string(),
-        call: OmnitronCall::OrderMapping {
-            code: output.order_mapping_value.clone(),
-        },
-    });
-    steps.push(OmnitronStep {
-        key: "is_send".to_string(),
-        call: OmnitronCall::MarkSent,
-    });
-    steps
+    Ok(())
 }
 
-/// Makes one planned call.
-pub async fn execute(
+/// Every item mapping and item update, then the order mapping.
+pub async fn write_mappings(
     client: &OmnitronClient,
     order_pk: i64,
-    step: &OmnitronStep,
-) -> Result<(), OmnitronError> {
-    match &step.call {
-        OmnitronCall::ItemMapping {
-            item,
-            code,
-            update_stock,
-        } => client
-            .create_order_item_mapping(*item, code, *update_stock)
-            .await
-            .map(drop),
-        OmnitronCall::ItemUpdate { item, body } => {
-            client.update_order_item(*item, body).await.map(drop)
-        }
-        OmnitronCall::OrderMapping { code } => {
-            client.create_order_mapping(order_pk, code).await.map(drop)
-        }
-        OmnitronCall::MarkSent => client.mark_order_sent(order_pk).await.map(drop),
-    }
+    output: &CheckResponseOutput,
+) -> Result<(), WriteOmnitronError> {
+    futures::stream::iter(&output.items)
+        .map(|item| map_item(client, item))
+        .buffer_unordered(ITEM_CONCURRENCY)
+        .try_collect::<Vec<()>>()
+        .await?;
+    client
+        .create_order_mapping(order_pk, &output.order_mapping_value)
+        .await
+        .map_err(|source| WriteOmnitronError::OrderMapping { source })?;
+    Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn is_send_comes_last_after_every_mapping() {
-        let output = CheckResponseOutput::parse(&json!({
-            "is_send": "1", "order_mapping_value": "E1",
-            "orderitems": [
-                {"order_item_id": 1, "item_mapping_code": "L1", "external_status": "x"},
-                {"order_item_id": 2, "item_mapping_code": "L2"}
-            ]
-        }))
-        .unwrap();
-        let keys: Vec<String> = plan(&output).into_iter().map(|s| s.key).collect();
-        assert_eq!(
-            keys,
-            [
-                "item_mapping:1",
-                "item_update:1",
-                "item_mapping:2",
-                "order_mapping",
-                "is_send"
-            ]
-        );
-    }
+/// `PATCH orders/{pk}/ {"is_send": true}`: the last call, after every mapping exists.
+pub async fn mark_sent(client: &OmnitronClient, order_pk: i64) -> Result<(), WriteOmnitronError> {
+    client
+        .mark_order_sent(order_pk)
+        .await
+        .map(drop)
+        .map_err(|source| WriteOmnitronError::MarkSent { source })
 }
