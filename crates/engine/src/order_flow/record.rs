@@ -24,9 +24,6 @@ use super::write_omnitron;
 use crate::attributes::Attributes;
 use crate::login::{ErpSession, SendError};
 
-/// The ledger step recorded once every item and order mapping exists in Omnitron.
-const MAPPINGS_STEP: &str = "mappings";
-
 /// Everything one record needs, shared by all records of an execution.
 pub struct RecordContext<'a> {
     /// The flow.
@@ -237,16 +234,16 @@ impl<'a> Trip<'_, 'a> {
         template: &RequestTemplate,
         body: Option<Vec<u8>>,
     ) -> Result<Exchange, Stop> {
-        let relogin = self.flow().config.run.relogin_statuses.as_slice().to_vec();
-        let attributes = self.report.attributes.clone();
+        let relogin = self.flow().config.run.relogin_statuses.as_slice();
+        let attributes = self.report.attributes.map();
         let exchange = self
             .cx
             .erp
-            .send(&relogin, |token| {
-                let mut attributes = attributes.clone();
-                attributes.set("token.erp", token);
-                let map = attributes.map();
-                let url = evaluate(&template.url, map, "URL")?;
+            .send(relogin, |token| {
+                // The token may have been renewed since the record started: expressions see
+                // the one this request is sent with.
+                let view = WithToken { attributes, token };
+                let url = evaluate(&template.url, &view, "URL")?;
                 let mut request = Request::new(template.method.clone(), url);
                 if let Some(body) = &body {
                     request = request
@@ -254,7 +251,7 @@ impl<'a> Trip<'_, 'a> {
                         .body(body.clone());
                 }
                 for (name, value) in &template.headers {
-                    request.set_header(name, evaluate(value, map, name)?);
+                    request.set_header(name, evaluate(value, &view, name)?);
                 }
                 Ok::<_, String>(request)
             })
@@ -505,15 +502,11 @@ impl<'a> Trip<'_, 'a> {
         }
 
         self.report.step = Step::WriteOmnitron;
-        if !entry.omnitron_steps.iter().any(|s| s == MAPPINGS_STEP) {
-            write_omnitron::write_mappings(self.cx.omnitron, self.pk, &checked)
-                .await
-                .map_err(|e| Stop::failed(format!("Write Data to Omnitron failed: {e}")))?;
-            self.cx
-                .store
-                .record_omnitron_step(&self.flow().id, self.key(), entry.attempt, MAPPINGS_STEP)
-                .await?;
-        }
+        // Mapping calls are idempotent for the same code, so a resumed order simply repeats
+        // them; recording each one in the ledger would cost a commit per order for nothing.
+        write_omnitron::write_mappings(self.cx.omnitron, self.pk, &checked)
+            .await
+            .map_err(|e| Stop::failed(format!("Write Data to Omnitron failed: {e}")))?;
         write_omnitron::mark_sent(self.cx.omnitron, self.pk)
             .await
             .map_err(|e| Stop::failed(format!("Write Data to Omnitron failed: {e}")))?;
@@ -625,9 +618,33 @@ fn script_name(script: &FlowScript, step: Step) -> String {
     }
 }
 
-fn evaluate(
+/// A record's attributes with `token.erp` replaced by the token a request is sent with.
+struct WithToken<'a> {
+    attributes: &'a std::collections::BTreeMap<String, String>,
+    token: &'a str,
+}
+
+impl omnibridge_expr::Attributes for WithToken<'_> {
+    fn get(&self, name: &str) -> Option<&str> {
+        if name == "token.erp" {
+            Some(self.token)
+        } else {
+            self.attributes.get(name).map(String::as_str)
+        }
+    }
+
+    fn names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self.attributes.keys().map(String::as_str).collect();
+        if !self.attributes.contains_key("token.erp") {
+            names.push("token.erp");
+        }
+        names
+    }
+}
+
+fn evaluate<A: omnibridge_expr::Attributes>(
     template: &Template,
-    attributes: &std::collections::BTreeMap<String, String>,
+    attributes: &A,
     what: &str,
 ) -> Result<String, String> {
     template.evaluate(attributes).map_err(|e| {

@@ -281,18 +281,47 @@ async fn execute(
 
     let concurrency = run.concurrency.max(1);
     let (sender, receiver) = tokio::sync::mpsc::channel::<(i64, String)>(concurrency * 2);
+    // Row logs and counts are written beside the records, not in their concurrency slots: the
+    // ledger already holds what a crash must not lose, so a record's slot frees up as soon as
+    // its ledger entry is final.
+    let (log_sender, log_receiver) =
+        tokio::sync::mpsc::channel::<(NewRowLog, Counts)>(concurrency * 4);
     let reader = read_orders(&omnitron, flow, &request.selection, sender, progress);
-    let records = futures::stream::unfold(receiver, |mut rx| async move {
+    let records = async move {
+        let log_sender = log_sender;
+        futures::stream::unfold(receiver, |mut rx| async move {
+            rx.recv().await.map(|item| (item, rx))
+        })
+        .for_each_concurrent(concurrency, |(pk, number)| {
+            let cx = &cx;
+            let log_sender = &log_sender;
+            async move {
+                let report = process_order(cx, pk, &number).await;
+                progress.record(&report);
+                if log_sender
+                    .send(row_log(execution_id, report))
+                    .await
+                    .is_err()
+                {
+                    tracing::error!("the row log writer stopped");
+                }
+            }
+        })
+        .await;
+    };
+    let writer = futures::stream::unfold(log_receiver, |mut rx| async move {
         rx.recv().await.map(|item| (item, rx))
     })
-    .for_each_concurrent(concurrency, |(pk, number)| {
-        let cx = &cx;
-        async move {
-            let report = process_order(cx, pk, &number).await;
-            finish_record(cx, report, progress).await;
+    .for_each_concurrent(ROW_LOG_WRITERS, |(log, delta)| async move {
+        let key = log.record_key.clone();
+        if let Err(error) = store.append_row_log(log).await {
+            tracing::error!(order = %key, "writing the row log failed: {error}");
+        }
+        if let Err(error) = store.increment_counts(execution_id, delta).await {
+            tracing::error!(order = %key, "counting the record failed: {error}");
         }
     });
-    let (read_result, ()) = tokio::join!(reader, records);
+    let (read_result, (), ()) = tokio::join!(reader, records, writer);
     let pages = read_result?;
     Ok(json!({"pages_read": pages, "erp_logins": erp.login_count()}))
 }
@@ -374,8 +403,11 @@ fn pk_and_number(row: &Value) -> Option<(i64, String)> {
     Some((pk, number))
 }
 
-/// Writes the row log and counts the record.
-async fn finish_record(cx: &RecordContext<'_>, report: RecordReport, progress: &dyn Progress) {
+/// Row logs written at once (the store batches them into shared commits).
+const ROW_LOG_WRITERS: usize = 8;
+
+/// The row log of a finished record and what it adds to the execution's counts.
+fn row_log(execution_id: &str, report: RecordReport) -> (NewRowLog, Counts) {
     let mut delta = Counts {
         read: 1,
         ..Counts::default()
@@ -388,21 +420,15 @@ async fn finish_record(cx: &RecordContext<'_>, report: RecordReport, progress: &
         RowStatus::Skipped => delta.skipped = 1,
     }
     let log = NewRowLog {
-        execution_id: cx.execution_id.to_string(),
-        record_key: report.key.clone(),
-        record_id: report.id.clone(),
+        execution_id: execution_id.to_string(),
+        record_key: report.key,
+        record_id: report.id,
         status: report.status,
         step: report.step,
-        error: report.error.clone(),
+        error: report.error,
         attributes: report.attributes.log_attributes(),
-        request: report.request.clone(),
-        response: report.response.clone(),
+        request: report.request,
+        response: report.response,
     };
-    if let Err(error) = cx.store.append_row_log(log).await {
-        tracing::error!(order = %report.key, "writing the row log failed: {error}");
-    }
-    if let Err(error) = cx.store.increment_counts(cx.execution_id, delta).await {
-        tracing::error!(order = %report.key, "counting the record failed: {error}");
-    }
-    progress.record(&report);
+    (log, delta)
 }
