@@ -66,6 +66,8 @@ impl Common {
 pub(crate) trait Flavor: Send + Sync + 'static {
     /// The shared parts.
     fn common(&self) -> &Common;
+    /// The current data seed (fault probabilities are reseeded from it).
+    fn seed(&self) -> u64;
     /// Control-plane paths bypass journal, faults and auth.
     fn is_control(&self, path: &str) -> bool {
         path.starts_with("/__sim") || path.starts_with("/__erp")

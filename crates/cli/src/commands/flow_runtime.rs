@@ -16,6 +16,20 @@ use omnibridge_store::{Execution, RowStatus, Store, StoreOptions};
 /// Where the store lives unless `--database` says otherwise.
 pub const DEFAULT_DATABASE: &str = "sqlite://.omnibridge/omnibridge.db";
 
+/// Options of every command that runs a flow.
+#[derive(Debug, clap::Args)]
+pub struct EngineArgs {
+    /// The store: sqlite://path (created if missing) or postgres://...
+    #[arg(long, env = "OMNIBRIDGE_DATABASE", default_value = DEFAULT_DATABASE)]
+    pub database: String,
+    /// logins.toml to use (default: the flow directory's, else its parent's).
+    #[arg(long)]
+    pub logins: Option<PathBuf>,
+    /// Print only the summary, not a line per order.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
 /// Opens the store at `url`, creating the directory of an SQLite file.
 pub async fn open_store(url: &str) -> Result<Arc<dyn Store>> {
     if let Some(path) = url.strip_prefix("sqlite://")

@@ -8,7 +8,7 @@ use omnibridge_engine::order_flow::{RunRequest, Selection, run_order_flow};
 use omnibridge_store::{RowLogQuery, RowStatus, Trigger};
 
 use super::flow_runtime::{
-    ConsoleProgress, DEFAULT_DATABASE, exit_code, load_flow, print_summary, start_engine,
+    ConsoleProgress, EngineArgs, exit_code, load_flow, print_summary, start_engine,
 };
 
 /// Arguments of `omnibridge replay`.
@@ -19,15 +19,8 @@ pub struct ReplayArgs {
     /// The flow directory.
     #[arg(long = "flow")]
     pub flow_dir: PathBuf,
-    /// The store.
-    #[arg(long, env = "OMNIBRIDGE_DATABASE", default_value = DEFAULT_DATABASE)]
-    pub database: String,
-    /// logins.toml to use.
-    #[arg(long)]
-    pub logins: Option<PathBuf>,
-    /// Print only the summary.
-    #[arg(long, short)]
-    pub quiet: bool,
+    #[command(flatten)]
+    pub engine: EngineArgs,
 }
 
 /// Runs the command; returns the exit code.
@@ -37,8 +30,8 @@ pub fn run(args: ReplayArgs) -> Result<i32> {
 }
 
 async fn run_async(args: ReplayArgs) -> Result<i32> {
-    let engine = start_engine(&args.database).await?;
-    let flow = load_flow(&engine, &args.flow_dir, args.logins.clone(), None).await?;
+    let engine = start_engine(&args.engine.database).await?;
+    let flow = load_flow(&engine, &args.flow_dir, args.engine.logins.clone(), None).await?;
     let user = std::env::var("USER").ok();
     let (numbers, parent) = match engine.store.get_execution(&args.target).await? {
         Some(execution) => {
@@ -78,7 +71,7 @@ async fn run_async(args: ReplayArgs) -> Result<i32> {
         numbers.len(),
         numbers.join(", ")
     );
-    let progress = ConsoleProgress::new(args.quiet);
+    let progress = ConsoleProgress::new(args.engine.quiet);
     let trigger = if parent.is_empty() {
         Trigger::Manual {
             user: user.unwrap_or_else(|| "cli".to_string()),

@@ -9,7 +9,7 @@ use omnibridge_engine::order_flow::{RunRequest, Selection, run_order_flow};
 use omnibridge_store::Trigger;
 
 use super::flow_runtime::{
-    ConsoleProgress, DEFAULT_DATABASE, exit_code, load_flow, print_summary, start_engine,
+    ConsoleProgress, EngineArgs, exit_code, load_flow, print_summary, start_engine,
 };
 
 /// Arguments of `omnibridge run`.
@@ -20,15 +20,8 @@ pub struct RunArgs {
     /// Run one execution now and exit (otherwise run every `schedule.every` until Ctrl-C).
     #[arg(long)]
     pub once: bool,
-    /// The store: sqlite://path (created if missing) or postgres://...
-    #[arg(long, env = "OMNIBRIDGE_DATABASE", default_value = DEFAULT_DATABASE)]
-    pub database: String,
-    /// logins.toml to use (default: the flow directory's, else its parent's).
-    #[arg(long)]
-    pub logins: Option<PathBuf>,
-    /// Print only the summary, not a line per order.
-    #[arg(long, short)]
-    pub quiet: bool,
+    #[command(flatten)]
+    pub engine: EngineArgs,
 }
 
 /// Runs the command; returns the exit code.
@@ -38,8 +31,8 @@ pub fn run(args: RunArgs) -> Result<i32> {
 }
 
 async fn run_async(args: RunArgs) -> Result<i32> {
-    let engine = start_engine(&args.database).await?;
-    let flow = load_flow(&engine, &args.flow_dir, args.logins.clone(), None).await?;
+    let engine = start_engine(&args.engine.database).await?;
+    let flow = load_flow(&engine, &args.flow_dir, args.engine.logins.clone(), None).await?;
     let interval = if args.once {
         None
     } else {
@@ -58,7 +51,7 @@ async fn run_async(args: RunArgs) -> Result<i32> {
     let user = std::env::var("USER").unwrap_or_else(|_| "cli".to_string());
     let mut code;
     loop {
-        let progress = ConsoleProgress::new(args.quiet);
+        let progress = ConsoleProgress::new(args.engine.quiet);
         let summary = run_order_flow(
             &engine,
             &flow,

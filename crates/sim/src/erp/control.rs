@@ -4,29 +4,20 @@ use super::push::{PushBatchResult, PushConfig, outbound_rows, push};
 use super::scenario::{CancelMode, CreateMode, QueryMode};
 use super::state::{ErpState, StatusRow};
 use super::{ErpApp, state};
-use crate::clock::ClockChange;
-use crate::control::{control_error, parse_rules};
-use crate::journal::JournalQuery;
+use crate::control::control_error;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post, put};
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use serde_json::{Value, json};
 use std::sync::Arc;
 
 pub(crate) fn routes() -> Router<Arc<ErpApp>> {
-    Router::new()
+    crate::control::shared_routes()
         .route("/state", get(state_route))
         .route("/reset", post(reset_route))
         .route("/seed", post(seed))
-        .route("/journal", get(journal).delete(clear_journal))
-        .route(
-            "/faults",
-            get(list_faults).post(add_faults).delete(clear_faults),
-        )
-        .route("/faults/{id}", delete(remove_fault))
-        .route("/clock", get(clock).post(set_clock))
         .route("/scenario", get(scenario).post(set_scenario))
         .route("/scenario/query/{number}", put(query_mode))
         .route("/scenario/create/{number}", put(create_mode))
@@ -83,58 +74,6 @@ async fn seed(State(app): State<Arc<ErpApp>>, body: Bytes) -> Response {
             Json(json!({"seed": s})).into_response()
         }
         None => control_error("seed: expected {\"seed\": <integer>}".into()),
-    }
-}
-
-async fn journal(State(app): State<Arc<ErpApp>>, Query(q): Query<JournalQuery>) -> Json<Value> {
-    Json(json!(app.common.journal.entries(&q)))
-}
-
-async fn clear_journal(State(app): State<Arc<ErpApp>>) -> Json<Value> {
-    app.common.journal.clear();
-    Json(json!({"cleared": true}))
-}
-
-async fn list_faults(State(app): State<Arc<ErpApp>>) -> Json<Value> {
-    Json(json!(app.common.faults.list()))
-}
-
-async fn add_faults(State(app): State<Arc<ErpApp>>, body: Bytes) -> Response {
-    match parse_rules(&body).and_then(|rules| {
-        rules
-            .into_iter()
-            .map(|r| app.common.faults.add(r).map_err(|e| e.to_string()))
-            .collect::<Result<Vec<u64>, String>>()
-    }) {
-        Ok(ids) => (axum::http::StatusCode::CREATED, Json(json!({"ids": ids}))).into_response(),
-        Err(e) => control_error(e),
-    }
-}
-
-async fn clear_faults(State(app): State<Arc<ErpApp>>) -> Json<Value> {
-    app.common.faults.clear(*crate::lock(&app.seed));
-    Json(json!({"cleared": true}))
-}
-
-async fn remove_fault(State(app): State<Arc<ErpApp>>, Path(id): Path<u64>) -> Response {
-    if app.common.faults.remove(id) {
-        Json(json!({"removed": id})).into_response()
-    } else {
-        crate::server::json_response(
-            404,
-            &json!({"error": format!("no fault rule with id {id}")}),
-        )
-    }
-}
-
-async fn clock(State(app): State<Arc<ErpApp>>) -> Json<Value> {
-    Json(json!(app.common.clock.view()))
-}
-
-async fn set_clock(State(app): State<Arc<ErpApp>>, body: Bytes) -> Response {
-    match serde_json::from_slice::<ClockChange>(&body) {
-        Ok(c) => Json(json!(app.common.clock.apply(&c))).into_response(),
-        Err(e) => control_error(format!("clock body: {e}")),
     }
 }
 

@@ -128,6 +128,9 @@ impl Flavor for ErpApp {
     fn common(&self) -> &Common {
         &self.common
     }
+    fn seed(&self) -> u64 {
+        *crate::lock(&self.seed)
+    }
     fn normalize_path(&self, path: &str) -> String {
         let p = if path == "/__erp/orders" {
             "/__sim/state".to_string()

@@ -4,31 +4,23 @@
 use super::OmnitronApp;
 use super::auth::AuthPolicy;
 use crate::clock::ClockChange;
-use crate::control::{control_error, parse_rules};
+use crate::control::control_error;
 use crate::data::generator::generate;
 use crate::data::ingest::ingest_order;
-use crate::journal::JournalQuery;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::sync::Arc;
 
 pub(crate) fn routes() -> Router<Arc<OmnitronApp>> {
-    Router::new()
+    crate::control::shared_routes()
         .route("/seed", post(seed))
         .route("/reset", post(reset_route))
         .route("/state", get(state))
-        .route("/journal", get(journal).delete(clear_journal))
-        .route(
-            "/faults",
-            get(list_faults).post(add_faults).delete(clear_faults),
-        )
-        .route("/faults/{id}", delete(remove_fault))
-        .route("/clock", get(clock).post(set_clock))
         .route("/auth", get(auth).post(set_auth))
         .route("/auth/revoke", post(revoke))
         .route("/orders", post(add_orders))
@@ -99,61 +91,6 @@ async fn reset_route(State(app): State<Arc<OmnitronApp>>) -> Json<Value> {
 
 async fn state(State(app): State<Arc<OmnitronApp>>) -> Json<Value> {
     Json(json!(super::state::snapshot(&crate::read(&app.db))))
-}
-
-async fn journal(
-    State(app): State<Arc<OmnitronApp>>,
-    Query(q): Query<JournalQuery>,
-) -> Json<Value> {
-    Json(json!(app.common.journal.entries(&q)))
-}
-
-async fn clear_journal(State(app): State<Arc<OmnitronApp>>) -> Json<Value> {
-    app.common.journal.clear();
-    Json(json!({"cleared": true}))
-}
-
-async fn list_faults(State(app): State<Arc<OmnitronApp>>) -> Json<Value> {
-    Json(json!(app.common.faults.list()))
-}
-
-async fn add_faults(State(app): State<Arc<OmnitronApp>>, body: Bytes) -> Response {
-    match parse_rules(&body).and_then(|rules| {
-        rules
-            .into_iter()
-            .map(|r| app.common.faults.add(r).map_err(|e| e.to_string()))
-            .collect::<Result<Vec<u64>, String>>()
-    }) {
-        Ok(ids) => (axum::http::StatusCode::CREATED, Json(json!({"ids": ids}))).into_response(),
-        Err(e) => control_error(e),
-    }
-}
-
-async fn clear_faults(State(app): State<Arc<OmnitronApp>>) -> Json<Value> {
-    app.common.faults.clear(*crate::lock(&app.seed));
-    Json(json!({"cleared": true}))
-}
-
-async fn remove_fault(State(app): State<Arc<OmnitronApp>>, Path(id): Path<u64>) -> Response {
-    if app.common.faults.remove(id) {
-        Json(json!({"removed": id})).into_response()
-    } else {
-        crate::server::json_response(
-            404,
-            &json!({"error": format!("no fault rule with id {id}")}),
-        )
-    }
-}
-
-async fn clock(State(app): State<Arc<OmnitronApp>>) -> Json<Value> {
-    Json(json!(app.common.clock.view()))
-}
-
-async fn set_clock(State(app): State<Arc<OmnitronApp>>, body: Bytes) -> Response {
-    match serde_json::from_slice::<ClockChange>(&body) {
-        Ok(c) => Json(json!(app.common.clock.apply(&c))).into_response(),
-        Err(e) => control_error(format!("clock body: {e}")),
-    }
 }
 
 async fn auth(State(app): State<Arc<OmnitronApp>>) -> Json<Value> {

@@ -122,6 +122,9 @@ impl Flavor for OmnitronApp {
     fn common(&self) -> &Common {
         &self.common
     }
+    fn seed(&self) -> u64 {
+        *crate::lock(&self.seed)
+    }
 
     fn normalize_path(&self, path: &str) -> String {
         let p = path
