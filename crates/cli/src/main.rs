@@ -42,6 +42,8 @@ enum Command {
     Replay(commands::replay::ReplayArgs),
     /// The demo: both simulators and the example Order Flow, on embedded SQLite.
     Demo(commands::demo::DemoArgs),
+    /// A flow's per-record ledger: list orders held in doubt, resolve them (resend or done).
+    Ledger(commands::ledger::LedgerArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -65,6 +67,7 @@ fn main() -> anyhow::Result<()> {
         Command::Logs(args) => commands::logs::run(args),
         Command::Replay(args) => std::process::exit(commands::replay::run(args)?),
         Command::Demo(args) => commands::demo::run(args),
+        Command::Ledger(args) => commands::ledger::run(args),
         Command::Expr(command) => commands::expr::run(command),
     }
 }

@@ -132,3 +132,74 @@ async fn a_broken_flow_is_refused_with_every_problem_named() {
     );
     assert!(fx.erp.state().await.orders.is_empty(), "nothing ran");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_order_held_in_doubt_is_listed_and_a_person_resolves_it() {
+    let fx = FlowFixture::start(OmnitronConfig::default().orders(12).seed(9)).await;
+    let eligible = fx.eligible().await;
+    let lost = eligible[0].clone();
+    fx.erp
+        .set_order_create_mode(lost.clone(), CreateMode::CommitThenFail { reset: true })
+        .await;
+    let flow = fx.flow_dir();
+    // Without a Query URL nothing can tell whether the ERP has the order.
+    let toml = std::fs::read_to_string(flow.join("flow.toml")).unwrap();
+    let start = toml.find("[query_check]").unwrap();
+    let end = toml[start..].find("# Script").unwrap() + start;
+    std::fs::write(
+        flow.join("flow.toml"),
+        format!("{}{}", &toml[..start], &toml[end..]),
+    )
+    .unwrap();
+
+    let out = fx.run(&["run", flow.to_str().unwrap(), "--once", "--quiet"]);
+    assert!(
+        text(&out.stdout).contains("in doubt 1"),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = fx.run(&["ledger", "list", "order-to-erp"]);
+    let listing = text(&out.stdout);
+    assert!(
+        listing.contains(&lost) && listing.contains("intent"),
+        "{listing}"
+    );
+
+    // The person checked the ERP: the order is there.
+    let out = fx.run(&[
+        "ledger",
+        "resolve",
+        "order-to-erp",
+        &lost,
+        "--done",
+        "--note",
+        "seen in ERP",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("completed"));
+    let out = fx.run(&["run", flow.to_str().unwrap(), "--once", "--quiet"]);
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("in doubt 0") && stdout.contains("skipped 1"),
+        "{stdout}"
+    );
+    assert_eq!(
+        fx.erp.state().await.order(&lost).unwrap().creates,
+        1,
+        "never re-sent"
+    );
+
+    let out = fx.run(&[
+        "ledger",
+        "resolve",
+        "order-to-erp",
+        "no-such-order",
+        "--resend",
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("no ledger entry"),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -3,6 +3,7 @@
 pub mod demo;
 pub mod expr;
 pub mod flow_runtime;
+pub mod ledger;
 pub mod logs;
 pub mod mapping;
 pub mod replay;

@@ -287,8 +287,11 @@ impl<'a> Trip<'_, 'a> {
             return Err(Stop::in_doubt(format!(
                 "attempt {} wrote to the ERP and got no answer; with no Query URL configured \
                  omnibridge cannot tell whether the ERP has the order, so it is held in doubt and \
-                 not re-sent (check the ERP, then resolve the ledger entry as resend or done)",
-                entry.attempt
+                 not re-sent (check the ERP, then `omnibridge ledger resolve {} {} --resend` or \
+                 `--done`)",
+                entry.attempt,
+                self.flow().id,
+                self.key()
             )));
         }
         self.report.step = Step::QueryCheck;
