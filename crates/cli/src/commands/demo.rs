@@ -188,8 +188,11 @@ async fn run_async(args: DemoArgs) -> Result<()> {
         "   the CRM heard about {} orders (Post Script)",
         erp_state.notifications.len()
     );
-    println!("\nlogs: omnibridge logs --database {database}");
-    println!("      omnibridge logs <execution id> --database {database}");
+    let me = std::env::current_exe()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|_| "omnibridge".to_string());
+    println!("\nlogs: {me} logs --database {database}");
+    println!("      {me} logs <execution id> --database {database}");
 
     if args.keep_running {
         println!("\nsimulators keep running; Ctrl-C to stop");
