@@ -257,6 +257,29 @@ impl Db {
         }
     }
 
+    /// The mapping with this code and integration type among `mappings(self, object_id)`, or a
+    /// new one appended there: `(200, existing)` or `(201, new)`, as DRF answers a repeated
+    /// `create_mapping`. `None` when the object does not exist.
+    pub fn find_or_add_mapping(
+        &mut self,
+        content_type: u64,
+        object_id: u64,
+        code: &str,
+        integration_type: &str,
+        mappings: fn(&mut Db, u64) -> Option<&mut Vec<Mapping>>,
+    ) -> Option<(u16, Mapping)> {
+        let existing = mappings(self, object_id)?
+            .iter()
+            .find(|m| m.code == code && m.integration_type == integration_type)
+            .cloned();
+        if let Some(existing) = existing {
+            return Some((200, existing));
+        }
+        let mapping = self.new_mapping(content_type, object_id, code, integration_type);
+        mappings(self, object_id)?.push(mapping.clone());
+        Some((201, mapping))
+    }
+
     /// Order status = lowest status of its non-cancelled items (100 when all are cancelled).
     pub fn recompute_order_status(&mut self, order: u64, now: DateTime<Utc>) {
         let statuses: Vec<String> = self.items_of(order).map(|i| i.status.clone()).collect();

@@ -10,7 +10,7 @@ use crate::server::json_response;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde_json::{Value, json};
 use std::sync::Arc;
 
@@ -165,25 +165,30 @@ pub(crate) async fn create_mapping(
         return Err(ApiError::not_found());
     }
     let code = mapping_code(&fields)?;
-    let integration_type = fields
+    let (status, mapping) = db
+        .find_or_add_mapping(
+            CONTENT_TYPE_ORDER,
+            pk,
+            &code,
+            &mapping_integration_type(&fields),
+            |db, pk| db.orders.get_mut(&pk).map(|o| &mut o.mapping),
+        )
+        .ok_or_else(ApiError::not_found)?;
+    if status == 201
+        && let Some(o) = db.orders.get_mut(&pk)
+    {
+        o.modified_date = now;
+    }
+    Ok(json_response(status, &json!(mapping)))
+}
+
+/// The `integration_type` of a create_mapping body (`external_company`, the ERP, by default).
+pub(crate) fn mapping_integration_type(fields: &serde_json::Map<String, Value>) -> String {
+    fields
         .get("integration_type")
         .and_then(Value::as_str)
         .unwrap_or("external_company")
-        .to_string();
-    if let Some(existing) = db.orders.get(&pk).and_then(|o| {
-        o.mapping
-            .iter()
-            .find(|m| m.code == code && m.integration_type == integration_type)
-            .cloned()
-    }) {
-        return Ok(json_response(200, &json!(existing)));
-    }
-    let m = db.new_mapping(CONTENT_TYPE_ORDER, pk, &code, &integration_type);
-    if let Some(o) = db.orders.get_mut(&pk) {
-        o.mapping.push(m.clone());
-        o.modified_date = now;
-    }
-    Ok((axum::http::StatusCode::CREATED, Json(json!(m))).into_response())
+        .to_string()
 }
 
 /// The `code` field of a create_mapping body, validated as DRF would.

@@ -3,7 +3,7 @@
 use super::errors::{ApiError, json_body};
 use super::filters::date_bounds;
 use super::model::CONTENT_TYPE_ORDER_TRANSACTION;
-use super::orders::mapping_code;
+use super::orders::{mapping_code, mapping_integration_type};
 use super::pagination::SortKey;
 use super::{ListCtx, OmnitronApp, pk};
 use crate::server::json_response;
@@ -83,23 +83,19 @@ pub(crate) async fn create_mapping(
         return Err(ApiError::not_found());
     }
     let code = mapping_code(&fields)?;
-    let it = fields
-        .get("integration_type")
-        .and_then(Value::as_str)
-        .unwrap_or("external_company")
-        .to_string();
-    if let Some(m) = db.transactions.get(&tpk).and_then(|t| {
-        t.mapping
-            .iter()
-            .find(|m| m.code == code && m.integration_type == it)
-            .cloned()
-    }) {
-        return Ok(json_response(200, &json!(m)));
-    }
-    let m = db.new_mapping(CONTENT_TYPE_ORDER_TRANSACTION, tpk, &code, &it);
-    if let Some(t) = db.transactions.get_mut(&tpk) {
-        t.mapping.push(m.clone());
+    let (status, mapping) = db
+        .find_or_add_mapping(
+            CONTENT_TYPE_ORDER_TRANSACTION,
+            tpk,
+            &code,
+            &mapping_integration_type(&fields),
+            |db, pk| db.transactions.get_mut(&pk).map(|t| &mut t.mapping),
+        )
+        .ok_or_else(ApiError::not_found)?;
+    if status == 201
+        && let Some(t) = db.transactions.get_mut(&tpk)
+    {
         t.modified_date = now;
     }
-    Ok(json_response(201, &json!(m)))
+    Ok(json_response(status, &json!(mapping)))
 }
