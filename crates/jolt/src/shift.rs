@@ -8,9 +8,10 @@ use crate::java;
 use crate::map_lookup;
 use crate::object_templates::ObjectTemplates;
 use crate::path::{
-    LhsKey, Matched, NULL, PathSeg, Resolved, SegEval, SegKind, StarPattern, Walk, parse_dot_path,
+    ArrayPath, LhsKey, Matched, NULL, PathSeg, Resolved, SegEval, SegKind, StarPattern, Walk,
+    parse_dot_path,
 };
-use crate::shift_output::{Out, set_path};
+use crate::shift_output::{Out, set_literal_path, set_path};
 use serde_json::{Map, Value};
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -29,12 +30,39 @@ struct Node {
     key: LhsKey,
     spec_path: String,
     body: Body,
+    /// For leaves: whether any output path reads the walked path, so the leaf's own level
+    /// must be pushed on it.
+    leaf_reads_walk: bool,
 }
 
 #[derive(Debug)]
 enum Body {
-    Leaf(Vec<Vec<PathSeg>>),
+    Leaf(Vec<Writer>),
     Composite(Box<Composite>),
+}
+
+/// One output path of a leaf, relative to the output root (Jolt's leading `root` segment is
+/// dropped at compile time).
+#[derive(Debug)]
+struct Writer {
+    segs: Vec<PathSeg>,
+    /// The keys, when every segment is a plain key: written with no evaluation at all.
+    literal: Option<Vec<String>>,
+}
+
+impl Writer {
+    /// Whether evaluating this path reads the walked input path (`&`, `@`, `[#n]`, ...).
+    fn reads_walk(&self) -> bool {
+        self.literal.is_none()
+            && self.segs.iter().any(|s| {
+                !matches!(
+                    s.eval,
+                    SegEval::Literal(_)
+                        | SegEval::Array(ArrayPath::AutoExpand)
+                        | SegEval::Array(ArrayPath::Index(_))
+                )
+            })
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -108,7 +136,7 @@ impl Shift {
         trace: Option<&mut Tracer>,
     ) -> Result<Option<Out<'a>>, StepError> {
         let mut out = Output {
-            holder: Out::new_object(),
+            root: Out::Null,
             scratch: Vec::with_capacity(8),
             trace,
         };
@@ -130,9 +158,9 @@ impl Shift {
             special.apply(Cow::Borrowed("root"), input, &mut walk, &mut out)?;
         }
         process(&self.root, input, &mut walk, &mut out)?;
-        Ok(match out.holder {
-            Out::Object(m) => m.remove_root(),
-            _ => None,
+        Ok(match out.root {
+            Out::Null => None,
+            root => Some(root),
         })
     }
 }
@@ -205,10 +233,15 @@ fn compile_composite(
                 ));
             }
             spec_paths.push(child_path.clone());
+            let leaf_reads_walk = match &body {
+                Body::Leaf(writers) => writers.iter().any(Writer::reads_walk),
+                Body::Composite(_) => false,
+            };
             let node = Node {
                 key,
                 spec_path: child_path.clone(),
                 body,
+                leaf_reads_walk,
             };
             match node.key {
                 LhsKey::Literal(_) => literals.push(node),
@@ -270,13 +303,36 @@ fn computed_rank(key: &LhsKey) -> u8 {
     }
 }
 
-fn compile_output(rhs: &str, path: &str) -> Result<Vec<PathSeg>, SpecError> {
+fn compile_output(rhs: &str, path: &str) -> Result<Writer, SpecError> {
     let full = if rhs.trim().is_empty() {
         "root".to_string()
     } else {
         format!("root.{rhs}")
     };
-    parse_dot_path(&full).map_err(|m| SpecError::new(path, m))
+    let mut segs = parse_dot_path(&full).map_err(|m| SpecError::new(path, m))?;
+    // Writes start at the output root itself, so the leading `root` key is not walked.
+    match segs.first() {
+        Some(PathSeg {
+            kind: SegKind::Map,
+            eval: SegEval::Literal(k),
+        }) if k == "root" => {
+            segs.remove(0);
+        }
+        _ => {
+            return Err(SpecError::new(
+                path,
+                format!("output path `{rhs}` could not be parsed"),
+            ));
+        }
+    }
+    let literal = segs
+        .iter()
+        .map(|s| match (&s.kind, &s.eval) {
+            (SegKind::Map, SegEval::Literal(k)) => Some(k.clone()),
+            _ => None,
+        })
+        .collect::<Option<Vec<String>>>();
+    Ok(Writer { segs, literal })
 }
 
 struct Step<'a> {
@@ -321,7 +377,8 @@ impl ShiftWalk<'_> {
 }
 
 struct Output<'a, 't> {
-    holder: Out<'a>,
+    /// The output root (Jolt's `root` entry of its holder map); `Null` until written.
+    root: Out<'a>,
     /// Reused buffer for evaluated output paths.
     scratch: Vec<(SegKind, Resolved<'a>)>,
     trace: Option<&'t mut Tracer>,
@@ -393,9 +450,7 @@ impl Node {
             }
             Body::Leaf(writers) => {
                 let (data, real): (Out<'a>, bool) = match &self.key {
-                    LhsKey::Dollar(_) | LhsKey::Hash(_) => {
-                        (Out::Owned(Value::String(matched.key.to_string())), false)
-                    }
+                    LhsKey::Dollar(_) | LhsKey::Hash(_) => (Out::Str(matched.key.clone()), false),
                     LhsKey::At => (Out::Borrowed(input), false),
                     LhsKey::Transpose(t) => match t.read(walk).map_err(|m| err(walk, m))? {
                         Some(v) => (Out::Borrowed(v), false),
@@ -403,16 +458,22 @@ impl Node {
                     },
                     _ => (Out::Borrowed(input), true),
                 };
-                walk.steps.push(Step {
-                    tree: input,
-                    matched,
-                    input_key,
-                });
+                // The leaf's level is only needed by paths that read the walk (and by explain).
+                let push = self.leaf_reads_walk || out.trace.is_some();
+                if push {
+                    walk.steps.push(Step {
+                        tree: input,
+                        matched,
+                        input_key,
+                    });
+                }
                 if let Some(t) = out.trace.as_deref_mut() {
                     t.matched(&self.spec_path, walk.input_pointer());
                 }
                 let result = write_all(writers, data, walk, out);
-                walk.steps.pop();
+                if push {
+                    walk.steps.pop();
+                }
                 result?;
                 if real {
                     walk.bump_last_hash();
@@ -440,18 +501,35 @@ fn star_match<'a>(p: &StarPattern, key: &Cow<'a, str>) -> Option<Matched<'a>> {
 }
 
 fn write_all<'a>(
-    writers: &'a [Vec<PathSeg>],
+    writers: &'a [Writer],
     data: Out<'a>,
     walk: &ShiftWalk<'a>,
     out: &mut Output<'a, '_>,
 ) -> Result<(), StepError> {
+    // The common case: one path of plain keys.
+    if let [
+        Writer {
+            literal: Some(keys),
+            ..
+        },
+    ] = writers
+    {
+        set_literal_path(&mut out.root, keys, data);
+        return Ok(());
+    }
     let last = writers.len().saturating_sub(1);
     let mut data = Some(data);
-    for (i, segs) in writers.iter().enumerate() {
+    for (i, writer) in writers.iter().enumerate() {
+        let value = if i == last { data.take() } else { data.clone() };
+        let Some(value) = value else { continue };
+        if let Some(keys) = &writer.literal {
+            set_literal_path(&mut out.root, keys, value);
+            continue;
+        }
         let mut resolved = std::mem::take(&mut out.scratch);
         resolved.clear();
         let mut aborted = false;
-        for seg in segs {
+        for seg in &writer.segs {
             // Most segments are plain keys: no evaluation needed.
             if let SegEval::Literal(key) = &seg.eval {
                 resolved.push((seg.kind, Resolved::Key(Cow::Borrowed(key))));
@@ -469,18 +547,7 @@ fn write_all<'a>(
             }
         }
         if !aborted {
-            let value = if i == last {
-                data.take()
-            } else {
-                data.as_ref().map(|d| match d {
-                    Out::Borrowed(v) => Out::Borrowed(v),
-                    Out::Owned(v) => Out::Owned(v.clone()),
-                    _ => Out::Null,
-                })
-            };
-            if let Some(value) = value {
-                set_path(&mut out.holder, &resolved, value);
-            }
+            set_path(&mut out.root, &resolved, value);
         }
         out.scratch = resolved;
     }

@@ -17,23 +17,27 @@ use std::collections::HashMap;
 /// Objects with more keys than this get a hash index next to their entry list.
 const INDEX_THRESHOLD: usize = 24;
 
-#[derive(Debug)]
+/// A node of the output tree. Kept small (40 bytes): owned values are boxed, since nearly
+/// every written value is borrowed from the input.
+#[derive(Debug, Clone)]
 pub(crate) enum Out<'a> {
     Null,
     Borrowed(&'a Value),
-    Owned(Value),
+    /// A string made by the spec (`#literal`, `$` keys), borrowed where it can be.
+    Str(Cow<'a, str>),
+    Owned(Box<Value>),
     Object(OutMap<'a>),
     Array(Vec<Out<'a>>),
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct OutMap<'a> {
-    entries: Vec<(Cow<'a, str>, Out<'a>)>,
-    index: Option<HashMap<String, usize>>,
+    pub(crate) entries: Vec<(Cow<'a, str>, Out<'a>)>,
+    index: Option<Box<HashMap<String, usize>>>,
 }
 
 impl<'a> OutMap<'a> {
-    fn position(&self, key: &str) -> Option<usize> {
+    pub(crate) fn position(&self, key: &str) -> Option<usize> {
         match &self.index {
             Some(ix) => ix.get(key).copied(),
             None => self
@@ -55,15 +59,10 @@ impl<'a> OutMap<'a> {
                 .map(|(i, (k, _))| (k.to_string(), i))
                 .collect();
             ix.insert(key.to_string(), pos);
-            self.index = Some(ix);
+            self.index = Some(Box::new(ix));
         }
         self.entries.push((key, value));
         pos
-    }
-
-    pub(crate) fn remove_root(mut self) -> Option<Out<'a>> {
-        let pos = self.position("root")?;
-        Some(self.entries.swap_remove(pos).1)
     }
 }
 
@@ -71,12 +70,12 @@ impl<'a> Out<'a> {
     pub(crate) fn new_object() -> Out<'a> {
         // Most output objects get several keys; start with room for them.
         Out::Object(OutMap {
-            entries: Vec::with_capacity(8),
+            entries: Vec::with_capacity(6),
             index: None,
         })
     }
 
-    fn is_null(&self) -> bool {
+    pub(crate) fn is_null(&self) -> bool {
         match self {
             Out::Null => true,
             Out::Borrowed(v) => v.is_null(),
@@ -99,18 +98,21 @@ impl<'a> Out<'a> {
             Out::Borrowed(Value::Array(items)) => {
                 Some(Out::Array(items.iter().map(Out::Borrowed).collect()))
             }
-            Out::Owned(Value::Object(_)) | Out::Owned(Value::Array(_)) => {
+            Out::Owned(v) if v.is_object() || v.is_array() => {
                 match std::mem::replace(self, Out::Null) {
-                    Out::Owned(Value::Object(m)) => Some(Out::Object(OutMap {
-                        entries: m
-                            .into_iter()
-                            .map(|(k, v)| (Cow::Owned(k), Out::Owned(v)))
-                            .collect(),
-                        index: None,
-                    })),
-                    Out::Owned(Value::Array(items)) => {
-                        Some(Out::Array(items.into_iter().map(Out::Owned).collect()))
-                    }
+                    Out::Owned(v) => match *v {
+                        Value::Object(m) => Some(Out::Object(OutMap {
+                            entries: m
+                                .into_iter()
+                                .map(|(k, v)| (Cow::Owned(k), Out::Owned(Box::new(v))))
+                                .collect(),
+                            index: None,
+                        })),
+                        Value::Array(items) => Some(Out::Array(
+                            items.into_iter().map(|v| Out::Owned(Box::new(v))).collect(),
+                        )),
+                        other => Some(Out::Owned(Box::new(other))),
+                    },
                     other => Some(other),
                 }
             }
@@ -125,7 +127,8 @@ impl<'a> Out<'a> {
         match self {
             Out::Null => Value::Null,
             Out::Borrowed(v) => v.clone(),
-            Out::Owned(v) => v,
+            Out::Str(s) => Value::String(s.into_owned()),
+            Out::Owned(v) => *v,
             Out::Object(m) => {
                 let keys = m.entries.iter().map(|(k, _)| k.as_ref());
                 if let Some(mut map) = templates.object_for(keys, m.entries.len()) {
@@ -158,6 +161,7 @@ impl Serialize for Out<'_> {
         match self {
             Out::Null => serializer.serialize_unit(),
             Out::Borrowed(v) => v.serialize(serializer),
+            Out::Str(s) => serializer.serialize_str(s),
             Out::Owned(v) => v.serialize(serializer),
             Out::Object(m) => {
                 let mut map = serializer.serialize_map(Some(m.entries.len()))?;
@@ -184,60 +188,119 @@ fn new_container<'a>(kind: SegKind) -> Out<'a> {
     }
 }
 
-/// Writes `data` at the evaluated path.
-pub(crate) fn set_path<'a>(tree: &mut Out<'a>, segs: &[(SegKind, Resolved<'a>)], data: Out<'a>) {
-    let mut cur = tree;
-    for (i, (kind, step)) in segs.iter().enumerate() {
-        // Containers built by earlier writes are already open: skip the call for them.
-        if !matches!(cur, Out::Object(_) | Out::Array(_)) {
-            cur.open_container();
-        }
-        let type_ok = match kind {
-            SegKind::Map => matches!(cur, Out::Object(_)),
-            SegKind::Array | SegKind::AutoExpand => matches!(cur, Out::Array(_)),
-        };
-        if !type_ok {
-            return;
-        }
-        if i + 1 == segs.len() {
-            final_set(cur, step, data);
-            return;
-        }
+/// Writes `data` at the evaluated path, relative to the output root.
+pub(crate) fn set_path<'a>(root: &mut Out<'a>, segs: &[(SegKind, Resolved<'a>)], data: Out<'a>) {
+    let Some(((last_kind, last), parents)) = segs.split_last() else {
+        merge_into(root, data);
+        return;
+    };
+    let mut cur = root;
+    for (i, (kind, step)) in parents.iter().enumerate() {
         let next_kind = segs[i + 1].0;
-        let next = match (cur, step) {
-            (Out::Object(map), Resolved::Key(k)) => {
-                let pos = match map.position(k) {
-                    Some(p) => {
-                        if map.entries[p].1.is_null() {
-                            map.entries[p].1 = new_container(next_kind);
-                        }
-                        p
-                    }
-                    None => map.push(k.clone(), new_container(next_kind)),
-                };
-                &mut map.entries[pos].1
-            }
-            (Out::Array(items), Resolved::Index(idx)) => {
-                if *idx >= items.len() {
-                    items.resize_with(*idx + 1, || Out::Null);
-                }
-                let slot = &mut items[*idx];
-                if slot.is_null() {
-                    *slot = new_container(next_kind);
-                }
-                slot
-            }
-            (Out::Array(items), Resolved::Append) => {
-                items.push(new_container(next_kind));
-                let n = items.len() - 1;
-                &mut items[n]
-            }
-            _ => return,
-        };
-        cur = next;
+        match descend(cur, *kind, step, next_kind) {
+            Some(next) => cur = next,
+            None => return,
+        }
+    }
+    if open_as(cur, *last_kind) {
+        final_set(cur, last, data);
     }
 }
 
+/// [`set_path`] for a path of plain keys (the common `a.b.c`), which needs no evaluation.
+pub(crate) fn set_literal_path<'a>(root: &mut Out<'a>, keys: &'a [String], data: Out<'a>) {
+    let Some((last, parents)) = keys.split_last() else {
+        merge_into(root, data);
+        return;
+    };
+    let mut cur = root;
+    for key in parents {
+        if !open_as(cur, SegKind::Map) {
+            return;
+        }
+        let Out::Object(map) = cur else { return };
+        let pos = match map.position(key) {
+            Some(p) => {
+                if map.entries[p].1.is_null() {
+                    map.entries[p].1 = Out::new_object();
+                }
+                p
+            }
+            None => map.push(Cow::Borrowed(key), Out::new_object()),
+        };
+        cur = &mut map.entries[pos].1;
+    }
+    if !open_as(cur, SegKind::Map) {
+        return;
+    }
+    if let Out::Object(map) = cur {
+        match map.position(last) {
+            None => {
+                map.push(Cow::Borrowed(last), data);
+            }
+            Some(p) => merge_into(&mut map.entries[p].1, data),
+        }
+    }
+}
+
+/// Makes `cur` a container of `kind` if it is a written JSON container; false when it is
+/// something else (Jolt drops such a write).
+#[inline]
+fn open_as(cur: &mut Out<'_>, kind: SegKind) -> bool {
+    // Containers built by earlier writes are already open: skip the call for them.
+    if !matches!(cur, Out::Object(_) | Out::Array(_)) {
+        if cur.is_null() {
+            // The root before the first write.
+            *cur = new_container(kind);
+            return true;
+        }
+        cur.open_container();
+    }
+    match kind {
+        SegKind::Map => matches!(cur, Out::Object(_)),
+        SegKind::Array | SegKind::AutoExpand => matches!(cur, Out::Array(_)),
+    }
+}
+
+fn descend<'a, 'o>(
+    cur: &'o mut Out<'a>,
+    kind: SegKind,
+    step: &Resolved<'a>,
+    next_kind: SegKind,
+) -> Option<&'o mut Out<'a>> {
+    if !open_as(cur, kind) {
+        return None;
+    }
+    match (cur, step) {
+        (Out::Object(map), Resolved::Key(k)) => {
+            let pos = match map.position(k) {
+                Some(p) => {
+                    if map.entries[p].1.is_null() {
+                        map.entries[p].1 = new_container(next_kind);
+                    }
+                    p
+                }
+                None => map.push(k.clone(), new_container(next_kind)),
+            };
+            Some(&mut map.entries[pos].1)
+        }
+        (Out::Array(items), Resolved::Index(idx)) => {
+            if *idx >= items.len() {
+                items.resize_with(*idx + 1, || Out::Null);
+            }
+            let slot = &mut items[*idx];
+            if slot.is_null() {
+                *slot = new_container(next_kind);
+            }
+            Some(slot)
+        }
+        (Out::Array(items), Resolved::Append) => {
+            items.push(new_container(next_kind));
+            items.last_mut()
+        }
+        _ => None,
+    }
+}
 fn final_set<'a>(cur: &mut Out<'a>, step: &Resolved<'a>, data: Out<'a>) {
     match (cur, step) {
         (Out::Object(map), Resolved::Key(k)) => match map.position(k) {
@@ -264,10 +327,12 @@ fn merge_into<'a>(slot: &mut Out<'a>, data: Out<'a>) {
         *slot = data;
         return;
     }
-    if matches!(
-        slot,
-        Out::Borrowed(Value::Array(_)) | Out::Owned(Value::Array(_))
-    ) {
+    let is_array = match slot {
+        Out::Borrowed(v) => v.is_array(),
+        Out::Owned(v) => v.is_array(),
+        _ => false,
+    };
+    if is_array {
         slot.open_container();
     }
     match slot {
