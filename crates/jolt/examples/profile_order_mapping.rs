@@ -1,7 +1,8 @@
 //! Runs the benchmark's order mapping in a plain loop, for instruction-count profiling
 //! (`valgrind --tool=callgrind`, `perf stat`), which criterion's harness would blur:
 //! `cargo run --release -p omnibridge-jolt --example profile_order_mapping -- chain 1000`
-//! (`chain`, `shift`, `chain-json`, `shift-json` (`apply_to_json`), `parse`, `copy-chain` or
+//! (`chain`, `shift`, `chain-json`, `shift-json` (`apply_to_json`), `chain-transform`,
+//! `shift-transform` (the borrowed output of `transform`), `parse`, `copy-chain` or
 //! `copy-shift`, then the iteration count). Prints the CPU time per run.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -46,7 +47,7 @@ fn main() {
     let input = load("order-input.json");
     let input_text = read("order-input.json");
     let jolt = match which.as_str() {
-        "shift" | "shift-json" => Jolt::compile(&load("order-spec-shift-only.json")).unwrap(),
+        "shift" | "shift-json" | "shift-transform" => Jolt::compile(&load("order-spec-shift-only.json")).unwrap(),
         _ => Jolt::compile(&load("order-spec.json")).unwrap(),
     };
     // `copy-shift`/`copy-chain`: the floor of any engine returning a fresh `Value`, copying the
@@ -59,6 +60,8 @@ fn main() {
     for _ in 0..runs {
         if which.starts_with("copy") {
             black_box(black_box(&expected).clone());
+        } else if which.ends_with("-transform") {
+            black_box(jolt.transform(black_box(&input)).unwrap());
         } else if which.ends_with("-json") {
             black_box(jolt.apply_to_json(black_box(&input)).unwrap());
         } else if which == "parse" {

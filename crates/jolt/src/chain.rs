@@ -7,6 +7,7 @@ use crate::explain::{Explanation, SpecMatch, StepExplanation};
 use crate::explain_trace::Tracer;
 use crate::functions::Functions;
 use crate::modify::{Modify, OpMode};
+use crate::output::Output;
 use crate::remove::Remove;
 use crate::shift::Shift;
 use crate::sort::sort_value;
@@ -269,6 +270,30 @@ impl Chain {
             })?
             .map_err(|e| json_error(index, name, e))?;
         Ok(buffer)
+    }
+
+    /// Runs the whole chain, keeping a single shift's output borrowed (see [`Output`]).
+    pub(crate) fn transform<'a>(
+        &'a self,
+        input: &'a Value,
+        context: Option<&Value>,
+    ) -> Result<Output<'a>, TransformError> {
+        if let [
+            Step {
+                op: Op::Shift(shift),
+                name,
+            },
+        ] = self.steps.as_slice()
+        {
+            return shift.transform(input).map_err(|e| TransformError {
+                operation_index: 0,
+                operation: name.clone(),
+                input_path: e.input_path,
+                message: e.message,
+            });
+        }
+        self.run(input, context, 0, self.steps.len(), None)
+            .map(Output::value)
     }
 
     pub(crate) fn explain(&self, input: &Value, context: Option<&Value>) -> Explanation {

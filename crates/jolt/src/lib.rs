@@ -45,6 +45,7 @@ mod json_comments;
 mod map_lookup;
 mod modify;
 mod object_templates;
+mod output;
 mod path;
 mod remove;
 mod shift;
@@ -56,6 +57,7 @@ pub use error::{SpecError, TransformError};
 pub use explain::{Explanation, SpecMatch, StepExplanation};
 pub use functions::{FunctionImpl, Functions};
 pub use json_comments::{parse_json_with_comments, strip_comments};
+pub use output::{Output, OutputRef};
 
 use chain::Chain;
 use serde_json::Value;
@@ -134,6 +136,36 @@ impl Jolt {
     /// `Value` first.
     pub fn apply_to_json(&self, input: &Value) -> Result<Vec<u8>, TransformError> {
         self.chain.run_to_json(input, None)
+    }
+
+    /// Runs the whole chain and returns an [`Output`] that borrows from `input` and from this
+    /// compiled spec instead of copying them (the Java reference's output also shares the
+    /// input's objects). Read it in place, serialize it, or convert it once with
+    /// [`Output::into_value`]; it always equals what [`Jolt::apply`] returns.
+    ///
+    /// ```
+    /// use omnibridge_jolt::Jolt;
+    /// use serde_json::json;
+    ///
+    /// let jolt = Jolt::compile(&json!([
+    ///   {"operation": "shift", "spec": {"name": "customer.fullName"}}
+    /// ])).unwrap();
+    /// let input = json!({"name": "Ada"});
+    /// let output = jolt.transform(&input).unwrap();
+    /// assert_eq!(output.root().pointer("/customer/fullName").unwrap().as_str(), Some("Ada"));
+    /// assert_eq!(output.into_value(), json!({"customer": {"fullName": "Ada"}}));
+    /// ```
+    pub fn transform<'a>(&'a self, input: &'a Value) -> Result<Output<'a>, TransformError> {
+        self.chain.transform(input, None)
+    }
+
+    /// [`Jolt::transform`] with a context object, read by modify specs as `^path`.
+    pub fn transform_with_context<'a>(
+        &'a self,
+        input: &'a Value,
+        context: Option<&Value>,
+    ) -> Result<Output<'a>, TransformError> {
+        self.chain.transform(input, context)
     }
 
     /// Runs the whole chain with a context object, read by modify specs as `^path`.

@@ -7,6 +7,7 @@ use crate::index_keys::index_key;
 use crate::java;
 use crate::map_lookup;
 use crate::object_templates::ObjectTemplates;
+use crate::output::Output as TransformOutput;
 use crate::path::{
     ArrayPath, LhsKey, Matched, NULL, PathSeg, Resolved, SegEval, SegKind, StarPattern, Walk,
     parse_dot_path,
@@ -108,12 +109,21 @@ impl Shift {
         Ok(match self.build(input, trace)? {
             Some(root) => {
                 let mut templates = self.templates.view();
-                let value = root.into_value(&mut templates);
+                let value = root.to_value(&mut templates);
                 templates.finish();
                 value
             }
             None => Value::Null,
         })
+    }
+
+    /// Runs the shift and returns its output tree, borrowing from `input` and the spec.
+    pub(crate) fn transform<'a>(
+        &'a self,
+        input: &'a Value,
+    ) -> Result<TransformOutput<'a>, StepError> {
+        let root = self.build(input, None)?.unwrap_or(Out::Null);
+        Ok(TransformOutput::tree(root, &self.templates))
     }
 
     /// Runs the shift and writes its output as JSON text, without building a `Value`.

@@ -17,15 +17,14 @@ use std::collections::HashMap;
 /// Objects with more keys than this get a hash index next to their entry list.
 const INDEX_THRESHOLD: usize = 24;
 
-/// A node of the output tree. Kept small (40 bytes): owned values are boxed, since nearly
-/// every written value is borrowed from the input.
+/// A node of the output tree (40 bytes): written values are borrowed from the input, strings
+/// made by the spec are borrowed from it where they can be.
 #[derive(Debug, Clone)]
 pub(crate) enum Out<'a> {
     Null,
     Borrowed(&'a Value),
     /// A string made by the spec (`#literal`, `$` keys), borrowed where it can be.
     Str(Cow<'a, str>),
-    Owned(Box<Value>),
     Object(OutMap<'a>),
     Array(Vec<Out<'a>>),
 }
@@ -79,7 +78,6 @@ impl<'a> Out<'a> {
         match self {
             Out::Null => true,
             Out::Borrowed(v) => v.is_null(),
-            Out::Owned(v) => v.is_null(),
             _ => false,
         }
     }
@@ -98,24 +96,6 @@ impl<'a> Out<'a> {
             Out::Borrowed(Value::Array(items)) => {
                 Some(Out::Array(items.iter().map(Out::Borrowed).collect()))
             }
-            Out::Owned(v) if v.is_object() || v.is_array() => {
-                match std::mem::replace(self, Out::Null) {
-                    Out::Owned(v) => match *v {
-                        Value::Object(m) => Some(Out::Object(OutMap {
-                            entries: m
-                                .into_iter()
-                                .map(|(k, v)| (Cow::Owned(k), Out::Owned(Box::new(v))))
-                                .collect(),
-                            index: None,
-                        })),
-                        Value::Array(items) => Some(Out::Array(
-                            items.into_iter().map(|v| Out::Owned(Box::new(v))).collect(),
-                        )),
-                        other => Some(Out::Owned(Box::new(other))),
-                    },
-                    other => Some(other),
-                }
-            }
             _ => None,
         };
         if let Some(o) = opened {
@@ -123,33 +103,46 @@ impl<'a> Out<'a> {
         }
     }
 
-    pub(crate) fn into_value(self, templates: &mut TemplateView<'_>) -> Value {
+    /// Copies the tree into a `Value`, building objects of known shapes from `templates`.
+    pub(crate) fn to_value(&self, templates: &mut TemplateView<'_>) -> Value {
         match self {
             Out::Null => Value::Null,
-            Out::Borrowed(v) => v.clone(),
-            Out::Str(s) => Value::String(s.into_owned()),
-            Out::Owned(v) => *v,
+            Out::Borrowed(v) => (*v).clone(),
+            Out::Str(s) => Value::String(s.to_string()),
             Out::Object(m) => {
                 let keys = m.entries.iter().map(|(k, _)| k.as_ref());
                 if let Some(mut map) = templates.object_for(keys, m.entries.len()) {
                     // Same keys in the same order: fill the values in without hashing.
-                    for (slot, (_, v)) in map.values_mut().zip(m.entries) {
-                        *slot = v.into_value(templates);
+                    for (slot, (_, v)) in map.values_mut().zip(&m.entries) {
+                        *slot = v.to_value(templates);
                     }
                     return Value::Object(map);
                 }
                 let mut map = Map::with_capacity(m.entries.len());
-                for (k, v) in m.entries {
-                    map.insert(k.into_owned(), v.into_value(templates));
+                for (k, v) in &m.entries {
+                    map.insert(k.to_string(), v.to_value(templates));
                 }
                 Value::Object(map)
             }
-            Out::Array(items) => Value::Array(
-                items
-                    .into_iter()
-                    .map(|item| item.into_value(templates))
+            Out::Array(items) => {
+                Value::Array(items.iter().map(|item| item.to_value(templates)).collect())
+            }
+        }
+    }
+
+    /// [`Out::to_value`] without remembered shapes (for reading part of an output).
+    pub(crate) fn to_plain_value(&self) -> Value {
+        match self {
+            Out::Object(m) => Value::Object(
+                m.entries
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_plain_value()))
                     .collect(),
             ),
+            Out::Array(items) => Value::Array(items.iter().map(Out::to_plain_value).collect()),
+            Out::Null => Value::Null,
+            Out::Borrowed(v) => (*v).clone(),
+            Out::Str(s) => Value::String(s.to_string()),
         }
     }
 }
@@ -162,7 +155,6 @@ impl Serialize for Out<'_> {
             Out::Null => serializer.serialize_unit(),
             Out::Borrowed(v) => v.serialize(serializer),
             Out::Str(s) => serializer.serialize_str(s),
-            Out::Owned(v) => v.serialize(serializer),
             Out::Object(m) => {
                 let mut map = serializer.serialize_map(Some(m.entries.len()))?;
                 for (k, v) in &m.entries {
@@ -329,7 +321,6 @@ fn merge_into<'a>(slot: &mut Out<'a>, data: Out<'a>) {
     }
     let is_array = match slot {
         Out::Borrowed(v) => v.is_array(),
-        Out::Owned(v) => v.is_array(),
         _ => false,
     };
     if is_array {

@@ -214,6 +214,14 @@ fn run_case(case: &Value, files: &mut Files, golden: &Value) -> Result<bool, Str
     let input = input.unwrap_or(Value::Null);
     let result = run(&jolt, case, &input, context.as_ref());
     if expect == "transform_error" {
+        if case.get("chainr_from").is_none()
+            && let Ok(out) = jolt.transform_with_context(&input, context.as_ref())
+        {
+            return Err(format!(
+                "transform() succeeded but must fail; output {}",
+                out.to_value()
+            ));
+        }
         return match result {
             Err(_) => Ok(true),
             Ok(v) => Err(format!("transform succeeded but must fail; output {v}")),
@@ -260,6 +268,10 @@ fn run_case(case: &Value, files: &mut Files, golden: &Value) -> Result<bool, Str
             ));
         }
     }
+    // The borrowed output (transform) reads, converts and serializes to the same document.
+    if case.get("chainr_from").is_none() && case.get("repeat").is_none() {
+        check_borrowed_output(&jolt, &input, context.as_ref(), &actual)?;
+    }
     // A compiled spec remembers the output object shapes it built; later runs build from
     // them, and must give the very same document, key order included.
     let again = run(&jolt, case, &input, context.as_ref())?;
@@ -273,6 +285,86 @@ fn run_case(case: &Value, files: &mut Files, golden: &Value) -> Result<bool, Str
         ));
     }
     Ok(!needs_java || expect == "output")
+}
+
+/// `Jolt::transform` must give exactly `apply`'s document every way it can be read.
+fn check_borrowed_output(
+    jolt: &Jolt,
+    input: &Value,
+    context: Option<&Value>,
+    expected: &Value,
+) -> Result<(), String> {
+    let output = jolt
+        .transform_with_context(input, context)
+        .map_err(|e| format!("transform failed where apply succeeded: {e}"))?;
+    let same = |what: &str, v: &Value| -> Result<(), String> {
+        if v != expected || key_order_mismatch(v, expected, "").is_some() {
+            return Err(format!(
+                "transform {what} differs\n  got:      {}\n  expected: {}",
+                serde_json::to_string(v).unwrap(),
+                serde_json::to_string(expected).unwrap()
+            ));
+        }
+        Ok(())
+    };
+    same("to_value", &output.to_value())?;
+    same("root().to_value", &output.root().to_value())?;
+    let text = output.to_json_vec().map_err(|e| e.to_string())?;
+    if text != serde_json::to_vec(expected).unwrap() {
+        return Err(format!(
+            "transform text differs: {}",
+            String::from_utf8_lossy(&text)
+        ));
+    }
+    // Every node reads in place as the Value's node does.
+    check_view(output.root(), expected, "")?;
+    same("into_value", &output.into_value())
+}
+
+fn check_view(
+    view: omnibridge_jolt::OutputRef<'_>,
+    expected: &Value,
+    path: &str,
+) -> Result<(), String> {
+    let bad = |what: &str| Err(format!("transform view at `{path}`: {what} differs"));
+    if view.as_str() != expected.as_str()
+        || view.as_f64() != expected.as_f64()
+        || view.as_bool() != expected.as_bool()
+        || view.is_null() != expected.is_null()
+        || view.is_object() != expected.is_object()
+        || view.is_array() != expected.is_array()
+    {
+        return bad("scalar reading");
+    }
+    match expected {
+        Value::Object(map) => {
+            let keys: Vec<&str> = map.keys().map(String::as_str).collect();
+            if view.keys() != keys || view.len() != Some(map.len()) {
+                return bad("keys");
+            }
+            for (k, v) in map {
+                let child = view.get(k).ok_or_else(|| format!("`{path}/{k}` missing"))?;
+                check_view(child, v, &format!("{path}/{k}"))?;
+            }
+        }
+        Value::Array(items) => {
+            if view.len() != Some(items.len()) || view.index(items.len()).is_some() {
+                return bad("length");
+            }
+            for (i, v) in items.iter().enumerate() {
+                let child = view
+                    .index(i)
+                    .ok_or_else(|| format!("`{path}/{i}` missing"))?;
+                check_view(child, v, &format!("{path}/{i}"))?;
+            }
+        }
+        _ => {
+            if view.len().is_some() {
+                return bad("len of a scalar");
+            }
+        }
+    }
+    Ok(())
 }
 
 #[test]
