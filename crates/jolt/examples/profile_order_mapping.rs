@@ -47,7 +47,9 @@ fn main() {
     let input = load("order-input.json");
     let input_text = read("order-input.json");
     let jolt = match which.as_str() {
-        "shift" | "shift-json" | "shift-transform" => Jolt::compile(&load("order-spec-shift-only.json")).unwrap(),
+        "shift" | "shift-json" | "shift-transform" => {
+            Jolt::compile(&load("order-spec-shift-only.json")).unwrap()
+        }
         _ => Jolt::compile(&load("order-spec.json")).unwrap(),
     };
     // `copy-shift`/`copy-chain`: the floor of any engine returning a fresh `Value`, copying the

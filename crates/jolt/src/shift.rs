@@ -34,6 +34,9 @@ struct Node {
     /// For leaves: whether any output path reads the walked path, so the leaf's own level
     /// must be pushed on it.
     leaf_reads_walk: bool,
+    /// A literal key whose output paths read nothing from the walk (most leaves): matching it
+    /// is writing the value, with no walk level or match record built.
+    plain_leaf: bool,
 }
 
 #[derive(Debug)]
@@ -247,11 +250,15 @@ fn compile_composite(
                 Body::Leaf(writers) => writers.iter().any(Writer::reads_walk),
                 Body::Composite(_) => false,
             };
+            let plain_leaf = matches!(key, LhsKey::Literal(_))
+                && matches!(body, Body::Leaf(_))
+                && !leaf_reads_walk;
             let node = Node {
                 key,
                 spec_path: child_path.clone(),
                 body,
                 leaf_reads_walk,
+                plain_leaf,
             };
             match node.key {
                 LhsKey::Literal(_) => literals.push(node),
@@ -395,6 +402,25 @@ struct Output<'a, 't> {
 }
 
 impl Node {
+    /// Writes `value` for a matched [`Node::plain_leaf`]; `false` when this node is not one
+    /// (or explain is on), and [`Node::apply`] must run instead.
+    #[inline]
+    fn write_plain_leaf<'a>(
+        &'a self,
+        value: &'a Value,
+        walk: &mut ShiftWalk<'a>,
+        out: &mut Output<'a, '_>,
+    ) -> Result<bool, StepError> {
+        if !self.plain_leaf || out.trace.is_some() {
+            return Ok(false);
+        }
+        if let Body::Leaf(writers) = &self.body {
+            write_all(writers, Out::Borrowed(value), walk, out)?;
+        }
+        walk.bump_last_hash();
+        Ok(true)
+    }
+
     /// Jolt's `ShiftrSpec.apply`: returns whether this node "handled" the key, which stops the
     /// remaining computed siblings from trying it.
     fn apply<'a>(
@@ -617,7 +643,9 @@ fn process<'a>(
             ) {
                 for lit in &comp.literals {
                     let k = literal_key(lit);
-                    if let Some(v) = map_lookup::get(map, k) {
+                    if let Some(v) = map_lookup::get(map, k)
+                        && !lit.write_plain_leaf(v, walk, out)?
+                    {
                         lit.apply(Cow::Borrowed(k), v, walk, out)?;
                     }
                 }
