@@ -232,6 +232,11 @@ impl<'o> OutputRef<'o> {
         }
     }
 
+    /// Whether this has no members or elements (true for a scalar, which has none).
+    pub fn is_empty(&self) -> bool {
+        self.len().is_none_or(|n| n == 0)
+    }
+
     /// The keys of an object, in output order (empty for anything else).
     pub fn keys(&self) -> Vec<&'o str> {
         match self.node {

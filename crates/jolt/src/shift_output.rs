@@ -32,6 +32,8 @@ pub(crate) enum Out<'a> {
 #[derive(Debug, Default, Clone)]
 pub(crate) struct OutMap<'a> {
     pub(crate) entries: Vec<(Cow<'a, str>, Out<'a>)>,
+    /// Boxed to keep every node small: only objects past `INDEX_THRESHOLD` keys have one.
+    #[allow(clippy::box_collection)]
     index: Option<Box<HashMap<String, usize>>>,
 }
 

@@ -339,7 +339,10 @@ fn check_view(
     match expected {
         Value::Object(map) => {
             let keys: Vec<&str> = map.keys().map(String::as_str).collect();
-            if view.keys() != keys || view.len() != Some(map.len()) {
+            if view.keys() != keys
+                || view.len() != Some(map.len())
+                || view.is_empty() != map.is_empty()
+            {
                 return bad("keys");
             }
             for (k, v) in map {
