@@ -12,7 +12,7 @@ use crate::path::{
     ArrayPath, LhsKey, Matched, NULL, PathSeg, Resolved, SegEval, SegKind, StarPattern, Walk,
     parse_dot_path,
 };
-use crate::shift_output::{Out, set_literal_path, set_path};
+use crate::shift_output::{Out, OutSeg, set_fast, set_literal_path, set_path};
 use serde_json::{Map, Value};
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -52,12 +52,21 @@ struct Writer {
     segs: Vec<PathSeg>,
     /// The keys, when every segment is a plain key: written with no evaluation at all.
     literal: Option<Vec<String>>,
+    /// The path as [`OutSeg`]s when it reads nothing from the walk but whole matched keys as
+    /// array indices (`lines[&1].qty`, at most [`MAX_REFS`] of them, none of the leaf's own
+    /// key): written without evaluating segments one by one, and without the leaf's level.
+    fast: Option<Vec<OutSeg>>,
 }
 
+/// Most `[&n]` references one fast output path may hold.
+const MAX_REFS: usize = 4;
+
 impl Writer {
-    /// Whether evaluating this path reads the walked input path (`&`, `@`, `[#n]`, ...).
+    /// Whether writing this path needs the leaf's own level on the walked path (`&`, `@`,
+    /// `[#n]`, ... evaluated segment by segment).
     fn reads_walk(&self) -> bool {
         self.literal.is_none()
+            && self.fast.is_none()
             && self.segs.iter().any(|s| {
                 !matches!(
                     s.eval,
@@ -92,7 +101,7 @@ impl Shift {
             return Err(SpecError::new(base, "a shift spec must be a JSON object"));
         };
         let mut spec_paths = Vec::new();
-        let root = compile_composite(map, base, &mut spec_paths)?;
+        let root = compile_composite(map, base, &mut spec_paths, ROOT_DEPTH)?;
         Ok(Shift {
             root,
             spec_paths,
@@ -178,10 +187,16 @@ impl Shift {
     }
 }
 
+/// Levels on the walked path when the root spec's entries are matched (Jolt puts the root on
+/// it twice); every matched spec entry adds one.
+const ROOT_DEPTH: usize = 2;
+
+/// `depth` is the walked path's length while this composite's entries are matched.
 fn compile_composite(
     map: &Map<String, Value>,
     path: &str,
     spec_paths: &mut Vec<String>,
+    depth: usize,
 ) -> Result<Composite, SpecError> {
     if map.is_empty() {
         return Err(SpecError::new(
@@ -211,9 +226,14 @@ fn compile_composite(
                             "a `$` shift key can not have children",
                         ));
                     }
-                    Body::Composite(Box::new(compile_composite(sub, &child_path, spec_paths)?))
+                    Body::Composite(Box::new(compile_composite(
+                        sub,
+                        &child_path,
+                        spec_paths,
+                        depth + 1,
+                    )?))
                 }
-                Value::String(s) => Body::Leaf(vec![compile_output(s, &child_path)?]),
+                Value::String(s) => Body::Leaf(vec![compile_output(s, &child_path, depth + 1)?]),
                 Value::Array(items) => {
                     let mut writers = Vec::with_capacity(items.len());
                     for (i, item) in items.iter().enumerate() {
@@ -224,7 +244,7 @@ fn compile_composite(
                                 "an output path list must hold only strings",
                             ));
                         };
-                        writers.push(compile_output(s, &item_path)?);
+                        writers.push(compile_output(s, &item_path, depth + 1)?);
                     }
                     Body::Leaf(writers)
                 }
@@ -320,7 +340,8 @@ fn computed_rank(key: &LhsKey) -> u8 {
     }
 }
 
-fn compile_output(rhs: &str, path: &str) -> Result<Writer, SpecError> {
+/// `depth`: the walked path's length while the leaf writes, its own level included.
+fn compile_output(rhs: &str, path: &str, depth: usize) -> Result<Writer, SpecError> {
     let full = if rhs.trim().is_empty() {
         "root".to_string()
     } else {
@@ -349,7 +370,39 @@ fn compile_output(rhs: &str, path: &str) -> Result<Writer, SpecError> {
             _ => None,
         })
         .collect::<Option<Vec<String>>>();
-    Ok(Writer { segs, literal })
+    let fast = if literal.is_some() {
+        None
+    } else {
+        fast_segments(&segs, depth)
+    };
+    Ok(Writer {
+        segs,
+        literal,
+        fast,
+    })
+}
+
+/// The [`OutSeg`] form of an output path, when it has one (see [`Writer::fast`]).
+fn fast_segments(segs: &[PathSeg], depth: usize) -> Option<Vec<OutSeg>> {
+    let mut refs = 0;
+    let fast = segs
+        .iter()
+        .map(|s| match &s.eval {
+            SegEval::Literal(k) => Some(OutSeg::Key(k.clone())),
+            SegEval::Array(ArrayPath::AutoExpand) => Some(OutSeg::Append),
+            SegEval::Array(ArrayPath::Index(i)) => Some(OutSeg::Index(*i)),
+            // The leaf's own key (level 0) and references past the root (an error the
+            // evaluating path reports) take the general path.
+            SegEval::Array(ArrayPath::Ref(r))
+                if r.group == 0 && r.level >= 1 && r.level < depth =>
+            {
+                refs += 1;
+                Some(OutSeg::Ref(r.level))
+            }
+            _ => None,
+        })
+        .collect::<Option<Vec<OutSeg>>>()?;
+    (refs <= MAX_REFS).then_some(fast)
 }
 
 struct Step<'a> {
@@ -386,6 +439,19 @@ impl ShiftWalk<'_> {
         p
     }
 
+    /// `[&up]` as an array index: the key matched `up` levels above the leaf, when it is a
+    /// non-negative int. `pushed`: whether the leaf's own level is on the path.
+    #[inline]
+    fn ref_index(&self, up: usize, pushed: bool) -> Option<usize> {
+        let depth = self.steps.len() + usize::from(!pushed);
+        let level = depth.checked_sub(up + 1)?;
+        let key = &self.steps.get(level)?.matched.key;
+        match java::parse_int(key) {
+            Some(i) if i >= 0 => Some(i as usize),
+            _ => None,
+        }
+    }
+
     fn bump_last_hash(&mut self) {
         if let Some(last) = self.steps.last_mut() {
             last.matched.hash_count += 1;
@@ -415,7 +481,7 @@ impl Node {
             return Ok(false);
         }
         if let Body::Leaf(writers) = &self.body {
-            write_all(writers, Out::Borrowed(value), walk, out)?;
+            write_all(writers, Out::Borrowed(value), walk, false, out)?;
         }
         walk.bump_last_hash();
         Ok(true)
@@ -506,7 +572,7 @@ impl Node {
                 if let Some(t) = out.trace.as_deref_mut() {
                     t.matched(&self.spec_path, walk.input_pointer());
                 }
-                let result = write_all(writers, data, walk, out);
+                let result = write_all(writers, data, walk, push, out);
                 if push {
                     walk.steps.pop();
                 }
@@ -536,10 +602,12 @@ fn star_match<'a>(p: &StarPattern, key: &Cow<'a, str>) -> Option<Matched<'a>> {
     })
 }
 
+/// `pushed`: whether the leaf's own level is on the walked path.
 fn write_all<'a>(
     writers: &'a [Writer],
     data: Out<'a>,
     walk: &ShiftWalk<'a>,
+    pushed: bool,
     out: &mut Output<'a, '_>,
 ) -> Result<(), StepError> {
     // The common case: one path of plain keys.
@@ -560,6 +628,31 @@ fn write_all<'a>(
         let Some(value) = value else { continue };
         if let Some(keys) = &writer.literal {
             set_literal_path(&mut out.root, keys, value);
+            continue;
+        }
+        if let Some(fast) = &writer.fast {
+            let mut refs = [0usize; MAX_REFS];
+            let mut n = 0;
+            let mut aborted = false;
+            for seg in fast {
+                if let OutSeg::Ref(up) = seg {
+                    // As the evaluating path: a key that is not a non-negative int drops the
+                    // write.
+                    match walk.ref_index(*up, pushed) {
+                        Some(i) if n < MAX_REFS => {
+                            refs[n] = i;
+                            n += 1;
+                        }
+                        _ => {
+                            aborted = true;
+                            break;
+                        }
+                    }
+                }
+            }
+            if !aborted {
+                set_fast(&mut out.root, fast, &refs[..n], value);
+            }
             continue;
         }
         let mut resolved = std::mem::take(&mut out.scratch);

@@ -182,6 +182,115 @@ fn new_container<'a>(kind: SegKind) -> Out<'a> {
     }
 }
 
+/// One segment of an output path that needs no evaluation beyond reading an array index off
+/// the walked path (`lines[&1].qty`): written by [`set_fast`] without building a
+/// [`Resolved`] list.
+#[derive(Debug)]
+pub(crate) enum OutSeg {
+    /// A plain object key.
+    Key(String),
+    /// `[&n]`: the index is the key matched `n` levels up (resolved by the caller).
+    Ref(usize),
+    /// `[3]`.
+    Index(usize),
+    /// `[]`.
+    Append,
+}
+
+impl OutSeg {
+    fn kind(&self) -> SegKind {
+        match self {
+            OutSeg::Key(_) => SegKind::Map,
+            OutSeg::Ref(_) | OutSeg::Index(_) => SegKind::Array,
+            OutSeg::Append => SegKind::AutoExpand,
+        }
+    }
+}
+
+/// [`set_path`] for a path of [`OutSeg`]s; `refs` holds the resolved index of each
+/// [`OutSeg::Ref`], in order.
+pub(crate) fn set_fast<'a>(root: &mut Out<'a>, segs: &'a [OutSeg], refs: &[usize], data: Out<'a>) {
+    let Some((last, parents)) = segs.split_last() else {
+        merge_into(root, data);
+        return;
+    };
+    let mut refs = refs.iter();
+    let mut cur = root;
+    for (i, seg) in parents.iter().enumerate() {
+        let next_kind = segs[i + 1].kind();
+        if !open_as(cur, seg.kind()) {
+            return;
+        }
+        cur = match (cur, seg) {
+            (Out::Object(map), OutSeg::Key(k)) => {
+                let pos = match map.position(k) {
+                    Some(p) => {
+                        if map.entries[p].1.is_null() {
+                            map.entries[p].1 = new_container(next_kind);
+                        }
+                        p
+                    }
+                    None => map.push(Cow::Borrowed(k), new_container(next_kind)),
+                };
+                &mut map.entries[pos].1
+            }
+            (Out::Array(items), OutSeg::Ref(_) | OutSeg::Index(_)) => {
+                let idx = match seg {
+                    OutSeg::Index(i) => *i,
+                    _ => match refs.next() {
+                        Some(&i) => i,
+                        None => return,
+                    },
+                };
+                if idx >= items.len() {
+                    items.resize_with(idx + 1, || Out::Null);
+                }
+                let slot = &mut items[idx];
+                if slot.is_null() {
+                    *slot = new_container(next_kind);
+                }
+                slot
+            }
+            (Out::Array(items), OutSeg::Append) => {
+                items.push(new_container(next_kind));
+                match items.last_mut() {
+                    Some(slot) => slot,
+                    None => return,
+                }
+            }
+            _ => return,
+        };
+    }
+    if !open_as(cur, last.kind()) {
+        return;
+    }
+    match (cur, last) {
+        (Out::Object(map), OutSeg::Key(k)) => match map.position(k) {
+            None => {
+                map.push(Cow::Borrowed(k), data);
+            }
+            Some(p) => merge_into(&mut map.entries[p].1, data),
+        },
+        (Out::Array(items), OutSeg::Ref(_) | OutSeg::Index(_)) => {
+            let idx = match last {
+                OutSeg::Index(i) => *i,
+                _ => match refs.next() {
+                    Some(&i) => i,
+                    None => return,
+                },
+            };
+            if idx < items.len() {
+                merge_into(&mut items[idx], data);
+            } else {
+                items.resize_with(idx, || Out::Null);
+                items.push(data);
+            }
+        }
+        (Out::Array(items), OutSeg::Append) => items.push(data),
+        _ => {}
+    }
+}
+
 /// Writes `data` at the evaluated path, relative to the output root.
 pub(crate) fn set_path<'a>(root: &mut Out<'a>, segs: &[(SegKind, Resolved<'a>)], data: Out<'a>) {
     let Some(((last_kind, last), parents)) = segs.split_last() else {
