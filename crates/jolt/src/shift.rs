@@ -12,7 +12,7 @@ use crate::path::{
     ArrayPath, LhsKey, Matched, NULL, PathSeg, Resolved, SegEval, SegKind, StarPattern, Walk,
     parse_dot_path,
 };
-use crate::shift_output::{Out, OutSeg, set_fast, set_literal_path, set_path};
+use crate::shift_output::{Out, OutKey, OutSeg, set_fast, set_literal_path, set_path};
 use serde_json::{Map, Value};
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -51,7 +51,7 @@ enum Body {
 struct Writer {
     segs: Vec<PathSeg>,
     /// The keys, when every segment is a plain key: written with no evaluation at all.
-    literal: Option<Vec<String>>,
+    literal: Option<Vec<OutKey>>,
     /// The path as [`OutSeg`]s when it reads nothing from the walk but whole matched keys as
     /// array indices (`lines[&1].qty`, at most [`MAX_REFS`] of them, none of the leaf's own
     /// key): written without evaluating segments one by one, and without the leaf's level.
@@ -366,10 +366,10 @@ fn compile_output(rhs: &str, path: &str, depth: usize) -> Result<Writer, SpecErr
     let literal = segs
         .iter()
         .map(|s| match (&s.kind, &s.eval) {
-            (SegKind::Map, SegEval::Literal(k)) => Some(k.clone()),
+            (SegKind::Map, SegEval::Literal(k)) => Some(OutKey::new(k.clone())),
             _ => None,
         })
-        .collect::<Option<Vec<String>>>();
+        .collect::<Option<Vec<OutKey>>>();
     let fast = if literal.is_some() {
         None
     } else {
@@ -388,7 +388,7 @@ fn fast_segments(segs: &[PathSeg], depth: usize) -> Option<Vec<OutSeg>> {
     let fast = segs
         .iter()
         .map(|s| match &s.eval {
-            SegEval::Literal(k) => Some(OutSeg::Key(k.clone())),
+            SegEval::Literal(k) => Some(OutSeg::Key(OutKey::new(k.clone()))),
             SegEval::Array(ArrayPath::AutoExpand) => Some(OutSeg::Append),
             SegEval::Array(ArrayPath::Index(i)) => Some(OutSeg::Index(*i)),
             // The leaf's own key (level 0) and references past the root (an error the

@@ -13,6 +13,7 @@ use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use serde_json::{Map, Value};
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 /// Objects with more keys than this get a hash index next to their entry list.
 const INDEX_THRESHOLD: usize = 24;
@@ -182,13 +183,70 @@ fn new_container<'a>(kind: SegKind) -> Out<'a> {
     }
 }
 
+/// A plain key of a compiled output path, with where it was found in its output object last
+/// time: outputs of one spec mostly have the same shape, so the guess saves searching the
+/// object. The guess is always checked, so a stale one (another input, another thread) only
+/// costs the search.
+#[derive(Debug)]
+pub(crate) struct OutKey {
+    pub(crate) key: String,
+    hint: AtomicU32,
+}
+
+impl OutKey {
+    pub(crate) fn new(key: String) -> OutKey {
+        OutKey {
+            key,
+            hint: AtomicU32::new(u32::MAX),
+        }
+    }
+
+    /// `map.position(key)`, trying the remembered position first.
+    #[inline]
+    fn find(&self, map: &OutMap<'_>) -> Option<usize> {
+        let hint = self.hint.load(Ordering::Relaxed) as usize;
+        if let Some((k, _)) = map.entries.get(hint)
+            && map_lookup::key_eq(k, &self.key)
+        {
+            return Some(hint);
+        }
+        let found = map.position(&self.key);
+        if let Some(p) = found {
+            self.remember(p);
+        }
+        found
+    }
+
+    #[inline]
+    fn remember(&self, pos: usize) {
+        let pos = u32::try_from(pos).unwrap_or(u32::MAX);
+        // Only store a change, so threads running the same shape do not contend for the line.
+        if self.hint.load(Ordering::Relaxed) != pos {
+            self.hint.store(pos, Ordering::Relaxed);
+        }
+    }
+
+    /// Finds the key in `map` or adds it with `make()`; its position.
+    #[inline]
+    fn find_or_push<'a>(&'a self, map: &mut OutMap<'a>, make: impl FnOnce() -> Out<'a>) -> usize {
+        match self.find(map) {
+            Some(p) => p,
+            None => {
+                let p = map.push(Cow::Borrowed(&self.key), make());
+                self.remember(p);
+                p
+            }
+        }
+    }
+}
+
 /// One segment of an output path that needs no evaluation beyond reading an array index off
 /// the walked path (`lines[&1].qty`): written by [`set_fast`] without building a
 /// [`Resolved`] list.
 #[derive(Debug)]
 pub(crate) enum OutSeg {
     /// A plain object key.
-    Key(String),
+    Key(OutKey),
     /// `[&n]`: the index is the key matched `n` levels up (resolved by the caller).
     Ref(usize),
     /// `[3]`.
@@ -223,16 +281,12 @@ pub(crate) fn set_fast<'a>(root: &mut Out<'a>, segs: &'a [OutSeg], refs: &[usize
         }
         cur = match (cur, seg) {
             (Out::Object(map), OutSeg::Key(k)) => {
-                let pos = match map.position(k) {
-                    Some(p) => {
-                        if map.entries[p].1.is_null() {
-                            map.entries[p].1 = new_container(next_kind);
-                        }
-                        p
-                    }
-                    None => map.push(Cow::Borrowed(k), new_container(next_kind)),
-                };
-                &mut map.entries[pos].1
+                let pos = k.find_or_push(map, || new_container(next_kind));
+                let slot = &mut map.entries[pos].1;
+                if slot.is_null() {
+                    *slot = new_container(next_kind);
+                }
+                slot
             }
             (Out::Array(items), OutSeg::Ref(_) | OutSeg::Index(_)) => {
                 let idx = match seg {
@@ -265,9 +319,10 @@ pub(crate) fn set_fast<'a>(root: &mut Out<'a>, segs: &'a [OutSeg], refs: &[usize
         return;
     }
     match (cur, last) {
-        (Out::Object(map), OutSeg::Key(k)) => match map.position(k) {
+        (Out::Object(map), OutSeg::Key(k)) => match k.find(map) {
             None => {
-                map.push(Cow::Borrowed(k), data);
+                let p = map.push(Cow::Borrowed(&k.key), data);
+                k.remember(p);
             }
             Some(p) => merge_into(&mut map.entries[p].1, data),
         },
@@ -311,7 +366,7 @@ pub(crate) fn set_path<'a>(root: &mut Out<'a>, segs: &[(SegKind, Resolved<'a>)],
 }
 
 /// [`set_path`] for a path of plain keys (the common `a.b.c`), which needs no evaluation.
-pub(crate) fn set_literal_path<'a>(root: &mut Out<'a>, keys: &'a [String], data: Out<'a>) {
+pub(crate) fn set_literal_path<'a>(root: &mut Out<'a>, keys: &'a [OutKey], data: Out<'a>) {
     let Some((last, parents)) = keys.split_last() else {
         merge_into(root, data);
         return;
@@ -322,24 +377,20 @@ pub(crate) fn set_literal_path<'a>(root: &mut Out<'a>, keys: &'a [String], data:
             return;
         }
         let Out::Object(map) = cur else { return };
-        let pos = match map.position(key) {
-            Some(p) => {
-                if map.entries[p].1.is_null() {
-                    map.entries[p].1 = Out::new_object();
-                }
-                p
-            }
-            None => map.push(Cow::Borrowed(key), Out::new_object()),
-        };
+        let pos = key.find_or_push(map, Out::new_object);
         cur = &mut map.entries[pos].1;
+        if cur.is_null() {
+            *cur = Out::new_object();
+        }
     }
     if !open_as(cur, SegKind::Map) {
         return;
     }
     if let Out::Object(map) = cur {
-        match map.position(last) {
+        match last.find(map) {
             None => {
-                map.push(Cow::Borrowed(last), data);
+                let p = map.push(Cow::Borrowed(&last.key), data);
+                last.remember(p);
             }
             Some(p) => merge_into(&mut map.entries[p].1, data),
         }
