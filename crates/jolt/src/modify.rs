@@ -75,6 +75,9 @@ struct Node {
     check_value: bool,
     spec_path: String,
     body: Body,
+    /// A leaf whose evaluators read nothing above its parent (`=toUpper`, `=concat(@(1,a),'
+    /// ',@(1,b))`): evaluated and written with one walk down to the parent.
+    local: bool,
 }
 
 #[derive(Debug)]
@@ -369,13 +372,32 @@ fn compile_node(
         }
         other => Body::Leaf(vec![Evaluator::Arg(FnArg::Literal(other.clone()))]),
     };
+    let local = match &body {
+        Body::Leaf(evals) => evals.iter().all(|e| match e {
+            Evaluator::Arg(a) => a.is_local(),
+            Evaluator::Call { args, .. } => args.iter().all(FnArg::is_local),
+        }),
+        Body::Composite(_) => false,
+    };
     Ok(Node {
         key,
         mode: node_mode,
         check_value,
         spec_path: path.to_string(),
         body,
+        local,
     })
+}
+
+impl FnArg {
+    /// Whether the argument reads at most the leaf's parent (see [`Node::local`]).
+    fn is_local(&self) -> bool {
+        match self {
+            FnArg::Literal(_) => true,
+            FnArg::SelfLookup(t) => t.up <= 1,
+            FnArg::Context(_) => false,
+        }
+    }
 }
 
 fn compile_evaluator(rhs: &str, functions: &Functions, path: &str) -> Result<Evaluator, SpecError> {
@@ -590,6 +612,34 @@ impl<'v> Walk<'v> for View<'v, '_> {
             return self.here;
         }
         self.value_at(index)
+    }
+}
+
+/// The walked path as a [`Node::local`] leaf sees it: only its parent and its own value are
+/// ever read.
+struct LocalView<'v, 's> {
+    steps: &'v [MStep<'s>],
+    parent: &'v Value,
+    here: Option<&'v Value>,
+}
+
+impl<'v> Walk<'v> for LocalView<'v, '_> {
+    fn depth(&self) -> usize {
+        self.steps.len()
+    }
+    fn matched_at(&self, index: usize) -> &Matched<'_> {
+        &self.steps[index].matched
+    }
+    fn tree_at(&self, index: usize) -> Option<&'v Value> {
+        let depth = self.steps.len();
+        if index + 1 == depth {
+            self.here
+        } else if index + 2 == depth {
+            Some(self.parent)
+        } else {
+            // Never asked: a local leaf's references go at most one level up.
+            None
+        }
     }
 }
 
@@ -885,6 +935,54 @@ impl<'s> Run<'s, '_, '_> {
             .steps
             .get(self.steps.len().wrapping_sub(2))
             .and_then(|s| s.orig_size);
+        if node.local && self.trace.is_none() {
+            let depth = self.steps.len();
+            if let Some(parent) = navigate_mut(doc, &self.steps[..depth - 1])
+                && matches!(parent, Value::Object(_) | Value::Array(_))
+            {
+                let value = {
+                    let parent_ref: &Value = parent;
+                    let key = &self.steps[depth - 1].matched.key;
+                    let here = match (parent_ref, nav) {
+                        (Value::Object(m), Nav::Key) => map_lookup::get(m, key),
+                        (Value::Array(a), Nav::Index(i)) => a.get(i),
+                        _ => None,
+                    };
+                    let present = match (here, nav) {
+                        (None, _) => false,
+                        (Some(_), Nav::Index(i)) => parent_orig.is_none_or(|orig| i < orig),
+                        (Some(_), _) => true,
+                    };
+                    let input = if present { here } else { None };
+                    let view = LocalView {
+                        steps: &self.steps,
+                        parent: parent_ref,
+                        here,
+                    };
+                    evaluate_first(evals, input, &view, self.context)
+                };
+                let Some(step) = self.steps.pop() else {
+                    return Ok(());
+                };
+                let Some(value) = value else {
+                    return Ok(());
+                };
+                match parent {
+                    Value::Object(map) => write_map(node.mode, map, step.matched.key, value),
+                    Value::Array(list) => {
+                        let idx = java::parse_int(&step.matched.key)
+                            .and_then(|i| usize::try_from(i).ok());
+                        if let (Some(i), Some(orig)) = (idx, parent_orig)
+                            && node.mode.applies_to_list(list, i, orig)
+                        {
+                            list[i] = value;
+                        }
+                    }
+                    _ => {}
+                }
+                return Ok(());
+            }
+        }
         let value = {
             let view = View::new(&*doc, &self.steps);
             let here = view.here;
@@ -942,7 +1040,7 @@ impl<'s> Run<'s, '_, '_> {
 fn evaluate_first<'a>(
     evals: &'a [Evaluator],
     input: Option<&'a Value>,
-    view: &View<'a, '_>,
+    view: &impl Walk<'a>,
     context: Option<&'a Value>,
 ) -> Option<Value> {
     evals.iter().find_map(|e| evaluate(e, input, view, context))
@@ -951,7 +1049,7 @@ fn evaluate_first<'a>(
 fn evaluate<'a>(
     eval: &'a Evaluator,
     input: Option<&'a Value>,
-    view: &View<'a, '_>,
+    view: &impl Walk<'a>,
     context: Option<&'a Value>,
 ) -> Option<Value> {
     match eval {
@@ -994,7 +1092,7 @@ fn evaluate<'a>(
 
 fn eval_arg<'a>(
     arg: &'a FnArg,
-    view: &View<'a, '_>,
+    view: &impl Walk<'a>,
     context: Option<&'a Value>,
 ) -> Option<Cow<'a, Value>> {
     match arg {
