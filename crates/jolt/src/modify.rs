@@ -389,6 +389,13 @@ fn compile_node(
     })
 }
 
+impl Node {
+    /// A local leaf with a literal key and no `?`, which [`Run::apply_local_run`] can apply.
+    fn batchable(&self) -> bool {
+        self.local && !self.check_value && !matches!(self.key, Key::Star(_))
+    }
+}
+
 impl FnArg {
     /// Whether the argument reads at most the leaf's parent (see [`Node::local`]).
     fn is_local(&self) -> bool {
@@ -643,6 +650,9 @@ impl<'v> Walk<'v> for LocalView<'v, '_> {
     }
 }
 
+/// Function arguments up to this many are passed from the stack.
+const STACK_ARGS: usize = 8;
+
 /// Writes into an object as the mode allows, with one lookup.
 fn write_map(mode: OpMode, map: &mut Map<String, Value>, key: Cow<'_, str>, value: Value) {
     match map_lookup::get_mut(map, key.as_ref()) {
@@ -705,7 +715,18 @@ impl<'s> Run<'s, '_, '_> {
                     comp.strategy,
                     Strategy::AllLiterals | Strategy::AllLiteralsWithComputed
                 ) {
-                    for lit in &comp.literals {
+                    let batch = self.trace.is_none();
+                    let mut rest: &'s [Node] = &comp.literals;
+                    while let Some(lit) = rest.first() {
+                        if batch && lit.batchable() {
+                            let n = rest.iter().take_while(|n| n.batchable()).count();
+                            let (run, after) = rest.split_at(n);
+                            if self.apply_local_run(run, is_list, doc) {
+                                rest = after;
+                                continue;
+                            }
+                        }
+                        rest = &rest[1..];
                         let key: Cow<'s, str> = match &lit.key {
                             Key::Literal(s) => Cow::Borrowed(s.as_str()),
                             Key::Index(i) => index_key(*i),
@@ -918,6 +939,91 @@ impl<'s> Run<'s, '_, '_> {
         }
     }
 
+    /// Evaluates and writes a [`Node::local`] leaf whose step is on top of the walked path
+    /// (and is popped) into `parent`, an object or a list.
+    fn write_local(
+        &mut self,
+        node: &'s Node,
+        evals: &'s [Evaluator],
+        nav: Nav,
+        parent_orig: Option<usize>,
+        parent: &mut Value,
+    ) {
+        let value = {
+            let parent_ref: &Value = parent;
+            let here = match (parent_ref, nav, self.steps.last()) {
+                (Value::Object(m), Nav::Key, Some(step)) => map_lookup::get(m, &step.matched.key),
+                (Value::Array(a), Nav::Index(i), _) => a.get(i),
+                _ => None,
+            };
+            let present = match (here, nav) {
+                (None, _) => false,
+                (Some(_), Nav::Index(i)) => parent_orig.is_none_or(|orig| i < orig),
+                (Some(_), _) => true,
+            };
+            let input = if present { here } else { None };
+            let view = LocalView {
+                steps: &self.steps,
+                parent: parent_ref,
+                here,
+            };
+            evaluate_first(evals, input, &view, self.context)
+        };
+        let Some(step) = self.steps.pop() else {
+            return;
+        };
+        let Some(value) = value else {
+            return;
+        };
+        match parent {
+            Value::Object(map) => write_map(node.mode, map, step.matched.key, value),
+            Value::Array(list) => {
+                let idx = java::parse_int(&step.matched.key).and_then(|i| usize::try_from(i).ok());
+                if let (Some(i), Some(orig)) = (idx, parent_orig)
+                    && node.mode.applies_to_list(list, i, orig)
+                {
+                    list[i] = value;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Applies the [`Node::local`] leaves `lits` (literal keys, no `?`) to the container at
+    /// the current level, walking down to it once; `false` when it is not there as an object
+    /// or list (the caller then applies them one by one).
+    fn apply_local_run(&mut self, lits: &'s [Node], is_list: bool, doc: &mut Value) -> bool {
+        let parent_orig = self.steps.last().and_then(|s| s.orig_size);
+        let Some(parent) = navigate_mut(doc, &self.steps) else {
+            return false;
+        };
+        if !matches!(parent, Value::Object(_) | Value::Array(_)) {
+            return false;
+        }
+        for lit in lits {
+            let Body::Leaf(evals) = &lit.body else {
+                continue;
+            };
+            // As `apply_node` matches a literal against its own key.
+            let (key, nav): (Cow<'s, str>, Nav) = match &lit.key {
+                Key::Literal(s) if is_list => match java::parse_int(s) {
+                    Some(i) if i >= 0 => (Cow::Borrowed(s.as_str()), Nav::Index(i as usize)),
+                    _ => continue,
+                },
+                Key::Literal(s) => (Cow::Borrowed(s.as_str()), Nav::Key),
+                Key::Index(i) if is_list => (index_key(*i), Nav::Index(*i)),
+                Key::Index(_) | Key::Star(_) => continue,
+            };
+            self.steps.push(MStep {
+                nav,
+                matched: Matched::new(key),
+                orig_size: None,
+            });
+            self.write_local(lit, evals, nav, parent_orig, parent);
+        }
+        true
+    }
+
     fn apply_leaf(
         &mut self,
         node: &'s Node,
@@ -940,46 +1046,7 @@ impl<'s> Run<'s, '_, '_> {
             if let Some(parent) = navigate_mut(doc, &self.steps[..depth - 1])
                 && matches!(parent, Value::Object(_) | Value::Array(_))
             {
-                let value = {
-                    let parent_ref: &Value = parent;
-                    let key = &self.steps[depth - 1].matched.key;
-                    let here = match (parent_ref, nav) {
-                        (Value::Object(m), Nav::Key) => map_lookup::get(m, key),
-                        (Value::Array(a), Nav::Index(i)) => a.get(i),
-                        _ => None,
-                    };
-                    let present = match (here, nav) {
-                        (None, _) => false,
-                        (Some(_), Nav::Index(i)) => parent_orig.is_none_or(|orig| i < orig),
-                        (Some(_), _) => true,
-                    };
-                    let input = if present { here } else { None };
-                    let view = LocalView {
-                        steps: &self.steps,
-                        parent: parent_ref,
-                        here,
-                    };
-                    evaluate_first(evals, input, &view, self.context)
-                };
-                let Some(step) = self.steps.pop() else {
-                    return Ok(());
-                };
-                let Some(value) = value else {
-                    return Ok(());
-                };
-                match parent {
-                    Value::Object(map) => write_map(node.mode, map, step.matched.key, value),
-                    Value::Array(list) => {
-                        let idx = java::parse_int(&step.matched.key)
-                            .and_then(|i| usize::try_from(i).ok());
-                        if let (Some(i), Some(orig)) = (idx, parent_orig)
-                            && node.mode.applies_to_list(list, i, orig)
-                        {
-                            list[i] = value;
-                        }
-                    }
-                    _ => {}
-                }
+                self.write_local(node, evals, nav, parent_orig, parent);
                 return Ok(());
             }
         }
@@ -1053,7 +1120,7 @@ fn evaluate<'a>(
     context: Option<&'a Value>,
 ) -> Option<Value> {
     match eval {
-        Evaluator::Arg(a) => eval_arg(a, view, context).map(Cow::into_owned),
+        Evaluator::Arg(a) => eval_arg(a, view, context).cloned(),
         Evaluator::Call {
             function: None,
             args,
@@ -1061,7 +1128,7 @@ fn evaluate<'a>(
         } => args
             .first()
             .and_then(|a| eval_arg(a, view, context))
-            .map(Cow::into_owned),
+            .cloned(),
         Evaluator::Call {
             function: Some(f),
             args,
@@ -1072,19 +1139,23 @@ fn evaluate<'a>(
                 None => f(&[]),
             },
             [one] => match eval_arg(one, view, context) {
-                Some(v) => f(&[v.as_ref()]),
+                Some(v) => f(&[v]),
                 None => f(&[]),
             },
             many => {
                 // Arguments are borrowed from the document: `=size(@(2,lines))` does not copy
-                // the list.
-                let values: Vec<Option<Cow<'a, Value>>> =
-                    many.iter().map(|a| eval_arg(a, view, context)).collect();
-                let refs: Vec<&Value> = values
-                    .iter()
-                    .map(|v| v.as_deref().unwrap_or(&crate::path::NULL))
-                    .collect();
-                f(&refs)
+                // the list. A few of them fit on the stack.
+                let arg = |a| eval_arg(a, view, context).unwrap_or(&crate::path::NULL);
+                if many.len() <= STACK_ARGS {
+                    let mut refs: [&Value; STACK_ARGS] = [&crate::path::NULL; STACK_ARGS];
+                    for (slot, a) in refs.iter_mut().zip(many) {
+                        *slot = arg(a);
+                    }
+                    f(&refs[..many.len()])
+                } else {
+                    let refs: Vec<&Value> = many.iter().map(arg).collect();
+                    f(&refs)
+                }
             }
         },
     }
@@ -1094,10 +1165,10 @@ fn eval_arg<'a>(
     arg: &'a FnArg,
     view: &impl Walk<'a>,
     context: Option<&'a Value>,
-) -> Option<Cow<'a, Value>> {
+) -> Option<&'a Value> {
     match arg {
-        FnArg::Literal(v) => Some(Cow::Borrowed(v)),
-        FnArg::SelfLookup(t) => t.read(view).ok().flatten().map(Cow::Borrowed),
+        FnArg::Literal(v) => Some(v),
+        FnArg::SelfLookup(t) => t.read(view).ok().flatten(),
         FnArg::Context(segs) => {
             let mut cur = context?;
             for seg in segs {
@@ -1108,7 +1179,7 @@ fn eval_arg<'a>(
                     _ => return None,
                 };
             }
-            Some(Cow::Borrowed(cur))
+            Some(cur)
         }
     }
 }
