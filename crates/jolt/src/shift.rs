@@ -12,7 +12,9 @@ use crate::path::{
     ArrayPath, LhsKey, Matched, NULL, PathSeg, Resolved, SegEval, SegKind, StarPattern, Walk,
     parse_dot_path,
 };
-use crate::shift_output::{Out, OutKey, OutSeg, set_fast, set_literal_path, set_path};
+use crate::shift_output::{
+    Out, OutKey, OutMap, OutSeg, descend_fast, set_fast, set_key, set_literal_path, set_path,
+};
 use serde_json::{Map, Value};
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -78,6 +80,76 @@ impl Writer {
     }
 }
 
+/// Consecutive literal entries `start..end`. When `shared`, every one is a plain leaf with one
+/// output path, and all their paths go to the same object (`billTo.city`, `billTo.zip`, or
+/// `lines[&1].qty`, `lines[&1].unitPrice` under one `*`): the object is found once for the run
+/// and each leaf only adds its key.
+#[derive(Debug, Clone, Copy)]
+struct LiteralRun {
+    start: usize,
+    end: usize,
+    shared: bool,
+}
+
+/// The output path of a [`Node::plain_leaf`] with a single output path ending in a plain key,
+/// split into the path to its object and that key; `None` for other nodes. Paths with `[]`
+/// before the key are left out, since each write appends a new object there.
+fn shared_target(node: &Node) -> Option<(&[OutSeg], &OutKey)> {
+    if !node.plain_leaf {
+        return None;
+    }
+    let Body::Leaf(writers) = &node.body else {
+        return None;
+    };
+    let [
+        Writer {
+            fast: Some(segs), ..
+        },
+    ] = writers.as_slice()
+    else {
+        return None;
+    };
+    let (OutSeg::Key(last), prefix) = segs.split_last()? else {
+        return None;
+    };
+    if prefix.iter().any(|s| matches!(s, OutSeg::Append)) {
+        return None;
+    }
+    Some((prefix, last))
+}
+
+/// Whether two paths to an object are the same path.
+fn same_prefix(a: &[OutSeg], b: &[OutSeg]) -> bool {
+    a.len() == b.len()
+        && a.iter().zip(b).all(|(x, y)| match (x, y) {
+            (OutSeg::Key(x), OutSeg::Key(y)) => x.key == y.key,
+            (OutSeg::Ref(x), OutSeg::Ref(y)) | (OutSeg::Index(x), OutSeg::Index(y)) => x == y,
+            _ => false,
+        })
+}
+
+fn literal_runs(literals: &[Node]) -> Vec<LiteralRun> {
+    let mut runs = Vec::new();
+    let mut start = 0;
+    while start < literals.len() {
+        let mut end = start + 1;
+        if let Some((prefix, _)) = shared_target(&literals[start]) {
+            while end < literals.len()
+                && shared_target(&literals[end]).is_some_and(|(p, _)| same_prefix(p, prefix))
+            {
+                end += 1;
+            }
+        }
+        runs.push(LiteralRun {
+            start,
+            end,
+            shared: end - start > 1,
+        });
+        start = end;
+    }
+    runs
+}
+
 #[derive(Debug, Clone, Copy)]
 enum Strategy {
     Literals,
@@ -90,6 +162,8 @@ enum Strategy {
 struct Composite {
     specials: Vec<Node>,
     literals: Vec<Node>,
+    /// `literals` cut into consecutive runs; see [`LiteralRun`].
+    runs: Vec<LiteralRun>,
     literal_index: HashMap<String, usize>,
     computed: Vec<Node>,
     strategy: Strategy,
@@ -323,9 +397,11 @@ fn compile_composite(
             Strategy::LiteralsThenComputed
         }
     };
+    let runs = literal_runs(&literals);
     Ok(Composite {
         specials,
         literals,
+        runs,
         literal_index,
         computed,
         strategy,
@@ -370,11 +446,7 @@ fn compile_output(rhs: &str, path: &str, depth: usize) -> Result<Writer, SpecErr
             _ => None,
         })
         .collect::<Option<Vec<OutKey>>>();
-    let fast = if literal.is_some() {
-        None
-    } else {
-        fast_segments(&segs, depth)
-    };
+    let fast = fast_segments(&segs, depth);
     Ok(Writer {
         segs,
         literal,
@@ -683,6 +755,57 @@ fn write_all<'a>(
     Ok(())
 }
 
+/// Writes a shared [`LiteralRun`] of an input object: the output object is walked to (and
+/// created) at the first key present, and each present key is then added to it, as writing
+/// each path in full would.
+fn write_shared_run<'a>(
+    lits: &'a [Node],
+    map: &'a Map<String, Value>,
+    walk: &mut ShiftWalk<'a>,
+    out: &mut Output<'a, '_>,
+) {
+    // The root until the first write; then the object, or `None` when the writes are dropped.
+    let mut root = Some(&mut out.root);
+    let mut target: Option<&mut OutMap<'a>> = None;
+    for lit in lits {
+        let Some((prefix, key)) = shared_target(lit) else {
+            continue;
+        };
+        let Some(v) = map_lookup::get(map, literal_key(lit)) else {
+            continue;
+        };
+        if let Some(root) = root.take() {
+            target = find_object(root, prefix, walk);
+        }
+        if let Some(object) = target.as_deref_mut() {
+            set_key(object, key, Out::Borrowed(v));
+        }
+        walk.bump_last_hash();
+    }
+}
+
+/// The object at `prefix` (see [`write_shared_run`]), created if missing.
+fn find_object<'a, 'o>(
+    root: &'o mut Out<'a>,
+    prefix: &'a [OutSeg],
+    walk: &ShiftWalk<'a>,
+) -> Option<&'o mut OutMap<'a>> {
+    let mut refs = [0usize; MAX_REFS];
+    let mut n = 0;
+    for seg in prefix {
+        if let OutSeg::Ref(up) = seg {
+            // As `write_all`: a key that is not a non-negative int drops the write.
+            *refs.get_mut(n)? = walk.ref_index(*up, false)?;
+            n += 1;
+        }
+    }
+    let mut refs = refs[..n].iter();
+    match descend_fast(root, prefix, SegKind::Map, &mut refs)? {
+        Out::Object(m) => Some(m),
+        _ => None,
+    }
+}
+
 fn apply_computed<'a>(
     comp: &'a Composite,
     key: Cow<'a, str>,
@@ -734,12 +857,19 @@ fn process<'a>(
                 comp.strategy,
                 Strategy::Literals | Strategy::LiteralsThenComputed
             ) {
-                for lit in &comp.literals {
-                    let k = literal_key(lit);
-                    if let Some(v) = map_lookup::get(map, k)
-                        && !lit.write_plain_leaf(v, walk, out)?
-                    {
-                        lit.apply(Cow::Borrowed(k), v, walk, out)?;
+                for run in &comp.runs {
+                    let lits = &comp.literals[run.start..run.end];
+                    if run.shared && out.trace.is_none() {
+                        write_shared_run(lits, map, walk, out);
+                        continue;
+                    }
+                    for lit in lits {
+                        let k = literal_key(lit);
+                        if let Some(v) = map_lookup::get(map, k)
+                            && !lit.write_plain_leaf(v, walk, out)?
+                        {
+                            lit.apply(Cow::Borrowed(k), v, walk, out)?;
+                        }
                     }
                 }
             }

@@ -273,59 +273,11 @@ pub(crate) fn set_fast<'a>(root: &mut Out<'a>, segs: &'a [OutSeg], refs: &[usize
         return;
     };
     let mut refs = refs.iter();
-    let mut cur = root;
-    for (i, seg) in parents.iter().enumerate() {
-        let next_kind = segs[i + 1].kind();
-        if !open_as(cur, seg.kind()) {
-            return;
-        }
-        cur = match (cur, seg) {
-            (Out::Object(map), OutSeg::Key(k)) => {
-                let pos = k.find_or_push(map, || new_container(next_kind));
-                let slot = &mut map.entries[pos].1;
-                if slot.is_null() {
-                    *slot = new_container(next_kind);
-                }
-                slot
-            }
-            (Out::Array(items), OutSeg::Ref(_) | OutSeg::Index(_)) => {
-                let idx = match seg {
-                    OutSeg::Index(i) => *i,
-                    _ => match refs.next() {
-                        Some(&i) => i,
-                        None => return,
-                    },
-                };
-                if idx >= items.len() {
-                    items.resize_with(idx + 1, || Out::Null);
-                }
-                let slot = &mut items[idx];
-                if slot.is_null() {
-                    *slot = new_container(next_kind);
-                }
-                slot
-            }
-            (Out::Array(items), OutSeg::Append) => {
-                items.push(new_container(next_kind));
-                match items.last_mut() {
-                    Some(slot) => slot,
-                    None => return,
-                }
-            }
-            _ => return,
-        };
-    }
-    if !open_as(cur, last.kind()) {
+    let Some(cur) = descend_fast(root, parents, last.kind(), &mut refs) else {
         return;
-    }
+    };
     match (cur, last) {
-        (Out::Object(map), OutSeg::Key(k)) => match k.find(map) {
-            None => {
-                let p = map.push(Cow::Borrowed(&k.key), data);
-                k.remember(p);
-            }
-            Some(p) => merge_into(&mut map.entries[p].1, data),
-        },
+        (Out::Object(map), OutSeg::Key(k)) => set_key(map, k, data),
         (Out::Array(items), OutSeg::Ref(_) | OutSeg::Index(_)) => {
             let idx = match last {
                 OutSeg::Index(i) => *i,
@@ -343,6 +295,70 @@ pub(crate) fn set_fast<'a>(root: &mut Out<'a>, segs: &'a [OutSeg], refs: &[usize
         }
         (Out::Array(items), OutSeg::Append) => items.push(data),
         _ => {}
+    }
+}
+
+/// Walks (creating what is missing) down `parents` from `root`, taking `[&n]` indices from
+/// `refs`, to the container the next segment (of kind `last_kind`) writes into; `None` when
+/// the write is dropped (something of another type is in the way).
+pub(crate) fn descend_fast<'a, 'o>(
+    root: &'o mut Out<'a>,
+    parents: &'a [OutSeg],
+    last_kind: SegKind,
+    refs: &mut std::slice::Iter<'_, usize>,
+) -> Option<&'o mut Out<'a>> {
+    let mut cur = root;
+    for (i, seg) in parents.iter().enumerate() {
+        let next_kind = parents.get(i + 1).map_or(last_kind, OutSeg::kind);
+        if !open_as(cur, seg.kind()) {
+            return None;
+        }
+        cur = match (cur, seg) {
+            (Out::Object(map), OutSeg::Key(k)) => {
+                let pos = k.find_or_push(map, || new_container(next_kind));
+                let slot = &mut map.entries[pos].1;
+                if slot.is_null() {
+                    *slot = new_container(next_kind);
+                }
+                slot
+            }
+            (Out::Array(items), OutSeg::Ref(_) | OutSeg::Index(_)) => {
+                let idx = match seg {
+                    OutSeg::Index(i) => *i,
+                    _ => *refs.next()?,
+                };
+                if idx >= items.len() {
+                    items.resize_with(idx + 1, || Out::Null);
+                }
+                let slot = &mut items[idx];
+                if slot.is_null() {
+                    *slot = new_container(next_kind);
+                }
+                slot
+            }
+            (Out::Array(items), OutSeg::Append) => {
+                items.push(new_container(next_kind));
+                items.last_mut()?
+            }
+            _ => return None,
+        };
+    }
+    if open_as(cur, last_kind) {
+        Some(cur)
+    } else {
+        None
+    }
+}
+
+/// The last step of a write to `…​.key`: adds the key, or merges into what is there.
+#[inline]
+pub(crate) fn set_key<'a>(map: &mut OutMap<'a>, k: &'a OutKey, data: Out<'a>) {
+    match k.find(map) {
+        None => {
+            let p = map.push(Cow::Borrowed(&k.key), data);
+            k.remember(p);
+        }
+        Some(p) => merge_into(&mut map.entries[p].1, data),
     }
 }
 
