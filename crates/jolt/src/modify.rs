@@ -78,6 +78,8 @@ struct Node {
     /// A leaf whose evaluators read nothing above its parent (`=toUpper`, `=concat(@(1,a),'
     /// ',@(1,b))`): evaluated and written with one walk down to the parent.
     local: bool,
+    /// A local leaf whose functions read only its own value (`=toUpper`).
+    self_only: bool,
 }
 
 #[derive(Debug)]
@@ -372,13 +374,15 @@ fn compile_node(
         }
         other => Body::Leaf(vec![Evaluator::Arg(FnArg::Literal(other.clone()))]),
     };
-    let local = match &body {
+    let all_args = |ok: fn(&FnArg) -> bool| match &body {
         Body::Leaf(evals) => evals.iter().all(|e| match e {
-            Evaluator::Arg(a) => a.is_local(),
-            Evaluator::Call { args, .. } => args.iter().all(FnArg::is_local),
+            Evaluator::Arg(a) => ok(a),
+            Evaluator::Call { args, .. } => args.iter().all(ok),
         }),
         Body::Composite(_) => false,
     };
+    let local = all_args(FnArg::is_local);
+    let self_only = all_args(|a| matches!(a, FnArg::Literal(_)));
     Ok(Node {
         key,
         mode: node_mode,
@@ -386,6 +390,7 @@ fn compile_node(
         spec_path: path.to_string(),
         body,
         local,
+        self_only,
     })
 }
 
@@ -626,7 +631,8 @@ impl<'v> Walk<'v> for View<'v, '_> {
 /// ever read.
 struct LocalView<'v, 's> {
     steps: &'v [MStep<'s>],
-    parent: &'v Value,
+    /// `None` for a [`Node::self_only`] leaf, which never reads it.
+    parent: Option<&'v Value>,
     here: Option<&'v Value>,
 }
 
@@ -642,7 +648,7 @@ impl<'v> Walk<'v> for LocalView<'v, '_> {
         if index + 1 == depth {
             self.here
         } else if index + 2 == depth {
-            Some(self.parent)
+            self.parent
         } else {
             // Never asked: a local leaf's references go at most one level up.
             None
@@ -949,6 +955,12 @@ impl<'s> Run<'s, '_, '_> {
         parent_orig: Option<usize>,
         parent: &mut Value,
     ) {
+        if node.self_only
+            && let (Value::Object(map), Nav::Key) = (&mut *parent, nav)
+        {
+            self.write_self_only(node, evals, map);
+            return;
+        }
         let value = {
             let parent_ref: &Value = parent;
             let here = match (parent_ref, nav, self.steps.last()) {
@@ -964,7 +976,7 @@ impl<'s> Run<'s, '_, '_> {
             let input = if present { here } else { None };
             let view = LocalView {
                 steps: &self.steps,
-                parent: parent_ref,
+                parent: Some(parent_ref),
                 here,
             };
             evaluate_first(evals, input, &view, self.context)
@@ -987,6 +999,53 @@ impl<'s> Run<'s, '_, '_> {
             }
             _ => {}
         }
+    }
+
+    /// [`Run::write_local`] into an object for a leaf whose functions read only its own value
+    /// ([`Node::self_only`]): the key is looked up once, for reading and writing.
+    fn write_self_only(
+        &mut self,
+        node: &'s Node,
+        evals: &'s [Evaluator],
+        map: &mut Map<String, Value>,
+    ) {
+        let Some(step) = self.steps.last() else {
+            return;
+        };
+        match map_lookup::get_mut(map, &step.matched.key) {
+            Some(slot) => {
+                let value = {
+                    let view = LocalView {
+                        steps: &self.steps,
+                        parent: None,
+                        here: Some(&*slot),
+                    };
+                    evaluate_first(evals, Some(&*slot), &view, self.context)
+                };
+                // As `write_map` for a key that is there.
+                let allowed = match node.mode {
+                    OpMode::Overwrite => true,
+                    OpMode::Default => slot.is_null(),
+                    OpMode::Define => false,
+                };
+                if let Some(value) = value
+                    && allowed
+                {
+                    *slot = value;
+                }
+            }
+            None => {
+                let view = LocalView {
+                    steps: &self.steps,
+                    parent: None,
+                    here: None,
+                };
+                if let Some(value) = evaluate_first(evals, None, &view, self.context) {
+                    map.insert(step.matched.key.to_string(), value);
+                }
+            }
+        }
+        self.steps.pop();
     }
 
     /// Applies the [`Node::local`] leaves `lits` (literal keys, no `?`) to the container at
