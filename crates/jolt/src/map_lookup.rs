@@ -56,6 +56,50 @@ pub(crate) fn get<'m>(map: &'m Map<String, Value>, key: &str) -> Option<&'m Valu
     }
 }
 
+/// Looks up several keys in one object, each search starting after the previous key found
+/// and wrapping around: specs mostly list keys in about the order the input has them, so
+/// most searches stop after an entry or two instead of scanning from the start.
+pub(crate) struct Cursor<'m> {
+    map: &'m Map<String, Value>,
+    all: serde_json::map::Iter<'m>,
+    rest: serde_json::map::Iter<'m>,
+}
+
+impl<'m> Cursor<'m> {
+    pub(crate) fn new(map: &'m Map<String, Value>) -> Self {
+        Cursor {
+            map,
+            all: map.iter(),
+            rest: map.iter(),
+        }
+    }
+
+    /// `map.get(key)`.
+    #[inline]
+    pub(crate) fn get(&mut self, key: &str) -> Option<&'m Value> {
+        if self.map.len() > LINEAR_LIMIT {
+            return self.map.get(key);
+        }
+        let mut it = self.rest.clone();
+        for (k, v) in it.by_ref() {
+            if key_eq(k, key) {
+                self.rest = it;
+                return Some(v);
+            }
+        }
+        let before = self.all.len() - self.rest.len();
+        let mut it = self.all.clone();
+        for _ in 0..before {
+            let (k, v) = it.next()?;
+            if key_eq(k, key) {
+                self.rest = it;
+                return Some(v);
+            }
+        }
+        None
+    }
+}
+
 /// `map.get_mut(key)`, hashing only for large objects.
 #[inline]
 pub(crate) fn get_mut<'m>(map: &'m mut Map<String, Value>, key: &str) -> Option<&'m mut Value> {
@@ -131,6 +175,12 @@ mod tests {
                 assert_eq!(map.get(&key), Some(&json!("changed")));
             }
             assert_eq!(get(&map, "missing"), None);
+            // In any order, repeated or missing, the cursor finds what `get` finds.
+            let mut cursor = Cursor::new(&map);
+            for i in [3, 1, 2, 2, 0, 7, 4, 99, 6, 5, 0, 120, 1] {
+                let key = format!("k{i}");
+                assert_eq!(cursor.get(&key), map.get(&key), "n={n} key={key}");
+            }
             assert_eq!(get(&map, "k"), None);
             assert!(get_mut(&mut map, "k00").is_none());
         }

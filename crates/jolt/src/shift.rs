@@ -118,6 +118,18 @@ fn shared_target(node: &Node) -> Option<(&[OutSeg], &OutKey)> {
     Some((prefix, last))
 }
 
+/// The last key of a [`shared_target`] node's output path.
+#[inline]
+fn shared_key(node: &Node) -> Option<&OutKey> {
+    let Body::Leaf(writers) = &node.body else {
+        return None;
+    };
+    match writers.first()?.fast.as_deref()?.last()? {
+        OutSeg::Key(k) => Some(k),
+        _ => None,
+    }
+}
+
 /// Whether two paths to an object are the same path.
 fn same_prefix(a: &[OutSeg], b: &[OutSeg]) -> bool {
     a.len() == b.len()
@@ -760,18 +772,21 @@ fn write_all<'a>(
 /// each path in full would.
 fn write_shared_run<'a>(
     lits: &'a [Node],
-    map: &'a Map<String, Value>,
+    input: &mut map_lookup::Cursor<'a>,
     walk: &mut ShiftWalk<'a>,
     out: &mut Output<'a, '_>,
 ) {
+    let Some((prefix, _)) = lits.first().and_then(shared_target) else {
+        return;
+    };
     // The root until the first write; then the object, or `None` when the writes are dropped.
     let mut root = Some(&mut out.root);
     let mut target: Option<&mut OutMap<'a>> = None;
     for lit in lits {
-        let Some((prefix, key)) = shared_target(lit) else {
+        let Some(key) = shared_key(lit) else {
             continue;
         };
-        let Some(v) = map_lookup::get(map, literal_key(lit)) else {
+        let Some(v) = input.get(literal_key(lit)) else {
             continue;
         };
         if let Some(root) = root.take() {
@@ -857,15 +872,16 @@ fn process<'a>(
                 comp.strategy,
                 Strategy::Literals | Strategy::LiteralsThenComputed
             ) {
+                let mut input = map_lookup::Cursor::new(map);
                 for run in &comp.runs {
                     let lits = &comp.literals[run.start..run.end];
                     if run.shared && out.trace.is_none() {
-                        write_shared_run(lits, map, walk, out);
+                        write_shared_run(lits, &mut input, walk, out);
                         continue;
                     }
                     for lit in lits {
                         let k = literal_key(lit);
-                        if let Some(v) = map_lookup::get(map, k)
+                        if let Some(v) = input.get(k)
                             && !lit.write_plain_leaf(v, walk, out)?
                         {
                             lit.apply(Cow::Borrowed(k), v, walk, out)?;
