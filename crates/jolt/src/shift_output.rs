@@ -72,7 +72,7 @@ impl<'a> Out<'a> {
     pub(crate) fn new_object() -> Out<'a> {
         // Most output objects get several keys; start with room for them.
         Out::Object(OutMap {
-            entries: Vec::with_capacity(6),
+            entries: Vec::with_capacity(12),
             index: None,
         })
     }
