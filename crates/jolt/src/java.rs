@@ -120,6 +120,10 @@ fn valid_integer_text(s: &str) -> bool {
 /// Java `Double.parseDouble`: trims ASCII control/space, accepts a trailing `d`/`f`, `NaN` and
 /// `Infinity` but not Rust's `inf`/`nan` spellings.
 pub(crate) fn parse_double(s: &str) -> Option<f64> {
+    // Plain decimal text needs none of the checks below.
+    if let Some(d) = parse_plain_decimal(s) {
+        return Some(d);
+    }
     let t = s.trim_matches(|c: char| c <= ' ');
     let body = t.strip_prefix(['+', '-']).unwrap_or(t);
     if body == "NaN" {
@@ -184,6 +188,9 @@ fn parse_plain_decimal(t: &str) -> Option<f64> {
 pub(crate) fn to_number(v: &Value) -> Option<JNum> {
     match v {
         Value::Number(n) => Some(JNum::of(n)),
+        // Text with a '.' is never an int or a long: straight to the double parser (the
+        // common "249.90").
+        Value::String(s) if s.as_bytes().contains(&b'.') => parse_double(s).map(JNum::Double),
         Value::String(s) => parse_int(s)
             .map(JNum::Int)
             .or_else(|| parse_long(s).map(JNum::Long))
