@@ -240,36 +240,57 @@ impl KeyNode {
                     ctx.leave(mark);
                     return;
                 }
-                let keys: Vec<String> = match &self.op {
-                    Op::Literal(k) => vec![k.clone()],
-                    Op::Star => map.keys().cloned().collect(),
-                    Op::Or(alts) => alts
-                        .iter()
-                        .filter(|k| map_lookup::contains_key(map, k))
-                        .cloned()
-                        .collect(),
-                    Op::Index(_) | Op::OrIndex(_) => Vec::new(),
-                };
-                for k in keys {
-                    let mark = ctx.enter(&self.spec_path, &k);
-                    let slot = map.entry(k).or_insert(Value::Null);
-                    self.apply_to_slot(slot, ctx);
-                    ctx.leave(mark);
+                match &self.op {
+                    // Every key there: the walk changes values, never the key set.
+                    Op::Star => {
+                        for (k, slot) in map.iter_mut() {
+                            let mark = ctx.enter(&self.spec_path, k);
+                            self.apply_to_slot(slot, ctx);
+                            ctx.leave(mark);
+                        }
+                    }
+                    Op::Or(alts) => {
+                        for k in alts {
+                            if let Some(slot) = map_lookup::get_mut(map, k) {
+                                let mark = ctx.enter(&self.spec_path, k);
+                                self.apply_to_slot(slot, ctx);
+                                ctx.leave(mark);
+                            }
+                        }
+                    }
+                    Op::Literal(_) | Op::Index(_) | Op::OrIndex(_) => {}
                 }
             }
             Value::Array(list) if self.in_array => {
-                let indices: Vec<usize> = match &self.op {
-                    Op::Index(i) => vec![*i],
-                    Op::Star => (0..list.len()).collect(),
-                    Op::OrIndex(alts) => alts.iter().copied().filter(|i| *i < list.len()).collect(),
-                    Op::Literal(_) | Op::Or(_) => Vec::new(),
+                let mut visit = |i: usize, slot: &mut Value| {
+                    // The index text is only made when explain records the path.
+                    let mark = if ctx.tracer.is_some() {
+                        ctx.enter(&self.spec_path, &i.to_string())
+                    } else {
+                        None
+                    };
+                    self.apply_to_slot(slot, ctx);
+                    ctx.leave(mark);
                 };
-                for i in indices {
-                    if let Some(slot) = list.get_mut(i) {
-                        let mark = ctx.enter(&self.spec_path, &i.to_string());
-                        self.apply_to_slot(slot, ctx);
-                        ctx.leave(mark);
+                match &self.op {
+                    Op::Index(i) => {
+                        if let Some(slot) = list.get_mut(*i) {
+                            visit(*i, slot);
+                        }
                     }
+                    Op::Star => {
+                        for (i, slot) in list.iter_mut().enumerate() {
+                            visit(i, slot);
+                        }
+                    }
+                    Op::OrIndex(alts) => {
+                        for &i in alts {
+                            if let Some(slot) = list.get_mut(i) {
+                                visit(i, slot);
+                            }
+                        }
+                    }
+                    Op::Literal(_) | Op::Or(_) => {}
                 }
             }
             _ => {}
