@@ -268,6 +268,23 @@ fn run_case(case: &Value, files: &mut Files, golden: &Value) -> Result<bool, Str
             ));
         }
     }
+    // Explain runs the general (traced) code paths; the fast paths of a plain run must give
+    // the very same document, key order included.
+    if context.is_none() && case.get("chainr_from").is_none() && case.get("repeat").is_none() {
+        let explained = jolt.explain(&input).output;
+        if explained.as_ref() != Some(&actual)
+            || explained
+                .as_ref()
+                .and_then(|e| key_order_mismatch(e, &actual, ""))
+                .is_some()
+        {
+            return Err(format!(
+                "explain's output differs\n  explain: {}\n  apply:   {}",
+                serde_json::to_string(&explained).unwrap(),
+                serde_json::to_string(&actual).unwrap()
+            ));
+        }
+    }
     // The borrowed output (transform) reads, converts and serializes to the same document.
     if case.get("chainr_from").is_none() && case.get("repeat").is_none() {
         check_borrowed_output(&jolt, &input, context.as_ref(), &actual)?;

@@ -201,6 +201,34 @@ proptest! {
         }
     }
 
+    /// `explain` runs every step through the general (traced) code paths, which the fast paths
+    /// of a plain run (shared output objects, `[&n]` writes, batched modify leaves) must agree
+    /// with exactly.
+    #[test]
+    fn fast_paths_agree_with_the_traced_paths(spec in chain_spec(), input in json_value(), ctx in json_value()) {
+        let options = CompileOptions::new().with_extensions();
+        if let Ok(jolt) = Jolt::compile_with(&spec, &options) {
+            // Explain takes no context; run both without.
+            let _ = ctx;
+            let explained = jolt.explain(&input);
+            match jolt.apply(&input) {
+                Ok(v) => prop_assert_eq!(explained.output, Some(v)),
+                Err(e) => prop_assert!(explained.error.is_some(), "apply failed ({e}) but explain did not"),
+            }
+        }
+    }
+
+    #[test]
+    fn shift_fast_paths_agree_with_the_traced_paths(spec in shift_spec(), input in json_value()) {
+        if let Ok(jolt) = Jolt::compile_operation("shift", Some(&spec), &CompileOptions::new()) {
+            let explained = jolt.explain(&input);
+            match jolt.apply(&input) {
+                Ok(v) => prop_assert_eq!(explained.output, Some(v)),
+                Err(e) => prop_assert!(explained.error.is_some(), "apply failed ({e}) but explain did not"),
+            }
+        }
+    }
+
     #[test]
     fn the_compiler_never_panics_on_arbitrary_json(spec in json_value()) {
         let _ = Jolt::compile(&spec);
