@@ -678,6 +678,17 @@ fn write_map(mode: OpMode, map: &mut Map<String, Value>, key: Cow<'_, str>, valu
     }
 }
 
+/// What `process` does at a value: walk an object or a list, match a scalar as a key, or
+/// nothing for null.
+fn level_of(v: &Value) -> Option<Level> {
+    match v {
+        Value::Object(_) => Some(Level::Map),
+        Value::Array(_) => Some(Level::List),
+        Value::Null => None,
+        other => Some(Level::Scalar(java::to_java_string(other))),
+    }
+}
+
 struct Run<'s, 'c, 't> {
     steps: Vec<MStep<'s>>,
     context: Option<&'c Value>,
@@ -702,18 +713,23 @@ impl<'s> Run<'s, '_, '_> {
     }
 
     fn level(&self, doc: &Value) -> Option<Level> {
-        match navigate(doc, &self.steps)? {
-            Value::Object(_) => Some(Level::Map),
-            Value::Array(_) => Some(Level::List),
-            Value::Null => None,
-            other => Some(Level::Scalar(java::to_java_string(other))),
-        }
+        level_of(navigate(doc, &self.steps)?)
     }
 
     fn process(&mut self, comp: &'s Composite, doc: &mut Value) -> Result<(), StepError> {
-        let Some(level) = self.level(doc) else {
-            return Ok(());
-        };
+        match self.level(doc) {
+            Some(level) => self.process_level(comp, level, doc),
+            None => Ok(()),
+        }
+    }
+
+    /// [`Run::process`] with the current level's kind already known.
+    fn process_level(
+        &mut self,
+        comp: &'s Composite,
+        level: Level,
+        doc: &mut Value,
+    ) -> Result<(), StepError> {
         match level {
             Level::Map | Level::List => {
                 let is_list = matches!(level, Level::List);
@@ -875,26 +891,41 @@ impl<'s> Run<'s, '_, '_> {
             matched,
             orig_size: None,
         });
-        let current = navigate(doc, &self.steps);
-        if !comp.data_type.compatible(current) {
-            self.steps.pop();
-            return Ok(());
-        }
-        if matches!(current, None | Some(Value::Null)) {
-            // Jolt creates the missing container when the mode allows writing there.
-            let Some(step) = self.steps.pop() else {
-                return Ok(());
-            };
-            if !self.create_container(node, comp, &step.matched.key, parent_orig, doc) {
-                return Ok(());
+        // The usual case, a container already there, takes one walk down to it.
+        let found = match navigate_mut(doc, &self.steps) {
+            Some(v) if !v.is_null() => {
+                if !comp.data_type.compatible(Some(v)) {
+                    self.steps.pop();
+                    return Ok(());
+                }
+                let orig = expand_list(v, comp.data_type);
+                Some((orig, level_of(v)))
             }
-            self.steps.push(step);
-        }
-        if let Some(v) = navigate_mut(doc, &self.steps) {
-            let orig = expand_list(v, comp.data_type);
-            if let Some(last) = self.steps.last_mut() {
-                last.orig_size = orig;
+            _ => None,
+        };
+        let (orig, level) = match found {
+            Some(found) => found,
+            None => {
+                if !comp.data_type.compatible(None) {
+                    self.steps.pop();
+                    return Ok(());
+                }
+                // Jolt creates the missing container when the mode allows writing there.
+                let Some(step) = self.steps.pop() else {
+                    return Ok(());
+                };
+                if !self.create_container(node, comp, &step.matched.key, parent_orig, doc) {
+                    return Ok(());
+                }
+                self.steps.push(step);
+                match navigate_mut(doc, &self.steps) {
+                    Some(v) => (expand_list(v, comp.data_type), level_of(v)),
+                    None => (None, None),
+                }
             }
+        };
+        if let Some(last) = self.steps.last_mut() {
+            last.orig_size = orig;
         }
         if let Some(t) = self.trace.as_deref_mut() {
             let mut p = String::new();
@@ -905,7 +936,10 @@ impl<'s> Run<'s, '_, '_> {
             }
             t.matched(&node.spec_path, p);
         }
-        let result = self.process(comp, doc);
+        let result = match level {
+            Some(level) => self.process_level(comp, level, doc),
+            None => Ok(()),
+        };
         self.steps.pop();
         result
     }
