@@ -43,10 +43,10 @@ impl Functions {
             map: HashMap::new(),
         };
         f.register("toLower", |a| {
-            single(a, |v| v.as_str().map(|s| Value::from(s.to_lowercase())))
+            single(a, |v| v.as_str().map(|s| Value::from(to_lower(s))))
         });
         f.register("toUpper", |a| {
-            single(a, |v| v.as_str().map(|s| Value::from(s.to_uppercase())))
+            single(a, |v| v.as_str().map(|s| Value::from(to_upper(s))))
         });
         f.register("trim", |a| {
             single(a, |v| v.as_str().map(|s| Value::from(java::java_trim(s))))
@@ -342,6 +342,25 @@ fn to_boolean(v: &Value) -> Option<Value> {
 }
 
 // ---- strings ----
+
+/// `str::to_uppercase`, with plain ASCII text (the usual codes and currencies) converted
+/// byte by byte, which gives the same result.
+fn to_upper(s: &str) -> String {
+    if s.is_ascii() {
+        s.to_ascii_uppercase()
+    } else {
+        s.to_uppercase()
+    }
+}
+
+/// `str::to_lowercase`, with the same ASCII shortcut as [`to_upper`].
+fn to_lower(s: &str) -> String {
+    if s.is_ascii() {
+        s.to_ascii_lowercase()
+    } else {
+        s.to_lowercase()
+    }
+}
 
 fn concat(args: &[&Value]) -> Option<Value> {
     let unpacked;

@@ -232,6 +232,12 @@ pub(crate) fn double_to_string(d: f64) -> String {
 /// Java `String.valueOf(Object)` of a JSON value, as Jolt's functions see it (`null` is "null",
 /// lists print as `[a, b]`, maps as `{k=v}`).
 pub(crate) fn to_java_string(v: &Value) -> String {
+    // The common scalars are made directly, without an intermediate copy.
+    match v {
+        Value::String(s) => return s.clone(),
+        Value::Number(n) => return JNum::of(n).to_java_string(),
+        _ => {}
+    }
     let mut out = String::new();
     write_java_string(v, &mut out);
     out
