@@ -131,6 +131,8 @@ enum Strategy {
 #[derive(Debug)]
 struct Composite {
     literals: Vec<Node>,
+    /// Only literal keys, all of them local leaves ([`Node::batchable`]).
+    all_local: bool,
     literal_index: HashMap<String, usize>,
     computed: Vec<Node>,
     data_type: DataType,
@@ -306,8 +308,12 @@ fn compile_composite(
     } else {
         Strategy::AllLiteralsWithComputed
     };
+    let all_local = matches!(strategy, Strategy::AllLiterals)
+        && !literals.is_empty()
+        && literals.iter().all(Node::batchable);
     Ok(Composite {
         literals,
+        all_local,
         literal_index,
         computed,
         data_type,
@@ -899,6 +905,20 @@ impl<'s> Run<'s, '_, '_> {
                     return Ok(());
                 }
                 let orig = expand_list(v, comp.data_type);
+                if let Some(last) = self.steps.last_mut() {
+                    last.orig_size = orig;
+                }
+                // Only local leaves here (an address, an order line): apply them right in
+                // the container just found.
+                if comp.all_local
+                    && self.trace.is_none()
+                    && matches!(v, Value::Object(_) | Value::Array(_))
+                {
+                    let is_list = v.is_array();
+                    self.write_local_leaves(&comp.literals, is_list, orig, v);
+                    self.steps.pop();
+                    return Ok(());
+                }
                 Some((orig, level_of(v)))
             }
             _ => None,
@@ -1093,6 +1113,19 @@ impl<'s> Run<'s, '_, '_> {
         if !matches!(parent, Value::Object(_) | Value::Array(_)) {
             return false;
         }
+        self.write_local_leaves(lits, is_list, parent_orig, parent);
+        true
+    }
+
+    /// The loop of [`Run::apply_local_run`], into `parent` (an object or a list, whose
+    /// walked level is on top of the path and whose size before padding is `parent_orig`).
+    fn write_local_leaves(
+        &mut self,
+        lits: &'s [Node],
+        is_list: bool,
+        parent_orig: Option<usize>,
+        parent: &mut Value,
+    ) {
         for lit in lits {
             let Body::Leaf(evals) = &lit.body else {
                 continue;
@@ -1114,7 +1147,6 @@ impl<'s> Run<'s, '_, '_> {
             });
             self.write_local(lit, evals, nav, parent_orig, parent);
         }
-        true
     }
 
     fn apply_leaf(
