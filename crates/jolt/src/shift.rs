@@ -694,77 +694,83 @@ fn write_all<'a>(
     pushed: bool,
     out: &mut Output<'a, '_>,
 ) -> Result<(), StepError> {
-    // The common case: one path of plain keys.
-    if let [
-        Writer {
-            literal: Some(keys),
-            ..
-        },
-    ] = writers
-    {
-        set_literal_path(&mut out.root, keys, data);
-        return Ok(());
+    // The common case: one output path.
+    if let [writer] = writers {
+        return write_one(writer, data, walk, pushed, out);
     }
     let last = writers.len().saturating_sub(1);
     let mut data = Some(data);
     for (i, writer) in writers.iter().enumerate() {
         let value = if i == last { data.take() } else { data.clone() };
         let Some(value) = value else { continue };
-        if let Some(keys) = &writer.literal {
-            set_literal_path(&mut out.root, keys, value);
-            continue;
-        }
-        if let Some(fast) = &writer.fast {
-            let mut refs = [0usize; MAX_REFS];
-            let mut n = 0;
-            let mut aborted = false;
-            for seg in fast {
-                if let OutSeg::Ref(up) = seg {
-                    // As the evaluating path: a key that is not a non-negative int drops the
-                    // write.
-                    match walk.ref_index(*up, pushed) {
-                        Some(i) if n < MAX_REFS => {
-                            refs[n] = i;
-                            n += 1;
-                        }
-                        _ => {
-                            aborted = true;
-                            break;
-                        }
-                    }
-                }
-            }
-            if !aborted {
-                set_fast(&mut out.root, fast, &refs[..n], value);
-            }
-            continue;
-        }
-        let mut resolved = std::mem::take(&mut out.scratch);
-        resolved.clear();
-        let mut aborted = false;
-        for seg in &writer.segs {
-            // Most segments are plain keys: no evaluation needed.
-            if let SegEval::Literal(key) = &seg.eval {
-                resolved.push((seg.kind, Resolved::Key(Cow::Borrowed(key))));
-                continue;
-            }
-            match seg
-                .evaluate(walk)
-                .map_err(|m| StepError::new(walk.input_pointer(), m))?
-            {
-                Some(r) => resolved.push((seg.kind, r)),
-                None => {
-                    aborted = true;
-                    break;
-                }
-            }
-        }
-        if !aborted {
-            set_path(&mut out.root, &resolved, value);
-        }
-        out.scratch = resolved;
+        write_one(writer, value, walk, pushed, out)?;
     }
     Ok(())
+}
+
+/// Writes `value` at one output path.
+fn write_one<'a>(
+    writer: &'a Writer,
+    value: Out<'a>,
+    walk: &ShiftWalk<'a>,
+    pushed: bool,
+    out: &mut Output<'a, '_>,
+) -> Result<(), StepError> {
+    if let Some(keys) = &writer.literal {
+        set_literal_path(&mut out.root, keys, value);
+        return Ok(());
+    }
+    if let Some(fast) = &writer.fast {
+        // As the evaluating path: a key that is not a non-negative int drops the write.
+        if let Some((refs, n)) = resolve_refs(fast, walk, pushed) {
+            set_fast(&mut out.root, fast, &refs[..n], value);
+        }
+        return Ok(());
+    }
+    let mut resolved = std::mem::take(&mut out.scratch);
+    resolved.clear();
+    let mut aborted = false;
+    for seg in &writer.segs {
+        // Most segments are plain keys: no evaluation needed.
+        if let SegEval::Literal(key) = &seg.eval {
+            resolved.push((seg.kind, Resolved::Key(Cow::Borrowed(key))));
+            continue;
+        }
+        match seg
+            .evaluate(walk)
+            .map_err(|m| StepError::new(walk.input_pointer(), m))?
+        {
+            Some(r) => resolved.push((seg.kind, r)),
+            None => {
+                aborted = true;
+                break;
+            }
+        }
+    }
+    if !aborted {
+        set_path(&mut out.root, &resolved, value);
+    }
+    out.scratch = resolved;
+    Ok(())
+}
+
+/// The array index of each [`OutSeg::Ref`] in `segs` (and how many there are); `None` when
+/// one of the keys read is not a non-negative int, which drops the write.
+#[inline]
+fn resolve_refs(
+    segs: &[OutSeg],
+    walk: &ShiftWalk<'_>,
+    pushed: bool,
+) -> Option<([usize; MAX_REFS], usize)> {
+    let mut refs = [0usize; MAX_REFS];
+    let mut n = 0;
+    for seg in segs {
+        if let OutSeg::Ref(up) = seg {
+            *refs.get_mut(n)? = walk.ref_index(*up, pushed)?;
+            n += 1;
+        }
+    }
+    Some((refs, n))
 }
 
 /// Writes a shared [`LiteralRun`] of an input object: the output object is walked to (and
@@ -805,15 +811,7 @@ fn find_object<'a, 'o>(
     prefix: &'a [OutSeg],
     walk: &ShiftWalk<'a>,
 ) -> Option<&'o mut OutMap<'a>> {
-    let mut refs = [0usize; MAX_REFS];
-    let mut n = 0;
-    for seg in prefix {
-        if let OutSeg::Ref(up) = seg {
-            // As `write_all`: a key that is not a non-negative int drops the write.
-            *refs.get_mut(n)? = walk.ref_index(*up, false)?;
-            n += 1;
-        }
-    }
+    let (refs, n) = resolve_refs(prefix, walk, false)?;
     let mut refs = refs[..n].iter();
     match descend_fast(root, prefix, SegKind::Map, &mut refs)? {
         Out::Object(m) => Some(m),
