@@ -19,8 +19,6 @@ const MAX_SHAPES: usize = 256;
 const MIN_KEYS: usize = 2;
 /// Larger objects are rare and would make the remembered shapes big.
 const MAX_KEYS: usize = 64;
-/// Room for keys added after the shift, in every object built from a remembered shape.
-const SPARE_KEYS: usize = 4;
 
 /// The shapes one compiled shift has produced.
 #[derive(Debug, Default)]
@@ -120,12 +118,7 @@ impl TemplateView<'_> {
         if known.len() + self.new_shapes.len() < MAX_SHAPES
             && !self.new_shapes.iter().any(|(p, _)| *p == print)
         {
-            // Copies of a map keep its table size: room to spare here lets later steps
-            // (default, modify) add keys to an output object without growing it.
-            let mut shape = Map::with_capacity(len + SPARE_KEYS);
-            for k in keys {
-                shape.insert(k.to_string(), Value::Null);
-            }
+            let shape: Map<String, Value> = keys.map(|k| (k.to_string(), Value::Null)).collect();
             self.new_shapes.push((print, shape));
         }
         None
