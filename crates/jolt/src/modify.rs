@@ -1012,7 +1012,9 @@ impl<'s> Run<'s, '_, '_> {
         if node.self_only
             && let (Value::Object(map), Nav::Key) = (&mut *parent, nav)
         {
-            self.write_self_only(node, evals, map);
+            if let Some(step) = self.steps.pop() {
+                self.write_self_only(node, evals, &step.matched.key, map);
+            }
             return;
         }
         let value = {
@@ -1056,17 +1058,16 @@ impl<'s> Run<'s, '_, '_> {
     }
 
     /// [`Run::write_local`] into an object for a leaf whose functions read only its own value
-    /// ([`Node::self_only`]): the key is looked up once, for reading and writing.
+    /// ([`Node::self_only`]): the key is looked up once, for reading and writing. Such
+    /// functions read nothing from the walked path, so the leaf's level need not be on it.
     fn write_self_only(
-        &mut self,
+        &self,
         node: &'s Node,
         evals: &'s [Evaluator],
+        key: &str,
         map: &mut Map<String, Value>,
     ) {
-        let Some(step) = self.steps.last() else {
-            return;
-        };
-        match map_lookup::get_mut(map, &step.matched.key) {
+        match map_lookup::get_mut(map, key) {
             Some(slot) => {
                 let value = {
                     let view = LocalView {
@@ -1095,11 +1096,10 @@ impl<'s> Run<'s, '_, '_> {
                     here: None,
                 };
                 if let Some(value) = evaluate_first(evals, None, &view, self.context) {
-                    map.insert(step.matched.key.to_string(), value);
+                    map.insert(key.to_string(), value);
                 }
             }
         }
-        self.steps.pop();
     }
 
     /// Applies the [`Node::local`] leaves `lits` (literal keys, no `?`) to the container at
@@ -1140,6 +1140,12 @@ impl<'s> Run<'s, '_, '_> {
                 Key::Index(i) if is_list => (index_key(*i), Nav::Index(*i)),
                 Key::Index(_) | Key::Star(_) => continue,
             };
+            if lit.self_only
+                && let (Value::Object(map), Nav::Key) = (&mut *parent, nav)
+            {
+                self.write_self_only(lit, evals, &key, map);
+                continue;
+            }
             self.steps.push(MStep {
                 nav,
                 matched: Matched::new(key),
