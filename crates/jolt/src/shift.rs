@@ -255,12 +255,12 @@ impl Shift {
         walk.steps.push(Step {
             tree: input,
             matched: Matched::new(Cow::Borrowed("root")),
-            input_key: None,
+            descends: false,
         });
         walk.steps.push(Step {
             tree: input,
             matched: Matched::new(Cow::Borrowed("root")),
-            input_key: None,
+            descends: false,
         });
         for special in &self.root.specials {
             special.apply(Cow::Borrowed("root"), input, &mut walk, &mut out)?;
@@ -492,8 +492,9 @@ fn fast_segments(segs: &[PathSeg], depth: usize) -> Option<Vec<OutSeg>> {
 struct Step<'a> {
     tree: &'a Value,
     matched: Matched<'a>,
-    /// The input key this level descended by; `None` for levels that do not descend (`@`, `$`).
-    input_key: Option<Cow<'a, str>>,
+    /// Whether this level descended by an input key (its matched key); levels that do not
+    /// descend (`@`, `$`) are left out of input paths.
+    descends: bool,
 }
 
 struct ShiftWalk<'a> {
@@ -516,8 +517,8 @@ impl ShiftWalk<'_> {
     fn input_pointer(&self) -> String {
         let mut p = String::new();
         for s in self.steps.iter().skip(2) {
-            if let Some(k) = &s.input_key {
-                push_pointer(&mut p, k);
+            if s.descends {
+                push_pointer(&mut p, &s.matched.key);
             }
         }
         p
@@ -608,7 +609,6 @@ impl Node {
             }
             LhsKey::Hash(text) => (Matched::new(Cow::Borrowed(text.as_str())), false),
         };
-        let input_key = if descends { Some(key.clone()) } else { None };
         match &self.body {
             Body::Composite(comp) => {
                 let mut data = input;
@@ -621,7 +621,7 @@ impl Node {
                 walk.steps.push(Step {
                     tree: data,
                     matched,
-                    input_key,
+                    descends,
                 });
                 if let Some(t) = out.trace.as_deref_mut() {
                     t.matched(&self.spec_path, walk.input_pointer());
@@ -650,7 +650,7 @@ impl Node {
                     walk.steps.push(Step {
                         tree: input,
                         matched,
-                        input_key,
+                        descends,
                     });
                 }
                 if let Some(t) = out.trace.as_deref_mut() {
