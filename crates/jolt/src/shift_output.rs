@@ -39,6 +39,7 @@ pub(crate) struct OutMap<'a> {
 }
 
 impl<'a> OutMap<'a> {
+    #[inline]
     pub(crate) fn position(&self, key: &str) -> Option<usize> {
         match &self.index {
             Some(ix) => ix.get(key).copied(),
@@ -49,6 +50,7 @@ impl<'a> OutMap<'a> {
         }
     }
 
+    #[inline]
     fn push(&mut self, key: Cow<'a, str>, value: Out<'a>) -> usize {
         let pos = self.entries.len();
         if let Some(ix) = &mut self.index {
