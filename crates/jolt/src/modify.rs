@@ -190,7 +190,8 @@ impl Modify {
         trace: Option<&mut Tracer>,
     ) -> Result<Value, StepError> {
         let mut run = Run {
-            steps: Vec::with_capacity(16),
+            // Deep enough for most specs, and small enough for the allocator's fast path.
+            steps: Vec::with_capacity(8),
             context,
             trace,
         };

@@ -245,11 +245,13 @@ impl Shift {
     ) -> Result<Option<Out<'a>>, StepError> {
         let mut out = Output {
             root: Out::Null,
-            scratch: Vec::with_capacity(8),
+            // Only output paths that need evaluating use it; most specs have none.
+            scratch: Vec::new(),
             trace,
         };
         let mut walk = ShiftWalk {
-            steps: Vec::with_capacity(16),
+            // Deep enough for most specs, and small enough for the allocator's fast path.
+            steps: Vec::with_capacity(8),
         };
         // Jolt puts the root on the walked path twice (the transform, then the root spec).
         walk.steps.push(Step {
