@@ -95,13 +95,32 @@ struct Trip<'c, 'a> {
     cx: &'c RecordContext<'a>,
     pk: i64,
     report: RecordReport,
+    /// The Query Check answer fetched while the order was being read, if it is the request the
+    /// record would have sent: the first Query Check of the record uses it instead of asking
+    /// again.
+    early_query: Option<Exchange>,
 }
 
-/// Runs one order (by pk and number) through the flow.
-pub async fn process_order(cx: &RecordContext<'_>, pk: i64, number: &str) -> RecordReport {
+/// What is learned before the order's detail has arrived.
+struct EarlyLook {
+    /// The record's ledger entry.
+    entry: Option<LedgerEntry>,
+    /// A Query Check sent with the attributes of the order's list row, and those attributes.
+    query: Option<(Attributes, Exchange)>,
+}
+
+/// Runs one order (by pk and number) through the flow. `row` is the order as the unsent-orders
+/// list gave it (its top-level fields let the Query Check start while the detail is read).
+pub async fn process_order(
+    cx: &RecordContext<'_>,
+    pk: i64,
+    number: &str,
+    row: Option<&Value>,
+) -> RecordReport {
     let mut trip = Trip {
         cx,
         pk,
+        early_query: None,
         report: RecordReport {
             key: number.to_string(),
             id: Some(pk.to_string()),
@@ -113,7 +132,7 @@ pub async fn process_order(cx: &RecordContext<'_>, pk: i64, number: &str) -> Rec
             response: None,
         },
     };
-    match trip.run().await {
+    match trip.run(row).await {
         Ok(status) => trip.report.status = status,
         Err(stop) => {
             trip.report.status = stop.status;
@@ -136,21 +155,23 @@ impl<'a> Trip<'_, 'a> {
         &mut self.report.attributes
     }
 
-    async fn run(&mut self) -> Result<RowStatus, Stop> {
-        let order = self
-            .cx
-            .omnitron
-            .assembled_order(self.pk)
-            .await
+    async fn run(&mut self, row: Option<&Value>) -> Result<RowStatus, Stop> {
+        // The order's detail takes a few sequential round trips to Omnitron; the ledger lookup
+        // and the Query Check (a read) need only what the list row says, so they go meanwhile.
+        let (order, early) = tokio::join!(
+            self.cx.omnitron.assembled_order(self.pk),
+            self.look_early(row)
+        );
+        let order = order
             .map_err(|e| Stop::failed(format!("reading the order from Omnitron failed: {e}")))?;
+        let EarlyLook { entry, query } = early?;
         self.refresh_tokens().await?;
         self.attrs().set_order_fields(&order);
-
-        let entry = self
-            .cx
-            .store
-            .get_ledger_entry(&self.flow().id, self.key())
-            .await?;
+        if let (Some((early_attributes, exchange)), Some(check)) = (query, &self.flow().query_check)
+            && same_request(&check.request, &early_attributes, &self.report.attributes)
+        {
+            self.early_query = Some(exchange);
+        }
         if let Some(entry) = &entry {
             match entry.phase {
                 LedgerPhase::Completed => {
@@ -228,47 +249,58 @@ impl<'a> Trip<'_, 'a> {
         Ok(())
     }
 
+    /// The ledger entry, and — when the record will ask Query Check Order first — that query,
+    /// sent with the list row's fields as `_order.*`. Whether the answer can be used is decided
+    /// once the detail is in (see [`same_request`]); any problem here just means no early query.
+    async fn look_early(&self, row: Option<&Value>) -> Result<EarlyLook, Stop> {
+        let cx = self.cx;
+        let flow = self.flow();
+        let entry = cx.store.get_ledger_entry(&flow.id, self.key()).await?;
+        let asks_first = entry.as_ref().is_none_or(|e| {
+            matches!(
+                e.phase,
+                LedgerPhase::Intent | LedgerPhase::Rejected | LedgerPhase::Released
+            )
+        });
+        let (Some(check), Some(row), true) = (&flow.query_check, row, asks_first) else {
+            return Ok(EarlyLook { entry, query: None });
+        };
+        let (Ok(omnitron), Ok(erp)) = (cx.omnitron.token().await, cx.erp.credential().await) else {
+            return Ok(EarlyLook { entry, query: None });
+        };
+        let mut attributes = cx.base_attributes.clone();
+        attributes.set("token.omnitron", omnitron);
+        attributes.set("token.erp", erp.token);
+        attributes.set_order_fields(row);
+        let query = match send_request(cx, &check.request, None, attributes.map()).await {
+            Ok(exchange) => Some((attributes, exchange)),
+            Err(_) => None,
+        };
+        Ok(EarlyLook { entry, query })
+    }
+
     /// Sends a templated request through the ERP login, renewing the token once if refused.
     async fn send(
         &mut self,
         template: &RequestTemplate,
         body: Option<Vec<u8>>,
     ) -> Result<Exchange, Stop> {
-        let relogin = self.flow().config.run.relogin_statuses.as_slice();
-        let attributes = self.report.attributes.map();
-        let exchange = self
-            .cx
-            .erp
-            .send(relogin, |token| {
-                // The token may have been renewed since the record started: expressions see
-                // the one this request is sent with.
-                let view = WithToken { attributes, token };
-                let url = evaluate(&template.url, &view, "URL")?;
-                let mut request = Request::new(template.method.clone(), url);
-                if let Some(body) = &body {
-                    request = request
-                        .header("Content-Type", "application/json")
-                        .body(body.clone());
-                }
-                for (name, value) in &template.headers {
-                    request.set_header(name, evaluate(value, &view, name)?);
-                }
-                Ok::<_, String>(request)
-            })
-            .await
-            .map_err(|e| match e {
-                SendError::Login(e) => Stop::failed(format!("ERP login failed: {e}")),
-                SendError::Build(e) => Stop::failed(e),
-            })?;
+        let exchange = send_request(self.cx, template, body, self.report.attributes.map()).await?;
         self.attrs().set_invokehttp(&exchange);
         Ok(exchange)
     }
 
     async fn query(&mut self, _order: &Value) -> Result<QueryVerdict, Stop> {
-        let Some(query) = self.flow().query_check.clone() else {
+        let Some(query) = &self.flow().query_check else {
             return Ok(QueryVerdict::NotFound);
         };
-        let exchange = self.send(&query.request, None).await?;
+        let exchange = match self.early_query.take() {
+            Some(exchange) => {
+                self.attrs().set_invokehttp(&exchange);
+                exchange
+            }
+            None => self.send(&query.request, None).await?,
+        };
         self.report.request = Some(format!(
             "{} {}",
             exchange.request.method, exchange.request.url
@@ -599,6 +631,61 @@ impl<'a> Trip<'_, 'a> {
             (_, Some(error)) => Err(Stop::failed(format!("{name} failed: {}", last_line(error)))),
             (None, None) => Err(Stop::failed(format!("{name} did not transfer the order"))),
         }
+    }
+}
+
+/// Sends a templated request through the ERP login, renewing the token once if refused.
+async fn send_request(
+    cx: &RecordContext<'_>,
+    template: &RequestTemplate,
+    body: Option<Vec<u8>>,
+    attributes: &std::collections::BTreeMap<String, String>,
+) -> Result<Exchange, Stop> {
+    let relogin = cx.flow.config.run.relogin_statuses.as_slice();
+    cx.erp
+        .send(relogin, |token| {
+            // The token may have been renewed since the record started: expressions see the one
+            // this request is sent with.
+            build_request(template, &WithToken { attributes, token }, body.clone())
+        })
+        .await
+        .map_err(|e| match e {
+            SendError::Login(e) => Stop::failed(format!("ERP login failed: {e}")),
+            SendError::Build(e) => Stop::failed(e),
+        })
+}
+
+fn build_request(
+    template: &RequestTemplate,
+    view: &WithToken<'_>,
+    body: Option<Vec<u8>>,
+) -> Result<Request, String> {
+    let url = evaluate(&template.url, view, "URL")?;
+    let mut request = Request::new(template.method.clone(), url);
+    if let Some(body) = body {
+        request = request
+            .header("Content-Type", "application/json")
+            .body(body);
+    }
+    for (name, value) in &template.headers {
+        request.set_header(name, evaluate(value, view, name)?);
+    }
+    Ok(request)
+}
+
+/// Whether `template` builds the same request from both sets of attributes (with the same ERP
+/// token): then an answer to one is the answer to the other.
+fn same_request(template: &RequestTemplate, early: &Attributes, now: &Attributes) -> bool {
+    let build = |attributes: &Attributes| {
+        let view = WithToken {
+            attributes: attributes.map(),
+            token: "",
+        };
+        build_request(template, &view, None).ok()
+    };
+    match (build(early), build(now)) {
+        (Some(a), Some(b)) => a.method == b.method && a.url == b.url && a.headers == b.headers,
+        _ => false,
     }
 }
 

@@ -250,16 +250,11 @@ async fn execute(
     .map_err(|e| e.to_string())?;
     let erp = ErpSession::new(flow.erp.clone(), erp_http);
 
-    // Login step: both sides, before anything is read.
-    let omnitron_token = omnitron
-        .token()
-        .await
-        .map_err(|e| format!("Login: Omnitron: {e}"))?;
+    // Login step: both sides (at once), before anything is read.
+    let (omnitron_token, erp_credential) = tokio::join!(omnitron.token(), erp.credential());
+    let omnitron_token = omnitron_token.map_err(|e| format!("Login: Omnitron: {e}"))?;
     store.redactor().secrets().add(omnitron_token);
-    let erp_credential = erp
-        .credential()
-        .await
-        .map_err(|e| format!("Login: ERP: {e}"))?;
+    let erp_credential = erp_credential.map_err(|e| format!("Login: ERP: {e}"))?;
     if !erp_credential.token.is_empty() {
         store.redactor().secrets().add(erp_credential.token);
     }
@@ -280,7 +275,7 @@ async fn execute(
     };
 
     let concurrency = run.concurrency.max(1);
-    let (sender, receiver) = tokio::sync::mpsc::channel::<(i64, String)>(concurrency * 2);
+    let (sender, receiver) = tokio::sync::mpsc::channel::<Listed>(concurrency * 2);
     // Row logs and counts are written beside the records, not in their concurrency slots: the
     // ledger already holds what a crash must not lose, so a record's slot frees up as soon as
     // its ledger entry is final.
@@ -292,11 +287,11 @@ async fn execute(
         futures::stream::unfold(receiver, |mut rx| async move {
             rx.recv().await.map(|item| (item, rx))
         })
-        .for_each_concurrent(concurrency, |(pk, number)| {
+        .for_each_concurrent(concurrency, |listed| {
             let cx = &cx;
             let log_sender = &log_sender;
             async move {
-                let report = process_order(cx, pk, &number).await;
+                let report = process_order(cx, listed.pk, &listed.number, Some(&listed.row)).await;
                 progress.record(&report);
                 if log_sender
                     .send(row_log(execution_id, report))
@@ -326,12 +321,19 @@ async fn execute(
     Ok(json!({"pages_read": pages, "erp_logins": erp.login_count()}))
 }
 
-/// Feeds order pks to the workers; returns how many pages were read.
+/// An order as the unsent-orders list gave it.
+struct Listed {
+    pk: i64,
+    number: String,
+    row: Value,
+}
+
+/// Feeds listed orders to the workers; returns how many pages were read.
 async fn read_orders(
     omnitron: &OmnitronClient,
     flow: &OrderFlow,
     selection: &Selection,
-    sender: tokio::sync::mpsc::Sender<(i64, String)>,
+    sender: tokio::sync::mpsc::Sender<Listed>,
     progress: &dyn Progress,
 ) -> Result<u32, String> {
     match selection {
@@ -359,7 +361,7 @@ async fn read_orders(
                         tracing::warn!("an order without pk or number was skipped: {row}");
                         continue;
                     };
-                    if sender.send((pk, number)).await.is_err() {
+                    if sender.send(Listed { pk, number, row }).await.is_err() {
                         return Ok(pager.pages_read());
                     }
                 }
@@ -380,8 +382,8 @@ async fn read_orders(
                 let rows = results_of(&body).cloned().unwrap_or_default();
                 progress.read(rows.len());
                 for row in rows {
-                    if let Some(item) = pk_and_number(&row)
-                        && sender.send(item).await.is_err()
+                    if let Some((pk, number)) = pk_and_number(&row)
+                        && sender.send(Listed { pk, number, row }).await.is_err()
                     {
                         return Ok(pages);
                     }
