@@ -127,7 +127,7 @@ impl ScriptPool {
         content: impl Into<Vec<u8>>,
         attributes: BTreeMap<String, String>,
     ) -> Result<RunResult, ScriptError> {
-        self.run_with(script, content, attributes, &RunOptions::default())
+        self.run_with(script, content, &attributes, &RunOptions::default())
             .await
     }
 
@@ -136,7 +136,7 @@ impl ScriptPool {
         &self,
         script: &Script,
         content: impl Into<Vec<u8>>,
-        attributes: BTreeMap<String, String>,
+        attributes: &BTreeMap<String, String>,
         options: &RunOptions,
     ) -> Result<RunResult, ScriptError> {
         let content = content.into();
@@ -160,7 +160,7 @@ impl ScriptPool {
                 source: send_source.then(|| script.source()),
                 content: text,
                 content_b64: b64.clone(),
-                attributes: Some(&attributes),
+                attributes: Some(attributes),
                 properties: Some(&options.properties),
             };
             let body = serde_json::to_vec(&request).map_err(|e| ScriptError::Protocol {

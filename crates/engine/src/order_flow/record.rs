@@ -61,6 +61,11 @@ pub struct RecordReport {
     pub request: Option<String>,
     /// The ERP's answer.
     pub response: Option<String>,
+    /// The ledger attempt to mark completed: the ERP and Omnitron are both done. Marking it is
+    /// left to the row log writer, off the record's concurrency slot: a crash before that
+    /// commit leaves the entry `accepted` for an order Omnitron no longer lists, which is
+    /// harmless.
+    pub completed_attempt: Option<u32>,
 }
 
 /// Stops a record: the outcome and the message.
@@ -130,6 +135,7 @@ pub async fn process_order(
             attributes: cx.base_attributes.clone(),
             request: None,
             response: None,
+            completed_attempt: None,
         },
     };
     match trip.run(row).await {
@@ -208,24 +214,30 @@ impl<'a> Trip<'_, 'a> {
         }
 
         // Script.
-        let mut body = order.clone();
+        let mut scripted = None;
         if let Some(script) = &self.flow().script {
             self.report.step = Step::Script;
-            let output = self.run_script(script, &body).await?;
-            body = serde_json::from_slice(&output)
-                .map_err(|e| Stop::failed(format!("the Script's output is not JSON: {e}")))?;
+            let output = self.run_script(script, &order).await?;
+            scripted = Some(
+                serde_json::from_slice::<Value>(&output)
+                    .map_err(|e| Stop::failed(format!("the Script's output is not JSON: {e}")))?,
+            );
             if self.report.attributes.order_exists() {
                 return self.finish_found(&order, Value::Null).await;
             }
         }
 
         // Mapping.
-        if let Some(mapping) = &self.flow().mapping {
-            self.report.step = Step::Mapping;
-            body = mapping
-                .apply(&body)
-                .map_err(|e| Stop::failed(format!("the Mapping failed: {e}")))?;
-        }
+        let body = match (&self.flow().mapping, scripted) {
+            (Some(mapping), scripted) => {
+                self.report.step = Step::Mapping;
+                mapping
+                    .apply(scripted.as_ref().unwrap_or(&order))
+                    .map_err(|e| Stop::failed(format!("the Mapping failed: {e}")))?
+            }
+            (None, Some(scripted)) => scripted,
+            (None, None) => order,
+        };
 
         self.write(body).await
     }
@@ -445,8 +457,7 @@ impl<'a> Trip<'_, 'a> {
             }
             Err(e) => return Err(e.into()),
         };
-        let write = self.flow().write.clone();
-        let exchange = self.send(&write, Some(bytes)).await?;
+        let exchange = self.send(&self.flow().write, Some(bytes)).await?;
         self.report.response = exchange.response().map(|r| r.text());
         let response = match &exchange.outcome {
             Ok(response) => response.clone(),
@@ -475,10 +486,25 @@ impl<'a> Trip<'_, 'a> {
                 truncate(&response.text(), 500)
             )));
         }
-        let entry = self
-            .record_result(intent.attempt, status, true, Some(response.text()), None)
-            .await?;
-        self.check_and_update_omnitron(&entry, body, response_value)
+        // The result's commit and the Check Response Script (which only reads the request and
+        // the answer) overlap; Omnitron is touched only once both are done.
+        let cx = self.cx;
+        let key = self.report.key.clone();
+        let result = ErpResult {
+            status_code: status,
+            accepted: true,
+            erp_reference: None,
+            response: self.report.response.clone(),
+            error: None,
+        };
+        let (recorded, checked) = tokio::join!(
+            cx.store
+                .record_result(&cx.flow.id, &key, intent.attempt, result),
+            self.check_response(body, response_value)
+        );
+        let entry = recorded?;
+        let (checked, input) = checked?;
+        self.update_omnitron(entry.attempt, &checked, &input)
             .await?;
         Ok(RowStatus::Success)
     }
@@ -516,22 +542,42 @@ impl<'a> Trip<'_, 'a> {
         request_data: Value,
         response_data: Value,
     ) -> Result<(), Stop> {
+        let (checked, input) = self.check_response(request_data, response_data).await?;
+        self.update_omnitron(entry.attempt, &checked, &input).await
+    }
+
+    /// Runs the Check Response Script; returns its checked output and the input it was given.
+    async fn check_response(
+        &mut self,
+        request_data: Value,
+        response_data: Value,
+    ) -> Result<(CheckResponseOutput, Value), Stop> {
         self.report.step = Step::CheckResponse;
         let input = json!({"request_data": request_data, "response_data": response_data});
-        let script = self.flow().check_response.clone();
-        let output = self.run_script(&script, &input).await?;
+        let output = self.run_script(&self.flow().check_response, &input).await?;
         let output: Value = serde_json::from_slice(&output).map_err(|e| {
             Stop::failed(format!(
                 "the Check Response Script's output is not JSON: {e}"
             ))
         })?;
         let checked = CheckResponseOutput::parse(&output).map_err(Stop::failed)?;
+        Ok((checked, input))
+    }
+
+    /// What follows an accepted answer: the refusal of a Check Response Script that said no, or
+    /// Write Data to Omnitron and then the Post Script.
+    async fn update_omnitron(
+        &mut self,
+        attempt: u32,
+        checked: &CheckResponseOutput,
+        input: &Value,
+    ) -> Result<(), Stop> {
         if !checked.is_send {
             let reason =
                 "the Check Response Script refused the ERP's answer (is_send is not \"1\")";
             self.cx
                 .store
-                .record_refusal(&self.flow().id, self.key(), entry.attempt, reason)
+                .record_refusal(&self.flow().id, self.key(), attempt, reason)
                 .await?;
             return Err(Stop::failed(reason));
         }
@@ -539,20 +585,17 @@ impl<'a> Trip<'_, 'a> {
         self.report.step = Step::WriteOmnitron;
         // Mapping calls are idempotent for the same code, so a resumed order simply repeats
         // them; recording each one in the ledger would cost a commit per order for nothing.
-        write_omnitron::write_mappings(self.cx.omnitron, self.pk, &checked)
+        write_omnitron::write_mappings(self.cx.omnitron, self.pk, checked)
             .await
             .map_err(|e| Stop::failed(format!("Write Data to Omnitron failed: {e}")))?;
         write_omnitron::mark_sent(self.cx.omnitron, self.pk)
             .await
             .map_err(|e| Stop::failed(format!("Write Data to Omnitron failed: {e}")))?;
-        self.cx
-            .store
-            .mark_completed(&self.flow().id, self.key(), entry.attempt)
-            .await?;
+        self.report.completed_attempt = Some(attempt);
 
-        if let Some(post) = self.flow().post_script.clone() {
+        if let Some(post) = &self.flow().post_script {
             self.report.step = Step::PostScript;
-            self.post_script(&post, &input).await;
+            self.post_script(post, input).await;
         }
         self.report.step = Step::Done;
         Ok(())
@@ -603,8 +646,8 @@ impl<'a> Trip<'_, 'a> {
             .scripts
             .run_with(
                 &script.script,
-                input.clone(),
-                self.report.attributes.map().clone(),
+                input,
+                self.report.attributes.map(),
                 &options,
             )
             .await
@@ -612,11 +655,13 @@ impl<'a> Trip<'_, 'a> {
                 ScriptError::Compile(d) => Stop::failed(format!("{name} does not compile: {d}")),
                 other => Stop::failed(format!("{name} failed: {other}")),
             })?;
-        self.report
-            .attributes
-            .replace_all(result.attributes.clone());
+        self.report.attributes.replace_all(result.attributes);
         match (result.relationship, &result.error) {
-            (Some(Relationship::Success), None) => Ok(result.result_data.unwrap_or(input)),
+            (Some(Relationship::Success), None) => match result.result_data {
+                Some(data) => Ok(data),
+                // Nothing written: the content is what went in.
+                None => serde_json::to_vec(content).map_err(|e| Stop::failed(e.to_string())),
+            },
             (Some(Relationship::Failure), _) => {
                 let detail = self
                     .report

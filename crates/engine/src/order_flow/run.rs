@@ -280,7 +280,7 @@ async fn execute(
     // ledger already holds what a crash must not lose, so a record's slot frees up as soon as
     // its ledger entry is final.
     let (log_sender, log_receiver) =
-        tokio::sync::mpsc::channel::<(NewRowLog, Counts)>(concurrency * 4);
+        tokio::sync::mpsc::channel::<(NewRowLog, Counts, Option<u32>)>(concurrency * 4);
     let reader = read_orders(&omnitron, flow, &request.selection, sender, progress);
     let records = async move {
         let log_sender = log_sender;
@@ -307,8 +307,13 @@ async fn execute(
     let writer = futures::stream::unfold(log_receiver, |mut rx| async move {
         rx.recv().await.map(|item| (item, rx))
     })
-    .for_each_concurrent(ROW_LOG_WRITERS, |(log, delta)| async move {
+    .for_each_concurrent(ROW_LOG_WRITERS, |(log, delta, completed)| async move {
         let key = log.record_key.clone();
+        if let Some(attempt) = completed
+            && let Err(error) = store.mark_completed(&flow.id, &key, attempt).await
+        {
+            tracing::error!(order = %key, "marking the ledger entry completed failed: {error}");
+        }
         if let Err(error) = store.append_row_log(log).await {
             tracing::error!(order = %key, "writing the row log failed: {error}");
         }
@@ -408,8 +413,9 @@ fn pk_and_number(row: &Value) -> Option<(i64, String)> {
 /// Row logs written at once (the store batches them into shared commits).
 const ROW_LOG_WRITERS: usize = 8;
 
-/// The row log of a finished record and what it adds to the execution's counts.
-fn row_log(execution_id: &str, report: RecordReport) -> (NewRowLog, Counts) {
+/// The row log of a finished record, what it adds to the execution's counts, and the ledger
+/// attempt to mark completed.
+fn row_log(execution_id: &str, report: RecordReport) -> (NewRowLog, Counts, Option<u32>) {
     let mut delta = Counts {
         read: 1,
         ..Counts::default()
@@ -432,5 +438,5 @@ fn row_log(execution_id: &str, report: RecordReport) -> (NewRowLog, Counts) {
         request: report.request,
         response: report.response,
     };
-    (log, delta)
+    (log, delta, report.completed_attempt)
 }
