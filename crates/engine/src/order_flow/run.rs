@@ -309,16 +309,15 @@ async fn execute(
     })
     .for_each_concurrent(ROW_LOG_WRITERS, |(log, delta, completed)| async move {
         let key = log.record_key.clone();
-        if let Some(attempt) = completed
-            && let Err(error) = store.mark_completed(&flow.id, &key, attempt).await
-        {
-            tracing::error!(order = %key, "marking the ledger entry completed failed: {error}");
-        }
-        if let Err(error) = store.append_row_log(log).await {
-            tracing::error!(order = %key, "writing the row log failed: {error}");
-        }
-        if let Err(error) = store.increment_counts(execution_id, delta).await {
-            tracing::error!(order = %key, "counting the record failed: {error}");
+        let completed = completed.map(|attempt| (flow.id.as_str(), attempt));
+        match store.finish_record(log, delta, completed).await {
+            Ok(None) => {}
+            Ok(Some(error)) => {
+                tracing::error!(order = %key, "marking the ledger entry completed failed: {error}");
+            }
+            Err(error) => {
+                tracing::error!(order = %key, "writing the row log and counts failed: {error}");
+            }
         }
     });
     let (read_result, (), ()) = tokio::join!(reader, records, writer);
