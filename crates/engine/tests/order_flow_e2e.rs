@@ -496,3 +496,66 @@ async fn tokens_expiring_mid_run_on_both_sides_are_renewed() {
     );
     assert!(h.erp.state().await.orders.iter().all(|o| o.creates == 1));
 }
+
+/// The ERP's order queries, per order number, in the order they arrived.
+async fn queries(h: &Harness) -> std::collections::BTreeMap<String, Vec<String>> {
+    let mut out = std::collections::BTreeMap::<String, Vec<String>>::new();
+    for entry in h
+        .erp
+        .journal(omnibridge_sim::JournalQuery {
+            path: Some("/orders/query".to_string()),
+            ..Default::default()
+        })
+        .await
+    {
+        let number = url::form_urlencoded::parse(entry.query.as_bytes())
+            .find(|(k, _)| k == "number")
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default();
+        out.entry(number).or_default().push(entry.query);
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_query_check_is_asked_once_per_order_while_its_detail_is_read() {
+    let h = Harness::start(30, ErpConfig::default()).await;
+    let eligible = h.eligible().await;
+    // `_order.pk` reads the same in the list row and in the detail: the query sent while the
+    // detail was read is the record's Query Check, and nothing is asked twice.
+    h.edit_flow(|t| {
+        t.replace(
+            "?number=${_order.number:urlEncode()}",
+            "?number=${_order.number:urlEncode()}&pk=${_order.pk}",
+        )
+    });
+    let summary = h.run().await;
+    assert_eq!(summary.execution.counts.sent as usize, eligible.len());
+    let asked = queries(&h).await;
+    assert_eq!(asked.len(), eligible.len());
+    for number in &eligible {
+        assert_eq!(asked[number].len(), 1, "{number}: {:?}", asked[number]);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_query_url_that_needs_the_detail_is_asked_with_the_detail() {
+    let h = Harness::start(30, ErpConfig::default()).await;
+    let eligible = h.eligible().await;
+    // `channel` is an id in the list row but an object in the detail (so no `_order.channel`
+    // attribute): the early query does not match and the record asks with the detail's view.
+    h.edit_flow(|t| {
+        t.replace(
+            "?number=${_order.number:urlEncode()}",
+            "?number=${_order.number:urlEncode()}&channel=${_order.channel}",
+        )
+    });
+    let summary = h.run().await;
+    assert_eq!(summary.execution.counts.sent as usize, eligible.len());
+    let asked = queries(&h).await;
+    for number in &eligible {
+        let last = asked[number].last().unwrap();
+        assert!(last.ends_with("&channel="), "{number}: {last}");
+        assert_eq!(creates(&h, number).await, 1);
+    }
+}

@@ -14,6 +14,18 @@ pub fn results_of(body: &Value) -> Option<&Vec<Value>> {
     }
 }
 
+/// Like [`results_of`], moving the rows out of the body instead of copying them.
+fn into_results(body: Value) -> Option<Vec<Value>> {
+    match body {
+        Value::Array(rows) => Some(rows),
+        Value::Object(mut map) => match map.remove("results") {
+            Some(Value::Array(rows)) => Some(rows),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
 /// The `pk` (or `id`) of a row as an integer.
 pub(crate) fn row_id(row: &Value) -> Option<i64> {
     let id = row.get("pk").or_else(|| row.get("id"))?;
@@ -87,13 +99,12 @@ impl SeekPager {
         let request = self.next_request();
         let body = self.client.get(&request).await?;
         self.pages_read += 1;
-        let rows = results_of(&body)
-            .cloned()
-            .ok_or_else(|| OmnitronError::Decode {
-                method: "GET".to_string(),
-                path: request.clone(),
-                message: "expected a list or a {\"results\": [...]} envelope".to_string(),
-            })?;
+        let no_more = body.get("next").is_some_and(Value::is_null);
+        let rows = into_results(body).ok_or_else(|| OmnitronError::Decode {
+            method: "GET".to_string(),
+            path: request.clone(),
+            message: "expected a list or a {\"results\": [...]} envelope".to_string(),
+        })?;
         if rows.is_empty() {
             self.done = true;
             return Ok(None);
@@ -116,7 +127,6 @@ impl SeekPager {
             });
         }
         self.last_id = max_id;
-        let no_more = body.get("next").is_some_and(Value::is_null);
         if rows.len() < self.page_size || no_more {
             self.done = true;
         }
@@ -133,15 +143,17 @@ impl OmnitronClient {
         // A bound on pages guards against a server whose `next` never ends.
         for _ in 0..10_000 {
             let body = self.get(&request).await?;
-            let page = results_of(&body).ok_or_else(|| OmnitronError::Decode {
+            let next = body.get("next").and_then(Value::as_str).map(str::to_string);
+            let page = into_results(body).ok_or_else(|| OmnitronError::Decode {
                 method: "GET".to_string(),
                 path: request.clone(),
                 message: "expected a list or a {\"results\": [...]} envelope".to_string(),
             })?;
-            rows.extend(page.iter().cloned());
-            match body.get("next").and_then(Value::as_str) {
-                Some(next) if !next.is_empty() && !page.is_empty() => {
-                    request = relative_to_base(self.base_url(), next);
+            let empty = page.is_empty();
+            rows.extend(page);
+            match next {
+                Some(next) if !next.is_empty() && !empty => {
+                    request = relative_to_base(self.base_url(), &next);
                 }
                 _ => return Ok(rows),
             }

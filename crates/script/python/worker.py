@@ -5,7 +5,10 @@ then a UTF-8 JSON object) over the pipes it was started with, and nothing else e
 them: at start-up the protocol descriptors are duplicated and fds 0/1 are pointed at /dev/null and
 stderr, so a script's print(), os.write(1, ...) or input() cannot corrupt the protocol.
 
-Requests:  {"op": "run", "hash", "source"?, "content" | "content_b64", "attributes", "properties"}
+Requests:  {"op": "run", "hash", "source"?, "content" | "content_b64" | "content_frame": true,
+            "attributes", "properties"}   (with content_frame, a raw frame holding the content
+           follows; a reply whose result has "result_data_frame": true is followed by a raw frame
+           holding the result data)
            {"op": "check", "hash", "source"}
 Replies:   {"status": "ok", "result": {...}, "retire": bool}
            {"status": "need_source"}            (the script is not in this worker's cache)
@@ -1333,12 +1336,20 @@ def _format_traceback(exc):
 
 
 def _decode_content(req):
+    if req.get("_content_raw") is not None:
+        return req["_content_raw"]
     if req.get("content_b64") is not None:
         return base64.b64decode(req["content_b64"])
     return (req.get("content") or "").encode("utf-8")
 
 
-def _encode_content(data, out, key):
+def _encode_content(data, out, key, raw=False):
+    if raw:
+        # The engine sent the content as a raw frame, so it takes the result the same way:
+        # _send writes it as the frame after the reply.
+        out["_result_raw"] = bytes(data)
+        out[key + "_frame"] = True
+        return
     try:
         out[key] = data.decode("utf-8")
     except UnicodeDecodeError:
@@ -1412,6 +1423,7 @@ class Worker(object):
         if c is None:
             return {"status": "need_source"}
         content = _decode_content(req)
+        raw = bool(req.get("content_frame"))
         attributes = req.get("attributes") or {}
         properties = req.get("properties") or {}
         linecache.cache[SCRIPT_FILENAME] = c.lines
@@ -1437,7 +1449,7 @@ class Worker(object):
             exec(c.code, g)
             if c.form == "transform":
                 data, attrs = _run_transform(g, content, attributes)
-                _encode_content(data, result, "result_data")
+                _encode_content(data, result, "result_data", raw)
                 result["attributes"] = attrs
                 result["relationship"] = "success"
             else:
@@ -1459,7 +1471,7 @@ class Worker(object):
             sys.stdout, sys.stderr = saved
 
         if c.form == "nifi":
-            _collect_outputs(session, result, first._id)
+            _collect_outputs(session, result, first._id, raw)
         result["stdout"] = capture.text()
         result["logs"] = log.entries
         result["form"] = c.form
@@ -1468,12 +1480,12 @@ class Worker(object):
         return {"status": "ok", "result": result, "retire": retire}
 
 
-def _collect_outputs(session, result, input_id):
+def _collect_outputs(session, result, input_id, raw=False):
     outputs = session._committed
     primary = next((o for o in outputs if o[2]), outputs[0] if outputs else None)
     if primary is not None:
         ff, rel, _ = primary
-        _encode_content(ff._content, result, "result_data")
+        _encode_content(ff._content, result, "result_data", raw)
         result["attributes"] = dict(ff._attrs)
         result["relationship"] = rel
         for other in outputs:
@@ -1507,10 +1519,22 @@ def _read_exact(fd, n):
     return b"".join(chunks)
 
 
+def _read_frame(fd):
+    header = _read_exact(fd, 4)
+    if header is None:
+        return None
+    (length,) = struct.unpack(">I", header)
+    return _read_exact(fd, length)
+
+
 def _send(fd, obj):
+    result = obj.get("result") if isinstance(obj, dict) else None
+    raw = result.pop("_result_raw", None) if isinstance(result, dict) else None
     # "replace": a lone surrogate a script put in a string must not make the reply unsendable.
     body = json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "replace")
     data = struct.pack(">I", len(body)) + body
+    if raw is not None:
+        data += struct.pack(">I", len(raw)) + raw
     view = memoryview(data)
     while view:
         written = os.write(fd, view)
@@ -1563,6 +1587,11 @@ def main():
             return
         try:
             req = json.loads(body)
+            if req.get("content_frame"):
+                raw = _read_frame(proto_in)
+                if raw is None:
+                    return
+                req["_content_raw"] = raw
             op = req.get("op")
             if op == "run":
                 reply = worker.run(req)

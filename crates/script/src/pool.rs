@@ -127,7 +127,7 @@ impl ScriptPool {
         content: impl Into<Vec<u8>>,
         attributes: BTreeMap<String, String>,
     ) -> Result<RunResult, ScriptError> {
-        self.run_with(script, content, attributes, &RunOptions::default())
+        self.run_with(script, content, &attributes, &RunOptions::default())
             .await
     }
 
@@ -136,17 +136,10 @@ impl ScriptPool {
         &self,
         script: &Script,
         content: impl Into<Vec<u8>>,
-        attributes: BTreeMap<String, String>,
+        attributes: &BTreeMap<String, String>,
         options: &RunOptions,
     ) -> Result<RunResult, ScriptError> {
         let content = content.into();
-        let (text, b64) = match std::str::from_utf8(&content) {
-            Ok(text) => (Some(text), None),
-            Err(_) => (
-                None,
-                Some(base64::engine::general_purpose::STANDARD.encode(&content)),
-            ),
-        };
         let timeout = options.timeout.unwrap_or(self.inner.config.run_timeout);
         let mut lease = self.lease().await?;
         let Some(worker) = lease.worker.as_mut() else {
@@ -158,16 +151,17 @@ impl ScriptPool {
                 op: "run",
                 hash: script.hash(),
                 source: send_source.then(|| script.source()),
-                content: text,
-                content_b64: b64.clone(),
-                attributes: Some(&attributes),
+                content: None,
+                content_b64: None,
+                content_frame: true,
+                attributes: Some(attributes),
                 properties: Some(&options.properties),
             };
             let body = serde_json::to_vec(&request).map_err(|e| ScriptError::Protocol {
                 detail: e.to_string(),
             })?;
-            let reply = match worker.call(&body, timeout).await {
-                Ok(reply) => reply,
+            let (reply, attached) = match worker.call_with(&body, Some(&content), timeout).await {
+                Ok(answer) => answer,
                 Err(e) => {
                     self.replace(lease);
                     return Err(e);
@@ -177,12 +171,13 @@ impl ScriptPool {
                 send_source = true;
                 continue;
             }
-            break reply;
+            break (reply, attached);
         };
+        let (reply, attached) = reply;
         worker.known_scripts.insert(script.hash().to_string());
         worker.runs += 1;
         let worn_out = reply.retire || worker.runs >= self.inner.config.recycle_after_runs;
-        let outcome = self.interpret_run(script, reply);
+        let outcome = self.interpret_run(script, reply, attached);
         if worn_out {
             self.replace(lease);
         }
@@ -203,6 +198,7 @@ impl ScriptPool {
             source: Some(script.source()),
             content: None,
             content_b64: None,
+            content_frame: false,
             attributes: None,
             properties: None,
         };
@@ -292,7 +288,12 @@ impl ScriptPool {
         });
     }
 
-    fn interpret_run(&self, script: &Script, reply: Reply) -> Result<RunResult, ScriptError> {
+    fn interpret_run(
+        &self,
+        script: &Script,
+        reply: Reply,
+        attached: Option<Vec<u8>>,
+    ) -> Result<RunResult, ScriptError> {
         match (reply.status.as_str(), reply.result, reply.diagnostic) {
             ("ok", Some(result), _) => {
                 if result.memory_exceeded
@@ -304,7 +305,7 @@ impl ScriptPool {
                 }
                 // Without a cap, a MemoryError is the machine running out: the result's error
                 // says so and the worker is replaced all the same.
-                into_run_result(result)
+                into_run_result(result, attached)
             }
             ("compile_error", _, Some(diag)) => Err(compile_error(script, diag)),
             ("error", _, _) => Err(ScriptError::WorkerCrashed {
@@ -349,7 +350,7 @@ fn decode_content(
     }
 }
 
-fn into_run_result(wire: WireResult) -> Result<RunResult, ScriptError> {
+fn into_run_result(wire: WireResult, attached: Option<Vec<u8>>) -> Result<RunResult, ScriptError> {
     let mut extra_outputs = Vec::with_capacity(wire.extra_outputs.len());
     for out in wire.extra_outputs {
         extra_outputs.push(OutputFlowFile {
@@ -359,7 +360,10 @@ fn into_run_result(wire: WireResult) -> Result<RunResult, ScriptError> {
         });
     }
     Ok(RunResult {
-        result_data: decode_content(wire.result_data, wire.result_data_b64)?,
+        result_data: match attached {
+            Some(data) => Some(data),
+            None => decode_content(wire.result_data, wire.result_data_b64)?,
+        },
         attributes: wire.attributes,
         relationship: wire.relationship,
         stdout: wire.stdout,

@@ -2,6 +2,10 @@
 //!
 //! Length-prefixed JSON keeps both ends trivial (Python's `json` is C-accelerated) and makes a
 //! confused worker easy to detect: a frame that is too long or not JSON is garbage.
+//!
+//! A run's content and its primary result travel as raw bytes in a second frame right after the
+//! JSON one (`content_frame` / `result_data_frame`): an order of tens of kilobytes would
+//! otherwise be escaped into a JSON string and unescaped again on each side, twice per run.
 
 use std::collections::BTreeMap;
 
@@ -69,6 +73,9 @@ pub(crate) struct Request<'a> {
     pub content: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub content_b64: Option<String>,
+    /// The content follows as a raw frame.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub content_frame: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub attributes: Option<&'a BTreeMap<String, String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -107,6 +114,9 @@ pub(crate) struct WireResult {
     pub result_data: Option<String>,
     #[serde(default)]
     pub result_data_b64: Option<String>,
+    /// The result data follows the reply as a raw frame.
+    #[serde(default)]
+    pub result_data_frame: bool,
     #[serde(default)]
     pub attributes: BTreeMap<String, String>,
     pub relationship: Option<Relationship>,

@@ -148,21 +148,47 @@ impl Worker {
     /// Sends one request and waits for the reply, within `timeout`. On any failure the worker
     /// is dead (killed if needed) and reaped, and the error says what happened.
     pub async fn call(&mut self, request: &[u8], timeout: Duration) -> Result<Reply, ScriptError> {
+        self.call_with(request, None, timeout)
+            .await
+            .map(|(reply, _)| reply)
+    }
+
+    /// [`Worker::call`] with a raw frame after the request (`attachment`), returning the raw
+    /// frame that follows a reply whose result says `result_data_frame`.
+    pub async fn call_with(
+        &mut self,
+        request: &[u8],
+        attachment: Option<&[u8]>,
+        timeout: Duration,
+    ) -> Result<(Reply, Option<Vec<u8>>), ScriptError> {
         self.busy = true;
         let exchange = async {
             let Some(stdin) = self.stdin.as_mut() else {
                 return Err(FrameError::Closed);
             };
-            write_frame(stdin, request)
-                .await
-                .map_err(|e| match e.kind() {
-                    std::io::ErrorKind::BrokenPipe => FrameError::Closed,
-                    _ => FrameError::Io(e),
-                })?;
-            read_frame(&mut self.stdout).await
+            let pipe_error = |e: std::io::Error| match e.kind() {
+                std::io::ErrorKind::BrokenPipe => FrameError::Closed,
+                _ => FrameError::Io(e),
+            };
+            write_frame(stdin, request).await.map_err(pipe_error)?;
+            if let Some(attachment) = attachment {
+                write_frame(stdin, attachment).await.map_err(pipe_error)?;
+            }
+            let body = read_frame(&mut self.stdout).await?;
+            let Ok(reply) = serde_json::from_slice::<Reply>(&body) else {
+                // Not a reply: reported with a preview below.
+                return Ok((body, None, None));
+            };
+            let attached = match &reply.result {
+                Some(result) if result.result_data_frame => {
+                    Some(read_frame(&mut self.stdout).await?)
+                }
+                _ => None,
+            };
+            Ok((body, Some(reply), attached))
         };
-        let body = match tokio::time::timeout(timeout, exchange).await {
-            Ok(Ok(body)) => body,
+        let (body, reply, attached) = match tokio::time::timeout(timeout, exchange).await {
+            Ok(Ok(read)) => read,
             Ok(Err(FrameError::TooLarge(len))) => {
                 self.kill().await;
                 return Err(ScriptError::Protocol {
@@ -184,10 +210,14 @@ impl Worker {
                 });
             }
         };
+        if let Some(reply) = reply {
+            self.busy = false;
+            return Ok((reply, attached));
+        }
         match serde_json::from_slice::<Reply>(&body) {
             Ok(reply) => {
                 self.busy = false;
-                Ok(reply)
+                Ok((reply, attached))
             }
             Err(e) => {
                 self.kill().await;

@@ -47,7 +47,7 @@ async fn an_infinite_loop_times_out_and_the_pool_stays_healthy() {
         .run_with(
             &Script::new("import time\ntime.sleep(30)\n"),
             "x",
-            attrs(&[]),
+            &attrs(&[]),
             &quick,
         )
         .await

@@ -173,7 +173,7 @@ session.transfer(ff, REL_SUCCESS)
         ..RunOptions::default()
     };
     let result = pool
-        .run_with(&script, "{}", attrs(&[]), &options)
+        .run_with(&script, "{}", &attrs(&[]), &options)
         .await
         .unwrap();
     assert_eq!(result.stdout, "hello from the script\n");

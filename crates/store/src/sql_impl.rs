@@ -258,6 +258,23 @@ macro_rules! sql_store_impl {
             Ok(Some(ledger_from_row(&row, steps)?))
         }
 
+        /// A ledger row with its attempt's Omnitron steps.
+        async fn ledger_with_steps(conn: &mut DbConn, row: &DbRow) -> StoreResult<LedgerEntry> {
+            let flow_id: String = row.try_get("flow_id")?;
+            let record_key: String = row.try_get("record_key")?;
+            let attempt: i64 = row.try_get("attempt")?;
+            let steps: Vec<String> = sqlx::query_scalar(sql!(
+                "SELECT step FROM ledger_steps WHERE flow_id = ? AND record_key = ? \
+                 AND attempt = ? ORDER BY id"
+            ))
+            .bind(&flow_id)
+            .bind(&record_key)
+            .bind(attempt)
+            .fetch_all(&mut *conn)
+            .await?;
+            ledger_from_row(row, steps)
+        }
+
         /// Loads the entry after a refused transition, to report the phase it is in.
         async fn ledger_conflict(
             conn: &mut DbConn,
@@ -383,12 +400,12 @@ macro_rules! sql_store_impl {
                 let flow_id = flow_id.to_string();
                 let record_key = record_key.to_string();
                 self.write_tx(move |conn| Box::pin(async move {
-                    let changed = query.fetch_optional(&mut *conn).await?;
-                    if changed.is_none() {
+                    let Some(row) = query.fetch_optional(&mut *conn).await? else {
                         return Err(ledger_conflict(conn, &flow_id, &record_key, action).await);
-                    }
-                    let entry = load_ledger(conn, &flow_id, &record_key).await?;
-                    entry.ok_or_else(|| vanished(&flow_id, &record_key))
+                    };
+                    // The updated row comes back whole (`RETURNING *`): only the attempt's
+                    // Omnitron steps need another statement.
+                    ledger_with_steps(conn, &row).await
                 }))
                 .await
             }
@@ -638,6 +655,97 @@ macro_rules! sql_store_impl {
                 .await
             }
 
+            async fn finish_record(
+                &self,
+                log: NewRowLog,
+                delta: Counts,
+                completed: Option<(&str, u32)>,
+            ) -> StoreResult<Option<StoreError>> {
+                let cap = self.options.row_log_body_cap;
+                let request = self.stored_body(log.request.as_deref(), cap);
+                let response = self.stored_body(log.response.as_deref(), cap);
+                let error = self.redact_opt(log.error.as_deref());
+                let mut attributes = serde_json::Value::Object(log.attributes);
+                self.options.redactor.redact_json(&mut attributes);
+                let deltas = [
+                    to_i64("read", delta.read)?,
+                    to_i64("sent", delta.sent)?,
+                    to_i64("already_in_erp", delta.already_in_erp)?,
+                    to_i64("failed", delta.failed)?,
+                    to_i64("in_doubt", delta.in_doubt)?,
+                    to_i64("skipped", delta.skipped)?,
+                ];
+                let completed = completed.map(|(flow_id, attempt)| (flow_id.to_string(), attempt));
+                let now = self.now_us();
+                self.write_tx(move |conn| Box::pin(async move {
+                    let mut refused = None;
+                    if let Some((flow_id, attempt)) = completed {
+                        let changed = sqlx::query(sql!(
+                            "UPDATE ledger SET phase = 'completed', completed_at = ?, \
+                             updated_at = ? WHERE flow_id = ? AND record_key = ? \
+                             AND phase = 'accepted' AND attempt = ? RETURNING attempt"
+                        ))
+                        .bind(now)
+                        .bind(now)
+                        .bind(&flow_id)
+                        .bind(&log.record_key)
+                        .bind(i64::from(attempt))
+                        .fetch_optional(&mut *conn)
+                        .await?;
+                        if changed.is_none() {
+                            refused = Some(
+                                ledger_conflict(conn, &flow_id, &log.record_key, "mark it completed")
+                                    .await,
+                            );
+                        }
+                    }
+                    let inserted = sqlx::query(sql!(
+                        "INSERT INTO row_logs (execution_id, flow_id, record_key, record_id, status, \
+                         step, error, attributes, request_text, request_bytes, request_truncated, \
+                         response_text, response_bytes, response_truncated, created_at) \
+                         SELECT e.id, e.flow_id, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? \
+                         FROM executions e WHERE e.id = ?"
+                    ))
+                    .bind(&log.record_key)
+                    .bind(&log.record_id)
+                    .bind(log.status.as_str())
+                    .bind(log.step.as_str())
+                    .bind(error)
+                    .bind(attributes.to_string())
+                    .bind(request.as_ref().map(|b| b.text.clone()))
+                    .bind(request.as_ref().map(|b| b.original_bytes as i64))
+                    .bind(request.as_ref().map(|b| b.truncated))
+                    .bind(response.as_ref().map(|b| b.text.clone()))
+                    .bind(response.as_ref().map(|b| b.original_bytes as i64))
+                    .bind(response.as_ref().map(|b| b.truncated))
+                    .bind(now)
+                    .bind(&log.execution_id)
+                    .execute(&mut *conn)
+                    .await?;
+                    if inserted.rows_affected() == 0 {
+                        return Err(StoreError::ExecutionNotFound(log.execution_id));
+                    }
+                    sqlx::query(sql!(
+                        "UPDATE executions SET count_read = count_read + ?, \
+                         count_sent = count_sent + ?, \
+                         count_already_in_erp = count_already_in_erp + ?, \
+                         count_failed = count_failed + ?, count_in_doubt = count_in_doubt + ?, \
+                         count_skipped = count_skipped + ? WHERE id = ?"
+                    ))
+                    .bind(deltas[0])
+                    .bind(deltas[1])
+                    .bind(deltas[2])
+                    .bind(deltas[3])
+                    .bind(deltas[4])
+                    .bind(deltas[5])
+                    .bind(&log.execution_id)
+                    .execute(&mut *conn)
+                    .await?;
+                    Ok(refused)
+                }))
+                .await
+            }
+
             async fn list_row_logs(&self, query: &RowLogQuery) -> StoreResult<Page<RowLog>> {
                 let mut filter = String::from(" WHERE 1 = 1");
                 if query.execution_id.is_some() {
@@ -691,6 +799,17 @@ macro_rules! sql_store_impl {
                 flow_id: &str,
                 record_key: &str,
             ) -> StoreResult<Option<LedgerEntry>> {
+                // Most records have no entry yet: one statement says so, with no transaction.
+                let exists = sqlx::query_scalar::<_, i64>(sql!(
+                    "SELECT attempt FROM ledger WHERE flow_id = ? AND record_key = ?"
+                ))
+                .bind(flow_id)
+                .bind(record_key)
+                .fetch_optional(&self.read)
+                .await?;
+                if exists.is_none() {
+                    return Ok(None);
+                }
                 let mut tx = self.read.begin().await?;
                 let entry = load_ledger(&mut tx, flow_id, record_key).await?;
                 tx.commit().await?;
@@ -718,7 +837,7 @@ macro_rules! sql_store_impl {
                      completed_at = NULL, resolution = NULL, resolved_by = NULL, \
                      resolution_note = NULL, resolved_at = NULL, updated_at = excluded.updated_at \
                      WHERE ledger.phase IN ('rejected', 'released') \
-                     RETURNING attempt"
+                     RETURNING *"
                 ))
                 .bind(flow_id.to_string())
                 .bind(record_key.to_string())
@@ -751,7 +870,7 @@ macro_rules! sql_store_impl {
                      erp_accepted = ?, erp_reference = ?, erp_error = ?, response_text = ?, \
                      response_bytes = ?, response_truncated = ?, updated_at = ? \
                      WHERE flow_id = ? AND record_key = ? AND phase = 'intent' AND attempt = ? \
-                     RETURNING attempt"
+                     RETURNING *"
                 ))
                 .bind(phase.as_str())
                 .bind(now)
@@ -781,7 +900,7 @@ macro_rules! sql_store_impl {
                     "UPDATE ledger SET phase = 'rejected', erp_accepted = ?, erp_error = ?, \
                      updated_at = ? \
                      WHERE flow_id = ? AND record_key = ? AND phase = 'accepted' AND attempt = ? \
-                     RETURNING attempt"
+                     RETURNING *"
                 ))
                 .bind(false)
                 .bind(self.options.redactor.redact_text(reason))
@@ -849,7 +968,7 @@ macro_rules! sql_store_impl {
                 let query = sqlx::query(sql!(
                     "UPDATE ledger SET phase = 'completed', completed_at = ?, updated_at = ? \
                      WHERE flow_id = ? AND record_key = ? AND phase = 'accepted' AND attempt = ? \
-                     RETURNING attempt"
+                     RETURNING *"
                 ))
                 .bind(now)
                 .bind(now)

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use crate::clock::{Clock, SystemClock};
-use crate::error::StoreResult;
+use crate::error::{StoreError, StoreResult};
 use crate::execution::{
     Counts, Execution, ExecutionId, ExecutionQuery, FinishExecution, NewExecution,
 };
@@ -143,6 +143,33 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Appends one row log (redacting bodies, error and attributes; capping bodies) and returns
     /// it as stored. Fails with `ExecutionNotFound` for an unknown execution.
     async fn append_row_log(&self, log: NewRowLog) -> StoreResult<RowLog>;
+
+    /// Everything that follows a finished record, as one write: when `completed` names the
+    /// flow and the attempt, marks the record's ledger entry `completed` (like
+    /// [`Store::mark_completed`]); appends its row log (like [`Store::append_row_log`]); adds
+    /// `delta` to the execution's counts (like [`Store::increment_counts`]).
+    ///
+    /// A refused or failed completion does not stop the row log and counts: it is returned as
+    /// `Ok(Some(error))`. `Err` means the row log or the counts were not written (e.g.
+    /// `ExecutionNotFound`).
+    async fn finish_record(
+        &self,
+        log: NewRowLog,
+        delta: Counts,
+        completed: Option<(&str, u32)>,
+    ) -> StoreResult<Option<StoreError>> {
+        let refused = match completed {
+            Some((flow_id, attempt)) => self
+                .mark_completed(flow_id, &log.record_key, attempt)
+                .await
+                .err(),
+            None => None,
+        };
+        let execution_id = log.execution_id.clone();
+        self.append_row_log(log).await?;
+        self.increment_counts(&execution_id, delta).await?;
+        Ok(refused)
+    }
 
     /// Row logs matching `query` (by execution, by flow + record key across executions, by
     /// status), newest first, with the total.

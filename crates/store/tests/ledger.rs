@@ -23,6 +23,7 @@ on_every_backend!(
     query_check_and_people_resolve_entries,
     listing_filters_by_phase_and_pages_by_record_key,
     the_ledger_response_is_redacted_and_capped,
+    finishing_a_record_completes_it_logs_it_and_counts_it_in_one_write,
 );
 
 const FLOW: &str = "orders";
@@ -805,4 +806,76 @@ async fn the_ledger_response_is_redacted_and_capped(f: Fixture) {
         response.len() as u64,
         f.ledger_body_cap
     )));
+}
+
+async fn finishing_a_record_completes_it_logs_it_and_counts_it_in_one_write(f: Fixture) {
+    let store = f.open().await;
+    let exec = running_execution(&store).await;
+    store
+        .record_intent(FLOW, "1001", intent(&exec, "{}"))
+        .await
+        .unwrap();
+    store
+        .record_result(FLOW, "1001", 1, accepted("ERP-1"))
+        .await
+        .unwrap();
+    let row = |key: &str, status| omnibridge_store::NewRowLog {
+        execution_id: exec.clone(),
+        record_key: key.to_string(),
+        record_id: None,
+        status,
+        step: omnibridge_store::Step::Done,
+        error: None,
+        attributes: serde_json::Map::new(),
+        request: None,
+        response: None,
+    };
+    let sent = omnibridge_store::Counts {
+        read: 1,
+        sent: 1,
+        ..Default::default()
+    };
+    let refused = store
+        .finish_record(
+            row("1001", omnibridge_store::RowStatus::Success),
+            sent,
+            Some((FLOW, 1)),
+        )
+        .await
+        .unwrap();
+    assert!(refused.is_none(), "{refused:?}");
+    let entry = store.get_ledger_entry(FLOW, "1001").await.unwrap().unwrap();
+    assert_eq!(entry.phase, LedgerPhase::Completed);
+
+    // A completion the ledger refuses (no accepted attempt) is reported, and the row log and
+    // the counts are written all the same.
+    let refused = store
+        .finish_record(
+            row("1002", omnibridge_store::RowStatus::Success),
+            sent,
+            Some((FLOW, 1)),
+        )
+        .await
+        .unwrap();
+    assert!(
+        matches!(refused, Some(StoreError::LedgerConflict { .. })),
+        "{refused:?}"
+    );
+    let execution = store.get_execution(&exec).await.unwrap().unwrap();
+    assert_eq!((execution.counts.read, execution.counts.sent), (2, 2));
+    let logs = store
+        .list_row_logs(&omnibridge_store::RowLogQuery {
+            execution_id: Some(exec.clone()),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(logs.total, 2);
+
+    // An unknown execution writes nothing.
+    let mut lost = row("1003", omnibridge_store::RowStatus::Failed);
+    lost.execution_id = "missing".to_string();
+    let err = store.finish_record(lost, sent, None).await.unwrap_err();
+    assert!(matches!(err, StoreError::ExecutionNotFound(_)), "{err}");
 }

@@ -149,7 +149,7 @@ impl Progress for ConsoleProgress {
 pub fn print_summary(summary: &RunSummary) {
     let execution = &summary.execution;
     print_execution_summary(execution);
-    println!("  duration {:.1} s", summary.duration.as_secs_f64());
+    println!("  duration {:.2} s", summary.duration.as_secs_f64());
 }
 
 /// Counts and outcome of an execution, as `run` prints them.

@@ -140,9 +140,7 @@ async fn test_script(args: TestArgs) -> anyhow::Result<i32> {
         ..RunOptions::default()
     };
     let pool = start_pool(&args.runtime).await?;
-    let outcome = pool
-        .run_with(&script, content, attributes.clone(), &options)
-        .await;
+    let outcome = pool.run_with(&script, content, &attributes, &options).await;
     pool.shutdown().await;
     let (json, ok) = match outcome {
         Ok(result) => (serde_json::to_value(&result)?, result.succeeded()),

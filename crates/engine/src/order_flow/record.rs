@@ -61,6 +61,11 @@ pub struct RecordReport {
     pub request: Option<String>,
     /// The ERP's answer.
     pub response: Option<String>,
+    /// The ledger attempt to mark completed: the ERP and Omnitron are both done. Marking it is
+    /// left to the row log writer, off the record's concurrency slot: a crash before that
+    /// commit leaves the entry `accepted` for an order Omnitron no longer lists, which is
+    /// harmless.
+    pub completed_attempt: Option<u32>,
 }
 
 /// Stops a record: the outcome and the message.
@@ -95,13 +100,32 @@ struct Trip<'c, 'a> {
     cx: &'c RecordContext<'a>,
     pk: i64,
     report: RecordReport,
+    /// The Query Check answer fetched while the order was being read, if it is the request the
+    /// record would have sent: the first Query Check of the record uses it instead of asking
+    /// again.
+    early_query: Option<Exchange>,
 }
 
-/// Runs one order (by pk and number) through the flow.
-pub async fn process_order(cx: &RecordContext<'_>, pk: i64, number: &str) -> RecordReport {
+/// What is learned before the order's detail has arrived.
+struct EarlyLook {
+    /// The record's ledger entry.
+    entry: Option<LedgerEntry>,
+    /// A Query Check sent with the attributes of the order's list row, and those attributes.
+    query: Option<(Attributes, Exchange)>,
+}
+
+/// Runs one order (by pk and number) through the flow. `row` is the order as the unsent-orders
+/// list gave it (its top-level fields let the Query Check start while the detail is read).
+pub async fn process_order(
+    cx: &RecordContext<'_>,
+    pk: i64,
+    number: &str,
+    row: Option<&Value>,
+) -> RecordReport {
     let mut trip = Trip {
         cx,
         pk,
+        early_query: None,
         report: RecordReport {
             key: number.to_string(),
             id: Some(pk.to_string()),
@@ -111,9 +135,10 @@ pub async fn process_order(cx: &RecordContext<'_>, pk: i64, number: &str) -> Rec
             attributes: cx.base_attributes.clone(),
             request: None,
             response: None,
+            completed_attempt: None,
         },
     };
-    match trip.run().await {
+    match trip.run(row).await {
         Ok(status) => trip.report.status = status,
         Err(stop) => {
             trip.report.status = stop.status;
@@ -136,21 +161,23 @@ impl<'a> Trip<'_, 'a> {
         &mut self.report.attributes
     }
 
-    async fn run(&mut self) -> Result<RowStatus, Stop> {
-        let order = self
-            .cx
-            .omnitron
-            .assembled_order(self.pk)
-            .await
+    async fn run(&mut self, row: Option<&Value>) -> Result<RowStatus, Stop> {
+        // The order's detail takes a few sequential round trips to Omnitron; the ledger lookup
+        // and the Query Check (a read) need only what the list row says, so they go meanwhile.
+        let (order, early) = tokio::join!(
+            self.cx.omnitron.assembled_order(self.pk),
+            self.look_early(row)
+        );
+        let order = order
             .map_err(|e| Stop::failed(format!("reading the order from Omnitron failed: {e}")))?;
+        let EarlyLook { entry, query } = early?;
         self.refresh_tokens().await?;
         self.attrs().set_order_fields(&order);
-
-        let entry = self
-            .cx
-            .store
-            .get_ledger_entry(&self.flow().id, self.key())
-            .await?;
+        if let (Some((early_attributes, exchange)), Some(check)) = (query, &self.flow().query_check)
+            && same_request(&check.request, &early_attributes, &self.report.attributes)
+        {
+            self.early_query = Some(exchange);
+        }
         if let Some(entry) = &entry {
             match entry.phase {
                 LedgerPhase::Completed => {
@@ -187,24 +214,30 @@ impl<'a> Trip<'_, 'a> {
         }
 
         // Script.
-        let mut body = order.clone();
+        let mut scripted = None;
         if let Some(script) = &self.flow().script {
             self.report.step = Step::Script;
-            let output = self.run_script(script, &body).await?;
-            body = serde_json::from_slice(&output)
-                .map_err(|e| Stop::failed(format!("the Script's output is not JSON: {e}")))?;
+            let output = self.run_script(script, &order).await?;
+            scripted = Some(
+                serde_json::from_slice::<Value>(&output)
+                    .map_err(|e| Stop::failed(format!("the Script's output is not JSON: {e}")))?,
+            );
             if self.report.attributes.order_exists() {
                 return self.finish_found(&order, Value::Null).await;
             }
         }
 
         // Mapping.
-        if let Some(mapping) = &self.flow().mapping {
-            self.report.step = Step::Mapping;
-            body = mapping
-                .apply(&body)
-                .map_err(|e| Stop::failed(format!("the Mapping failed: {e}")))?;
-        }
+        let body = match (&self.flow().mapping, scripted) {
+            (Some(mapping), scripted) => {
+                self.report.step = Step::Mapping;
+                mapping
+                    .apply(scripted.as_ref().unwrap_or(&order))
+                    .map_err(|e| Stop::failed(format!("the Mapping failed: {e}")))?
+            }
+            (None, Some(scripted)) => scripted,
+            (None, None) => order,
+        };
 
         self.write(body).await
     }
@@ -228,47 +261,58 @@ impl<'a> Trip<'_, 'a> {
         Ok(())
     }
 
+    /// The ledger entry, and — when the record will ask Query Check Order first — that query,
+    /// sent with the list row's fields as `_order.*`. Whether the answer can be used is decided
+    /// once the detail is in (see [`same_request`]); any problem here just means no early query.
+    async fn look_early(&self, row: Option<&Value>) -> Result<EarlyLook, Stop> {
+        let cx = self.cx;
+        let flow = self.flow();
+        let entry = cx.store.get_ledger_entry(&flow.id, self.key()).await?;
+        let asks_first = entry.as_ref().is_none_or(|e| {
+            matches!(
+                e.phase,
+                LedgerPhase::Intent | LedgerPhase::Rejected | LedgerPhase::Released
+            )
+        });
+        let (Some(check), Some(row), true) = (&flow.query_check, row, asks_first) else {
+            return Ok(EarlyLook { entry, query: None });
+        };
+        let (Ok(omnitron), Ok(erp)) = (cx.omnitron.token().await, cx.erp.credential().await) else {
+            return Ok(EarlyLook { entry, query: None });
+        };
+        let mut attributes = cx.base_attributes.clone();
+        attributes.set("token.omnitron", omnitron);
+        attributes.set("token.erp", erp.token);
+        attributes.set_order_fields(row);
+        let query = match send_request(cx, &check.request, None, attributes.map()).await {
+            Ok(exchange) => Some((attributes, exchange)),
+            Err(_) => None,
+        };
+        Ok(EarlyLook { entry, query })
+    }
+
     /// Sends a templated request through the ERP login, renewing the token once if refused.
     async fn send(
         &mut self,
         template: &RequestTemplate,
         body: Option<Vec<u8>>,
     ) -> Result<Exchange, Stop> {
-        let relogin = self.flow().config.run.relogin_statuses.as_slice();
-        let attributes = self.report.attributes.map();
-        let exchange = self
-            .cx
-            .erp
-            .send(relogin, |token| {
-                // The token may have been renewed since the record started: expressions see
-                // the one this request is sent with.
-                let view = WithToken { attributes, token };
-                let url = evaluate(&template.url, &view, "URL")?;
-                let mut request = Request::new(template.method.clone(), url);
-                if let Some(body) = &body {
-                    request = request
-                        .header("Content-Type", "application/json")
-                        .body(body.clone());
-                }
-                for (name, value) in &template.headers {
-                    request.set_header(name, evaluate(value, &view, name)?);
-                }
-                Ok::<_, String>(request)
-            })
-            .await
-            .map_err(|e| match e {
-                SendError::Login(e) => Stop::failed(format!("ERP login failed: {e}")),
-                SendError::Build(e) => Stop::failed(e),
-            })?;
+        let exchange = send_request(self.cx, template, body, self.report.attributes.map()).await?;
         self.attrs().set_invokehttp(&exchange);
         Ok(exchange)
     }
 
     async fn query(&mut self, _order: &Value) -> Result<QueryVerdict, Stop> {
-        let Some(query) = self.flow().query_check.clone() else {
+        let Some(query) = &self.flow().query_check else {
             return Ok(QueryVerdict::NotFound);
         };
-        let exchange = self.send(&query.request, None).await?;
+        let exchange = match self.early_query.take() {
+            Some(exchange) => {
+                self.attrs().set_invokehttp(&exchange);
+                exchange
+            }
+            None => self.send(&query.request, None).await?,
+        };
         self.report.request = Some(format!(
             "{} {}",
             exchange.request.method, exchange.request.url
@@ -413,8 +457,7 @@ impl<'a> Trip<'_, 'a> {
             }
             Err(e) => return Err(e.into()),
         };
-        let write = self.flow().write.clone();
-        let exchange = self.send(&write, Some(bytes)).await?;
+        let exchange = self.send(&self.flow().write, Some(bytes)).await?;
         self.report.response = exchange.response().map(|r| r.text());
         let response = match &exchange.outcome {
             Ok(response) => response.clone(),
@@ -443,10 +486,25 @@ impl<'a> Trip<'_, 'a> {
                 truncate(&response.text(), 500)
             )));
         }
-        let entry = self
-            .record_result(intent.attempt, status, true, Some(response.text()), None)
-            .await?;
-        self.check_and_update_omnitron(&entry, body, response_value)
+        // The result's commit and the Check Response Script (which only reads the request and
+        // the answer) overlap; Omnitron is touched only once both are done.
+        let cx = self.cx;
+        let key = self.report.key.clone();
+        let result = ErpResult {
+            status_code: status,
+            accepted: true,
+            erp_reference: None,
+            response: self.report.response.clone(),
+            error: None,
+        };
+        let (recorded, checked) = tokio::join!(
+            cx.store
+                .record_result(&cx.flow.id, &key, intent.attempt, result),
+            self.check_response(body, response_value)
+        );
+        let entry = recorded?;
+        let (checked, input) = checked?;
+        self.update_omnitron(entry.attempt, &checked, &input)
             .await?;
         Ok(RowStatus::Success)
     }
@@ -484,22 +542,42 @@ impl<'a> Trip<'_, 'a> {
         request_data: Value,
         response_data: Value,
     ) -> Result<(), Stop> {
+        let (checked, input) = self.check_response(request_data, response_data).await?;
+        self.update_omnitron(entry.attempt, &checked, &input).await
+    }
+
+    /// Runs the Check Response Script; returns its checked output and the input it was given.
+    async fn check_response(
+        &mut self,
+        request_data: Value,
+        response_data: Value,
+    ) -> Result<(CheckResponseOutput, Value), Stop> {
         self.report.step = Step::CheckResponse;
         let input = json!({"request_data": request_data, "response_data": response_data});
-        let script = self.flow().check_response.clone();
-        let output = self.run_script(&script, &input).await?;
+        let output = self.run_script(&self.flow().check_response, &input).await?;
         let output: Value = serde_json::from_slice(&output).map_err(|e| {
             Stop::failed(format!(
                 "the Check Response Script's output is not JSON: {e}"
             ))
         })?;
         let checked = CheckResponseOutput::parse(&output).map_err(Stop::failed)?;
+        Ok((checked, input))
+    }
+
+    /// What follows an accepted answer: the refusal of a Check Response Script that said no, or
+    /// Write Data to Omnitron and then the Post Script.
+    async fn update_omnitron(
+        &mut self,
+        attempt: u32,
+        checked: &CheckResponseOutput,
+        input: &Value,
+    ) -> Result<(), Stop> {
         if !checked.is_send {
             let reason =
                 "the Check Response Script refused the ERP's answer (is_send is not \"1\")";
             self.cx
                 .store
-                .record_refusal(&self.flow().id, self.key(), entry.attempt, reason)
+                .record_refusal(&self.flow().id, self.key(), attempt, reason)
                 .await?;
             return Err(Stop::failed(reason));
         }
@@ -507,20 +585,17 @@ impl<'a> Trip<'_, 'a> {
         self.report.step = Step::WriteOmnitron;
         // Mapping calls are idempotent for the same code, so a resumed order simply repeats
         // them; recording each one in the ledger would cost a commit per order for nothing.
-        write_omnitron::write_mappings(self.cx.omnitron, self.pk, &checked)
+        write_omnitron::write_mappings(self.cx.omnitron, self.pk, checked)
             .await
             .map_err(|e| Stop::failed(format!("Write Data to Omnitron failed: {e}")))?;
         write_omnitron::mark_sent(self.cx.omnitron, self.pk)
             .await
             .map_err(|e| Stop::failed(format!("Write Data to Omnitron failed: {e}")))?;
-        self.cx
-            .store
-            .mark_completed(&self.flow().id, self.key(), entry.attempt)
-            .await?;
+        self.report.completed_attempt = Some(attempt);
 
-        if let Some(post) = self.flow().post_script.clone() {
+        if let Some(post) = &self.flow().post_script {
             self.report.step = Step::PostScript;
-            self.post_script(&post, &input).await;
+            self.post_script(post, input).await;
         }
         self.report.step = Step::Done;
         Ok(())
@@ -571,8 +646,8 @@ impl<'a> Trip<'_, 'a> {
             .scripts
             .run_with(
                 &script.script,
-                input.clone(),
-                self.report.attributes.map().clone(),
+                input,
+                self.report.attributes.map(),
                 &options,
             )
             .await
@@ -580,11 +655,13 @@ impl<'a> Trip<'_, 'a> {
                 ScriptError::Compile(d) => Stop::failed(format!("{name} does not compile: {d}")),
                 other => Stop::failed(format!("{name} failed: {other}")),
             })?;
-        self.report
-            .attributes
-            .replace_all(result.attributes.clone());
+        self.report.attributes.replace_all(result.attributes);
         match (result.relationship, &result.error) {
-            (Some(Relationship::Success), None) => Ok(result.result_data.unwrap_or(input)),
+            (Some(Relationship::Success), None) => match result.result_data {
+                Some(data) => Ok(data),
+                // Nothing written: the content is what went in.
+                None => serde_json::to_vec(content).map_err(|e| Stop::failed(e.to_string())),
+            },
             (Some(Relationship::Failure), _) => {
                 let detail = self
                     .report
@@ -599,6 +676,61 @@ impl<'a> Trip<'_, 'a> {
             (_, Some(error)) => Err(Stop::failed(format!("{name} failed: {}", last_line(error)))),
             (None, None) => Err(Stop::failed(format!("{name} did not transfer the order"))),
         }
+    }
+}
+
+/// Sends a templated request through the ERP login, renewing the token once if refused.
+async fn send_request(
+    cx: &RecordContext<'_>,
+    template: &RequestTemplate,
+    body: Option<Vec<u8>>,
+    attributes: &std::collections::BTreeMap<String, String>,
+) -> Result<Exchange, Stop> {
+    let relogin = cx.flow.config.run.relogin_statuses.as_slice();
+    cx.erp
+        .send(relogin, |token| {
+            // The token may have been renewed since the record started: expressions see the one
+            // this request is sent with.
+            build_request(template, &WithToken { attributes, token }, body.clone())
+        })
+        .await
+        .map_err(|e| match e {
+            SendError::Login(e) => Stop::failed(format!("ERP login failed: {e}")),
+            SendError::Build(e) => Stop::failed(e),
+        })
+}
+
+fn build_request(
+    template: &RequestTemplate,
+    view: &WithToken<'_>,
+    body: Option<Vec<u8>>,
+) -> Result<Request, String> {
+    let url = evaluate(&template.url, view, "URL")?;
+    let mut request = Request::new(template.method.clone(), url);
+    if let Some(body) = body {
+        request = request
+            .header("Content-Type", "application/json")
+            .body(body);
+    }
+    for (name, value) in &template.headers {
+        request.set_header(name, evaluate(value, view, name)?);
+    }
+    Ok(request)
+}
+
+/// Whether `template` builds the same request from both sets of attributes (with the same ERP
+/// token): then an answer to one is the answer to the other.
+fn same_request(template: &RequestTemplate, early: &Attributes, now: &Attributes) -> bool {
+    let build = |attributes: &Attributes| {
+        let view = WithToken {
+            attributes: attributes.map(),
+            token: "",
+        };
+        build_request(template, &view, None).ok()
+    };
+    match (build(early), build(now)) {
+        (Some(a), Some(b)) => a.method == b.method && a.url == b.url && a.headers == b.headers,
+        _ => false,
     }
 }
 

@@ -250,16 +250,11 @@ async fn execute(
     .map_err(|e| e.to_string())?;
     let erp = ErpSession::new(flow.erp.clone(), erp_http);
 
-    // Login step: both sides, before anything is read.
-    let omnitron_token = omnitron
-        .token()
-        .await
-        .map_err(|e| format!("Login: Omnitron: {e}"))?;
+    // Login step: both sides (at once), before anything is read.
+    let (omnitron_token, erp_credential) = tokio::join!(omnitron.token(), erp.credential());
+    let omnitron_token = omnitron_token.map_err(|e| format!("Login: Omnitron: {e}"))?;
     store.redactor().secrets().add(omnitron_token);
-    let erp_credential = erp
-        .credential()
-        .await
-        .map_err(|e| format!("Login: ERP: {e}"))?;
+    let erp_credential = erp_credential.map_err(|e| format!("Login: ERP: {e}"))?;
     if !erp_credential.token.is_empty() {
         store.redactor().secrets().add(erp_credential.token);
     }
@@ -280,23 +275,23 @@ async fn execute(
     };
 
     let concurrency = run.concurrency.max(1);
-    let (sender, receiver) = tokio::sync::mpsc::channel::<(i64, String)>(concurrency * 2);
+    let (sender, receiver) = tokio::sync::mpsc::channel::<Listed>(concurrency * 2);
     // Row logs and counts are written beside the records, not in their concurrency slots: the
     // ledger already holds what a crash must not lose, so a record's slot frees up as soon as
     // its ledger entry is final.
     let (log_sender, log_receiver) =
-        tokio::sync::mpsc::channel::<(NewRowLog, Counts)>(concurrency * 4);
+        tokio::sync::mpsc::channel::<(NewRowLog, Counts, Option<u32>)>(concurrency * 4);
     let reader = read_orders(&omnitron, flow, &request.selection, sender, progress);
     let records = async move {
         let log_sender = log_sender;
         futures::stream::unfold(receiver, |mut rx| async move {
             rx.recv().await.map(|item| (item, rx))
         })
-        .for_each_concurrent(concurrency, |(pk, number)| {
+        .for_each_concurrent(concurrency, |listed| {
             let cx = &cx;
             let log_sender = &log_sender;
             async move {
-                let report = process_order(cx, pk, &number).await;
+                let report = process_order(cx, listed.pk, &listed.number, Some(&listed.row)).await;
                 progress.record(&report);
                 if log_sender
                     .send(row_log(execution_id, report))
@@ -312,13 +307,17 @@ async fn execute(
     let writer = futures::stream::unfold(log_receiver, |mut rx| async move {
         rx.recv().await.map(|item| (item, rx))
     })
-    .for_each_concurrent(ROW_LOG_WRITERS, |(log, delta)| async move {
+    .for_each_concurrent(ROW_LOG_WRITERS, |(log, delta, completed)| async move {
         let key = log.record_key.clone();
-        if let Err(error) = store.append_row_log(log).await {
-            tracing::error!(order = %key, "writing the row log failed: {error}");
-        }
-        if let Err(error) = store.increment_counts(execution_id, delta).await {
-            tracing::error!(order = %key, "counting the record failed: {error}");
+        let completed = completed.map(|attempt| (flow.id.as_str(), attempt));
+        match store.finish_record(log, delta, completed).await {
+            Ok(None) => {}
+            Ok(Some(error)) => {
+                tracing::error!(order = %key, "marking the ledger entry completed failed: {error}");
+            }
+            Err(error) => {
+                tracing::error!(order = %key, "writing the row log and counts failed: {error}");
+            }
         }
     });
     let (read_result, (), ()) = tokio::join!(reader, records, writer);
@@ -326,12 +325,19 @@ async fn execute(
     Ok(json!({"pages_read": pages, "erp_logins": erp.login_count()}))
 }
 
-/// Feeds order pks to the workers; returns how many pages were read.
+/// An order as the unsent-orders list gave it.
+struct Listed {
+    pk: i64,
+    number: String,
+    row: Value,
+}
+
+/// Feeds listed orders to the workers; returns how many pages were read.
 async fn read_orders(
     omnitron: &OmnitronClient,
     flow: &OrderFlow,
     selection: &Selection,
-    sender: tokio::sync::mpsc::Sender<(i64, String)>,
+    sender: tokio::sync::mpsc::Sender<Listed>,
     progress: &dyn Progress,
 ) -> Result<u32, String> {
     match selection {
@@ -359,7 +365,7 @@ async fn read_orders(
                         tracing::warn!("an order without pk or number was skipped: {row}");
                         continue;
                     };
-                    if sender.send((pk, number)).await.is_err() {
+                    if sender.send(Listed { pk, number, row }).await.is_err() {
                         return Ok(pager.pages_read());
                     }
                 }
@@ -380,8 +386,8 @@ async fn read_orders(
                 let rows = results_of(&body).cloned().unwrap_or_default();
                 progress.read(rows.len());
                 for row in rows {
-                    if let Some(item) = pk_and_number(&row)
-                        && sender.send(item).await.is_err()
+                    if let Some((pk, number)) = pk_and_number(&row)
+                        && sender.send(Listed { pk, number, row }).await.is_err()
                     {
                         return Ok(pages);
                     }
@@ -406,8 +412,9 @@ fn pk_and_number(row: &Value) -> Option<(i64, String)> {
 /// Row logs written at once (the store batches them into shared commits).
 const ROW_LOG_WRITERS: usize = 8;
 
-/// The row log of a finished record and what it adds to the execution's counts.
-fn row_log(execution_id: &str, report: RecordReport) -> (NewRowLog, Counts) {
+/// The row log of a finished record, what it adds to the execution's counts, and the ledger
+/// attempt to mark completed.
+fn row_log(execution_id: &str, report: RecordReport) -> (NewRowLog, Counts, Option<u32>) {
     let mut delta = Counts {
         read: 1,
         ..Counts::default()
@@ -430,5 +437,5 @@ fn row_log(execution_id: &str, report: RecordReport) -> (NewRowLog, Counts) {
         request: report.request,
         response: report.response,
     };
-    (log, delta)
+    (log, delta, report.completed_attempt)
 }

@@ -20,8 +20,8 @@ pub(crate) async fn list(
     let pks = ctx.q.u64_list("pk__in")?;
     let db = crate::read(&app.db);
     let rows: Vec<_> = db
-        .discounts
-        .values()
+        .discount_candidates(order)
+        .into_iter()
         .filter(|d| order.is_none_or(|o| d.order == o))
         .filter(|d| pks.as_ref().is_none_or(|p| p.contains(&d.pk)))
         .collect();

@@ -33,8 +33,8 @@ pub(crate) async fn list(
     let number = q.get("order__number").or_else(|| q.get("order_number"));
     let db = crate::read(&app.db);
     let rows: Vec<_> = db
-        .items
-        .values()
+        .item_candidates(order)
+        .into_iter()
         .filter(|i| order.is_none_or(|o| i.order == o))
         .filter(|i| pks.as_ref().is_none_or(|p| p.contains(&i.pk)))
         .filter(|i| statuses.as_ref().is_none_or(|s| s.contains(&i.status)))

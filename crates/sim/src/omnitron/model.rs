@@ -240,6 +240,38 @@ impl Db {
             .filter_map(|pk| self.items.get(pk))
     }
 
+    /// The items a list filtered by `order` can return, in pk order: the order's own through
+    /// the index (a scan of every item per request made the simulator the bottleneck of
+    /// benchmarks with thousands of orders), or all of them.
+    pub fn item_candidates(&self, order: Option<u64>) -> Vec<&OrderItem> {
+        match order {
+            Some(order) => {
+                let mut items: Vec<_> = self.items_of(order).collect();
+                items.sort_by_key(|i| i.pk);
+                items
+            }
+            None => self.items.values().collect(),
+        }
+    }
+
+    /// Like [`Db::item_candidates`], for discount items.
+    pub fn discount_candidates(&self, order: Option<u64>) -> Vec<&DiscountItem> {
+        match order {
+            Some(order) => {
+                let mut discounts: Vec<_> = self
+                    .order_discounts
+                    .get(&order)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|pk| self.discounts.get(pk))
+                    .collect();
+                discounts.sort_by_key(|d| d.pk);
+                discounts
+            }
+            None => self.discounts.values().collect(),
+        }
+    }
+
     pub fn new_mapping(
         &mut self,
         content_type: u64,
