@@ -8,7 +8,7 @@
 
 use crate::error::{SpecError, StepError, pointer_child, push_pointer};
 use crate::explain_trace::Tracer;
-use crate::functions::{FunctionImpl, Functions};
+use crate::functions::{FunctionImpl, Functions, InPlaceFn};
 use crate::index_keys::index_key;
 use crate::java;
 use crate::map_lookup;
@@ -145,6 +145,9 @@ enum Evaluator {
         name: String,
         function: Option<Arc<FunctionImpl>>,
         args: Vec<FnArg>,
+        /// The function's in-place form, for a call with no arguments (it reads the value
+        /// it rewrites).
+        in_place: Option<InPlaceFn>,
     },
 }
 
@@ -424,9 +427,11 @@ fn compile_evaluator(rhs: &str, functions: &Functions, path: &str) -> Result<Eva
         return Ok(Evaluator::Arg(compile_arg(rhs, false, path)?));
     };
     if !fn_text.contains('(') && !fn_text.ends_with(')') {
+        let function = functions.get(fn_text);
         return Ok(Evaluator::Call {
             name: fn_text.to_string(),
-            function: functions.get(fn_text),
+            in_place: function.as_ref().and(functions.in_place(fn_text)),
+            function,
             args: Vec::new(),
         });
     }
@@ -438,6 +443,7 @@ fn compile_evaluator(rhs: &str, functions: &Functions, path: &str) -> Result<Eva
     }
     Ok(Evaluator::Call {
         function: functions.get(&name),
+        in_place: None,
         name,
         args,
     })
@@ -1070,6 +1076,20 @@ impl<'s> Run<'s, '_, '_> {
     ) {
         match map_lookup::get_mut(map, key) {
             Some(slot) => {
+                // Overwriting with a stock string function of the value itself: done in place.
+                if let (
+                    OpMode::Overwrite,
+                    [
+                        Evaluator::Call {
+                            in_place: Some(rewrite),
+                            ..
+                        },
+                    ],
+                ) = (node.mode, evals)
+                {
+                    rewrite(slot);
+                    return;
+                }
                 let value = {
                     let view = LocalView {
                         steps: &self.steps,
