@@ -1024,7 +1024,9 @@ impl<'s> Run<'s, '_, '_> {
             }
             return;
         }
-        let value = {
+        // `absent_key`: the key was looked up in an object and is not there, so the write
+        // need not search for it again.
+        let (value, absent_key) = {
             let parent_ref: &Value = parent;
             let here = match (parent_ref, nav, self.steps.last()) {
                 (Value::Object(m), Nav::Key, Some(step)) => map_lookup::get(m, &step.matched.key),
@@ -1037,12 +1039,17 @@ impl<'s> Run<'s, '_, '_> {
                 (Some(_), _) => true,
             };
             let input = if present { here } else { None };
+            let absent_key =
+                here.is_none() && matches!((parent_ref, nav), (Value::Object(_), Nav::Key));
             let view = LocalView {
                 steps: &self.steps,
                 parent: Some(parent_ref),
                 here,
             };
-            evaluate_first(evals, input, &view, self.context)
+            (
+                evaluate_first(evals, input, &view, self.context),
+                absent_key,
+            )
         };
         let Some(step) = self.steps.pop() else {
             return;
@@ -1051,6 +1058,10 @@ impl<'s> Run<'s, '_, '_> {
             return;
         };
         match parent {
+            Value::Object(map) if absent_key => {
+                // As `write_map` for a key that is not there: every mode adds it.
+                map.insert(step.matched.key.into_owned(), value);
+            }
             Value::Object(map) => write_map(node.mode, map, step.matched.key, value),
             Value::Array(list) => {
                 let idx = java::parse_int(&step.matched.key).and_then(|i| usize::try_from(i).ok());
