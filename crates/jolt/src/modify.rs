@@ -1101,6 +1101,25 @@ impl<'s> Run<'s, '_, '_> {
                     rewrite(slot);
                     return;
                 }
+                // Any other function of the value itself (`=toDouble`): called directly, as
+                // `evaluate` would for a call with no arguments.
+                if let (
+                    OpMode::Overwrite,
+                    [
+                        Evaluator::Call {
+                            function: Some(function),
+                            args,
+                            ..
+                        },
+                    ],
+                ) = (node.mode, evals)
+                    && args.is_empty()
+                {
+                    if let Some(value) = function(&[&*slot]) {
+                        *slot = value;
+                    }
+                    return;
+                }
                 let value = {
                     let view = LocalView {
                         steps: &self.steps,
