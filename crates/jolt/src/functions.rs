@@ -20,7 +20,16 @@ pub type FunctionImpl = dyn Fn(&[&Value]) -> Option<Value> + Send + Sync;
 #[derive(Clone)]
 pub struct Functions {
     map: HashMap<String, Arc<FunctionImpl>>,
+    /// In-place forms of some stock functions (see [`InPlaceFn`]), dropped when a function is
+    /// registered under the same name.
+    in_place: HashMap<String, InPlaceFn>,
 }
+
+/// A stock function's in-place form, for a value that rewrites itself (`"code": "=toUpper"`
+/// in `modify-overwrite-beta`): it leaves the value exactly as writing back the function's
+/// result would (untouched where the function does not apply), without building a new string
+/// and freeing the old one.
+pub(crate) type InPlaceFn = fn(&mut Value);
 
 impl fmt::Debug for Functions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -41,6 +50,7 @@ impl Functions {
     pub fn stock() -> Functions {
         let mut f = Functions {
             map: HashMap::new(),
+            in_place: HashMap::new(),
         };
         f.register("toLower", |a| {
             single(a, |v| v.as_str().map(|s| Value::from(to_lower(s))))
@@ -51,6 +61,14 @@ impl Functions {
         f.register("trim", |a| {
             single(a, |v| v.as_str().map(|s| Value::from(java::java_trim(s))))
         });
+        let in_place: [(&str, InPlaceFn); 3] = [
+            ("toLower", to_lower_in_place),
+            ("toUpper", to_upper_in_place),
+            ("trim", trim_in_place),
+        ];
+        for (name, function) in in_place {
+            f.in_place.insert(name.to_string(), function);
+        }
         f.register("concat", concat);
         f.register("join", |a| arg_driven(a, is_string, join, |_, _| None));
         f.register("split", |a| {
@@ -207,7 +225,14 @@ impl Functions {
         F: Fn(&[&Value]) -> Option<Value> + Send + Sync + 'static,
     {
         self.map.insert(name.to_string(), Arc::new(function));
+        self.in_place.remove(name);
         self
+    }
+
+    /// The in-place form of the function registered under `name`, if it is a stock one that
+    /// has one.
+    pub(crate) fn in_place(&self, name: &str) -> Option<InPlaceFn> {
+        self.in_place.get(name).copied()
     }
 
     /// The function registered under `name`.
@@ -360,6 +385,50 @@ fn to_lower(s: &str) -> String {
     } else {
         s.to_lowercase()
     }
+}
+
+/// [`single`] in place: `one` rewrites a string, or each string directly in a list.
+fn single_in_place(v: &mut Value, one: fn(&mut String)) {
+    match v {
+        Value::String(s) => one(s),
+        Value::Array(items) => {
+            for item in items {
+                if let Value::String(s) = item {
+                    one(s);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+fn to_upper_in_place(v: &mut Value) {
+    single_in_place(v, |s| {
+        if s.is_ascii() {
+            s.make_ascii_uppercase();
+        } else {
+            *s = s.to_uppercase();
+        }
+    });
+}
+
+fn to_lower_in_place(v: &mut Value) {
+    single_in_place(v, |s| {
+        if s.is_ascii() {
+            s.make_ascii_lowercase();
+        } else {
+            *s = s.to_lowercase();
+        }
+    });
+}
+
+fn trim_in_place(v: &mut Value) {
+    single_in_place(v, |s| {
+        let trimmed = java::java_trim(s);
+        if trimmed.len() != s.len() {
+            *s = trimmed.to_string();
+        }
+    });
 }
 
 fn concat(args: &[&Value]) -> Option<Value> {
@@ -757,6 +826,42 @@ mod tests {
         let f = Functions::stock().get(name).unwrap();
         let refs: Vec<&Value> = args.iter().collect();
         f(&refs)
+    }
+
+    #[test]
+    fn in_place_forms_leave_what_writing_back_the_result_would() {
+        let functions = Functions::stock();
+        let values = [
+            json!("MiXed Case"),
+            json!("  padded\t\n"),
+            json!("İstanbul ığdır ß"),
+            json!(""),
+            json!(" \u{1} "),
+            json!(["a b ", 3, null, ["x"], " Ç "]),
+            json!([]),
+            json!(null),
+            json!(42),
+            json!(true),
+            json!({"k": "v"}),
+        ];
+        for name in ["toUpper", "toLower", "trim"] {
+            let rewrite = functions.in_place(name).unwrap();
+            for v in &values {
+                let expected = call(name, std::slice::from_ref(v)).unwrap_or_else(|| v.clone());
+                let mut got = v.clone();
+                rewrite(&mut got);
+                assert_eq!(got, expected, "{name}({v})");
+            }
+        }
+    }
+
+    #[test]
+    fn a_registered_function_replaces_the_in_place_form() {
+        let mut functions = Functions::stock();
+        assert!(functions.in_place("toUpper").is_some());
+        functions.register("toUpper", |_| Some(json!("custom")));
+        assert!(functions.in_place("toUpper").is_none());
+        assert!(functions.in_place("concat").is_none());
     }
 
     #[test]

@@ -8,7 +8,7 @@
 
 use crate::error::{SpecError, StepError, pointer_child, push_pointer};
 use crate::explain_trace::Tracer;
-use crate::functions::{FunctionImpl, Functions};
+use crate::functions::{FunctionImpl, Functions, InPlaceFn};
 use crate::index_keys::index_key;
 use crate::java;
 use crate::map_lookup;
@@ -145,6 +145,9 @@ enum Evaluator {
         name: String,
         function: Option<Arc<FunctionImpl>>,
         args: Vec<FnArg>,
+        /// The function's in-place form, for a call with no arguments (it reads the value
+        /// it rewrites).
+        in_place: Option<InPlaceFn>,
     },
 }
 
@@ -424,9 +427,11 @@ fn compile_evaluator(rhs: &str, functions: &Functions, path: &str) -> Result<Eva
         return Ok(Evaluator::Arg(compile_arg(rhs, false, path)?));
     };
     if !fn_text.contains('(') && !fn_text.ends_with(')') {
+        let function = functions.get(fn_text);
         return Ok(Evaluator::Call {
             name: fn_text.to_string(),
-            function: functions.get(fn_text),
+            in_place: function.as_ref().and(functions.in_place(fn_text)),
+            function,
             args: Vec::new(),
         });
     }
@@ -438,6 +443,7 @@ fn compile_evaluator(rhs: &str, functions: &Functions, path: &str) -> Result<Eva
     }
     Ok(Evaluator::Call {
         function: functions.get(&name),
+        in_place: None,
         name,
         args,
     })
@@ -1018,7 +1024,9 @@ impl<'s> Run<'s, '_, '_> {
             }
             return;
         }
-        let value = {
+        // `absent_key`: the key was looked up in an object and is not there, so the write
+        // need not search for it again.
+        let (value, absent_key) = {
             let parent_ref: &Value = parent;
             let here = match (parent_ref, nav, self.steps.last()) {
                 (Value::Object(m), Nav::Key, Some(step)) => map_lookup::get(m, &step.matched.key),
@@ -1031,12 +1039,17 @@ impl<'s> Run<'s, '_, '_> {
                 (Some(_), _) => true,
             };
             let input = if present { here } else { None };
+            let absent_key =
+                here.is_none() && matches!((parent_ref, nav), (Value::Object(_), Nav::Key));
             let view = LocalView {
                 steps: &self.steps,
                 parent: Some(parent_ref),
                 here,
             };
-            evaluate_first(evals, input, &view, self.context)
+            (
+                evaluate_first(evals, input, &view, self.context),
+                absent_key,
+            )
         };
         let Some(step) = self.steps.pop() else {
             return;
@@ -1045,6 +1058,10 @@ impl<'s> Run<'s, '_, '_> {
             return;
         };
         match parent {
+            Value::Object(map) if absent_key => {
+                // As `write_map` for a key that is not there: every mode adds it.
+                map.insert(step.matched.key.into_owned(), value);
+            }
             Value::Object(map) => write_map(node.mode, map, step.matched.key, value),
             Value::Array(list) => {
                 let idx = java::parse_int(&step.matched.key).and_then(|i| usize::try_from(i).ok());
@@ -1070,6 +1087,39 @@ impl<'s> Run<'s, '_, '_> {
     ) {
         match map_lookup::get_mut(map, key) {
             Some(slot) => {
+                // Overwriting with a stock string function of the value itself: done in place.
+                if let (
+                    OpMode::Overwrite,
+                    [
+                        Evaluator::Call {
+                            in_place: Some(rewrite),
+                            ..
+                        },
+                    ],
+                ) = (node.mode, evals)
+                {
+                    rewrite(slot);
+                    return;
+                }
+                // Any other function of the value itself (`=toDouble`): called directly, as
+                // `evaluate` would for a call with no arguments.
+                if let (
+                    OpMode::Overwrite,
+                    [
+                        Evaluator::Call {
+                            function: Some(function),
+                            args,
+                            ..
+                        },
+                    ],
+                ) = (node.mode, evals)
+                    && args.is_empty()
+                {
+                    if let Some(value) = function(&[&*slot]) {
+                        *slot = value;
+                    }
+                    return;
+                }
                 let value = {
                     let view = LocalView {
                         steps: &self.steps,

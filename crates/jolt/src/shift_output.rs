@@ -119,7 +119,7 @@ impl<'a> Out<'a> {
                 if let Some(mut map) = templates.object_for(keys, m.entries.len()) {
                     // Same keys in the same order: fill the values in without hashing.
                     for (slot, (_, v)) in map.values_mut().zip(&m.entries) {
-                        *slot = v.to_value(templates);
+                        *slot = v.leaf_or_to_value(templates);
                     }
                     return Value::Object(map);
                 }
@@ -129,9 +129,21 @@ impl<'a> Out<'a> {
                 }
                 Value::Object(map)
             }
-            Out::Array(items) => {
-                Value::Array(items.iter().map(|item| item.to_value(templates)).collect())
-            }
+            Out::Array(items) => Value::Array(
+                items
+                    .iter()
+                    .map(|item| item.leaf_or_to_value(templates))
+                    .collect(),
+            ),
+        }
+    }
+
+    /// [`Out::to_value`], copying a written input value (most nodes) without the call.
+    #[inline(always)]
+    fn leaf_or_to_value(&self, templates: &mut TemplateView<'_>) -> Value {
+        match self {
+            Out::Borrowed(v) => (*v).clone(),
+            other => other.to_value(templates),
         }
     }
 
