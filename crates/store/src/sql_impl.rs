@@ -325,6 +325,48 @@ macro_rules! sql_store_impl {
             i64::try_from(offset).unwrap_or(i64::MAX)
         }
 
+        /// A row log ready to insert (see `prepare_row_log`); `log` keeps the caller's keys.
+        struct PreparedRowLog {
+            log: NewRowLog,
+            error: Option<String>,
+            attributes: String,
+            request: Option<StoredBody>,
+            response: Option<StoredBody>,
+        }
+
+        /// Inserts a prepared row log; `None` when its execution does not exist.
+        async fn insert_row_log(
+            conn: &mut DbConn,
+            prepared: &PreparedRowLog,
+            now: i64,
+        ) -> StoreResult<Option<DbRow>> {
+            let log = &prepared.log;
+            let (request, response) = (&prepared.request, &prepared.response);
+            Ok(sqlx::query(sql!(
+                "INSERT INTO row_logs (execution_id, flow_id, record_key, record_id, status, \
+                 step, error, attributes, request_text, request_bytes, request_truncated, \
+                 response_text, response_bytes, response_truncated, created_at) \
+                 SELECT e.id, e.flow_id, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? \
+                 FROM executions e WHERE e.id = ? RETURNING *"
+            ))
+            .bind(&log.record_key)
+            .bind(&log.record_id)
+            .bind(log.status.as_str())
+            .bind(log.step.as_str())
+            .bind(&prepared.error)
+            .bind(&prepared.attributes)
+            .bind(request.as_ref().map(|b| b.text.as_str()))
+            .bind(request.as_ref().map(|b| b.original_bytes as i64))
+            .bind(request.as_ref().map(|b| b.truncated))
+            .bind(response.as_ref().map(|b| b.text.as_str()))
+            .bind(response.as_ref().map(|b| b.original_bytes as i64))
+            .bind(response.as_ref().map(|b| b.truncated))
+            .bind(now)
+            .bind(&log.execution_id)
+            .fetch_optional(&mut *conn)
+            .await?)
+        }
+
         impl $store {
             fn now_us(&self) -> i64 {
                 to_micros(self.options.clock.now())
@@ -336,6 +378,24 @@ macro_rules! sql_store_impl {
 
             fn stored_body(&self, body: Option<&str>, cap: usize) -> Option<StoredBody> {
                 body.map(|b| self.options.redactor.prepare_body(b, cap))
+            }
+
+            /// A row log as it will be stored: error, attributes and bodies redacted, bodies capped.
+            fn prepare_row_log(&self, mut log: NewRowLog) -> PreparedRowLog {
+                let cap = self.options.row_log_body_cap;
+                let request = self.stored_body(log.request.as_deref(), cap);
+                let response = self.stored_body(log.response.as_deref(), cap);
+                let error = self.redact_opt(log.error.as_deref());
+                // Stored as redacted text; the log keeps only its keys and ids after this.
+                let mut attributes = serde_json::Value::Object(std::mem::take(&mut log.attributes));
+                self.options.redactor.redact_json(&mut attributes);
+                PreparedRowLog {
+                    log,
+                    error,
+                    attributes: attributes.to_string(),
+                    request,
+                    response,
+                }
             }
 
             /// Ends a running execution (finish or interrupt) inside one write transaction.
@@ -616,40 +676,12 @@ macro_rules! sql_store_impl {
             }
 
             async fn append_row_log(&self, log: NewRowLog) -> StoreResult<RowLog> {
-                let cap = self.options.row_log_body_cap;
-                let request = self.stored_body(log.request.as_deref(), cap);
-                let response = self.stored_body(log.response.as_deref(), cap);
-                let error = self.redact_opt(log.error.as_deref());
-                let mut attributes = serde_json::Value::Object(log.attributes);
-                self.options.redactor.redact_json(&mut attributes);
+                let prepared = self.prepare_row_log(log);
                 let now = self.now_us();
                 self.write_tx(move |conn| Box::pin(async move {
-                    let row = sqlx::query(sql!(
-                        "INSERT INTO row_logs (execution_id, flow_id, record_key, record_id, status, \
-                         step, error, attributes, request_text, request_bytes, request_truncated, \
-                         response_text, response_bytes, response_truncated, created_at) \
-                         SELECT e.id, e.flow_id, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? \
-                         FROM executions e WHERE e.id = ? RETURNING *"
-                    ))
-                    .bind(&log.record_key)
-                    .bind(&log.record_id)
-                    .bind(log.status.as_str())
-                    .bind(log.step.as_str())
-                    .bind(error)
-                    .bind(attributes.to_string())
-                    .bind(request.as_ref().map(|b| b.text.clone()))
-                    .bind(request.as_ref().map(|b| b.original_bytes as i64))
-                    .bind(request.as_ref().map(|b| b.truncated))
-                    .bind(response.as_ref().map(|b| b.text.clone()))
-                    .bind(response.as_ref().map(|b| b.original_bytes as i64))
-                    .bind(response.as_ref().map(|b| b.truncated))
-                    .bind(now)
-                    .bind(&log.execution_id)
-                    .fetch_optional(&mut *conn)
-                    .await?;
-                    match row {
+                    match insert_row_log(conn, &prepared, now).await? {
                         Some(row) => row_log_from_row(&row),
-                        None => Err(StoreError::ExecutionNotFound(log.execution_id)),
+                        None => Err(StoreError::ExecutionNotFound(prepared.log.execution_id)),
                     }
                 }))
                 .await
@@ -661,12 +693,6 @@ macro_rules! sql_store_impl {
                 delta: Counts,
                 completed: Option<(&str, u32)>,
             ) -> StoreResult<Option<StoreError>> {
-                let cap = self.options.row_log_body_cap;
-                let request = self.stored_body(log.request.as_deref(), cap);
-                let response = self.stored_body(log.response.as_deref(), cap);
-                let error = self.redact_opt(log.error.as_deref());
-                let mut attributes = serde_json::Value::Object(log.attributes);
-                self.options.redactor.redact_json(&mut attributes);
                 let deltas = [
                     to_i64("read", delta.read)?,
                     to_i64("sent", delta.sent)?,
@@ -676,6 +702,7 @@ macro_rules! sql_store_impl {
                     to_i64("skipped", delta.skipped)?,
                 ];
                 let completed = completed.map(|(flow_id, attempt)| (flow_id.to_string(), attempt));
+                let prepared = self.prepare_row_log(log);
                 let now = self.now_us();
                 self.write_tx(move |conn| Box::pin(async move {
                     let mut refused = None;
@@ -688,42 +715,19 @@ macro_rules! sql_store_impl {
                         .bind(now)
                         .bind(now)
                         .bind(&flow_id)
-                        .bind(&log.record_key)
+                        .bind(&prepared.log.record_key)
                         .bind(i64::from(attempt))
                         .fetch_optional(&mut *conn)
                         .await?;
                         if changed.is_none() {
                             refused = Some(
-                                ledger_conflict(conn, &flow_id, &log.record_key, "mark it completed")
+                                ledger_conflict(conn, &flow_id, &prepared.log.record_key, "mark it completed")
                                     .await,
                             );
                         }
                     }
-                    let inserted = sqlx::query(sql!(
-                        "INSERT INTO row_logs (execution_id, flow_id, record_key, record_id, status, \
-                         step, error, attributes, request_text, request_bytes, request_truncated, \
-                         response_text, response_bytes, response_truncated, created_at) \
-                         SELECT e.id, e.flow_id, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? \
-                         FROM executions e WHERE e.id = ?"
-                    ))
-                    .bind(&log.record_key)
-                    .bind(&log.record_id)
-                    .bind(log.status.as_str())
-                    .bind(log.step.as_str())
-                    .bind(error)
-                    .bind(attributes.to_string())
-                    .bind(request.as_ref().map(|b| b.text.clone()))
-                    .bind(request.as_ref().map(|b| b.original_bytes as i64))
-                    .bind(request.as_ref().map(|b| b.truncated))
-                    .bind(response.as_ref().map(|b| b.text.clone()))
-                    .bind(response.as_ref().map(|b| b.original_bytes as i64))
-                    .bind(response.as_ref().map(|b| b.truncated))
-                    .bind(now)
-                    .bind(&log.execution_id)
-                    .execute(&mut *conn)
-                    .await?;
-                    if inserted.rows_affected() == 0 {
-                        return Err(StoreError::ExecutionNotFound(log.execution_id));
+                    if insert_row_log(conn, &prepared, now).await?.is_none() {
+                        return Err(StoreError::ExecutionNotFound(prepared.log.execution_id));
                     }
                     sqlx::query(sql!(
                         "UPDATE executions SET count_read = count_read + ?, \
@@ -738,7 +742,7 @@ macro_rules! sql_store_impl {
                     .bind(deltas[3])
                     .bind(deltas[4])
                     .bind(deltas[5])
-                    .bind(&log.execution_id)
+                    .bind(&prepared.log.execution_id)
                     .execute(&mut *conn)
                     .await?;
                     Ok(refused)
