@@ -325,6 +325,45 @@ macro_rules! sql_store_impl {
             i64::try_from(offset).unwrap_or(i64::MAX)
         }
 
+        /// A count delta as the six integers the counts columns add.
+        fn count_deltas(delta: &Counts) -> StoreResult<[i64; 6]> {
+            Ok([
+                to_i64("read", delta.read)?,
+                to_i64("sent", delta.sent)?,
+                to_i64("already_in_erp", delta.already_in_erp)?,
+                to_i64("failed", delta.failed)?,
+                to_i64("in_doubt", delta.in_doubt)?,
+                to_i64("skipped", delta.skipped)?,
+            ])
+        }
+
+        /// Adds `deltas` (see `count_deltas`) to an execution's counts; returns the new counts
+        /// row, or `None` when the execution does not exist.
+        async fn add_counts(
+            conn: &mut DbConn,
+            id: &str,
+            deltas: [i64; 6],
+        ) -> StoreResult<Option<DbRow>> {
+            Ok(sqlx::query(sql!(
+                "UPDATE executions SET count_read = count_read + ?, \
+                 count_sent = count_sent + ?, \
+                 count_already_in_erp = count_already_in_erp + ?, \
+                 count_failed = count_failed + ?, count_in_doubt = count_in_doubt + ?, \
+                 count_skipped = count_skipped + ? WHERE id = ? \
+                 RETURNING count_read, count_sent, count_already_in_erp, count_failed, \
+                 count_in_doubt, count_skipped"
+            ))
+            .bind(deltas[0])
+            .bind(deltas[1])
+            .bind(deltas[2])
+            .bind(deltas[3])
+            .bind(deltas[4])
+            .bind(deltas[5])
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?)
+        }
+
         /// A row log ready to insert (see `prepare_row_log`); `log` keeps the caller's keys.
         struct PreparedRowLog {
             log: NewRowLog,
@@ -512,33 +551,9 @@ macro_rules! sql_store_impl {
 
             async fn increment_counts(&self, id: &str, delta: Counts) -> StoreResult<Counts> {
                 let id = id.to_string();
-                let deltas = [
-                    to_i64("read", delta.read)?,
-                    to_i64("sent", delta.sent)?,
-                    to_i64("already_in_erp", delta.already_in_erp)?,
-                    to_i64("failed", delta.failed)?,
-                    to_i64("in_doubt", delta.in_doubt)?,
-                    to_i64("skipped", delta.skipped)?,
-                ];
+                let deltas = count_deltas(&delta)?;
                 self.write_tx(move |conn| Box::pin(async move {
-                    let row = sqlx::query(sql!(
-                        "UPDATE executions SET count_read = count_read + ?, \
-                         count_sent = count_sent + ?, \
-                         count_already_in_erp = count_already_in_erp + ?, \
-                         count_failed = count_failed + ?, count_in_doubt = count_in_doubt + ?, \
-                         count_skipped = count_skipped + ? WHERE id = ? \
-                         RETURNING count_read, count_sent, count_already_in_erp, count_failed, \
-                         count_in_doubt, count_skipped"
-                    ))
-                    .bind(deltas[0])
-                    .bind(deltas[1])
-                    .bind(deltas[2])
-                    .bind(deltas[3])
-                    .bind(deltas[4])
-                    .bind(deltas[5])
-                    .bind(&id)
-                    .fetch_optional(&mut *conn)
-                    .await?;
+                    let row = add_counts(conn, &id, deltas).await?;
                     let Some(row) = row else {
                         return Err(StoreError::ExecutionNotFound(id));
                     };
@@ -693,14 +708,7 @@ macro_rules! sql_store_impl {
                 delta: Counts,
                 completed: Option<(&str, u32)>,
             ) -> StoreResult<Option<StoreError>> {
-                let deltas = [
-                    to_i64("read", delta.read)?,
-                    to_i64("sent", delta.sent)?,
-                    to_i64("already_in_erp", delta.already_in_erp)?,
-                    to_i64("failed", delta.failed)?,
-                    to_i64("in_doubt", delta.in_doubt)?,
-                    to_i64("skipped", delta.skipped)?,
-                ];
+                let deltas = count_deltas(&delta)?;
                 let completed = completed.map(|(flow_id, attempt)| (flow_id.to_string(), attempt));
                 let prepared = self.prepare_row_log(log);
                 let now = self.now_us();
@@ -729,22 +737,7 @@ macro_rules! sql_store_impl {
                     if insert_row_log(conn, &prepared, now).await?.is_none() {
                         return Err(StoreError::ExecutionNotFound(prepared.log.execution_id));
                     }
-                    sqlx::query(sql!(
-                        "UPDATE executions SET count_read = count_read + ?, \
-                         count_sent = count_sent + ?, \
-                         count_already_in_erp = count_already_in_erp + ?, \
-                         count_failed = count_failed + ?, count_in_doubt = count_in_doubt + ?, \
-                         count_skipped = count_skipped + ? WHERE id = ?"
-                    ))
-                    .bind(deltas[0])
-                    .bind(deltas[1])
-                    .bind(deltas[2])
-                    .bind(deltas[3])
-                    .bind(deltas[4])
-                    .bind(deltas[5])
-                    .bind(&prepared.log.execution_id)
-                    .execute(&mut *conn)
-                    .await?;
+                    add_counts(conn, &prepared.log.execution_id, deltas).await?;
                     Ok(refused)
                 }))
                 .await
