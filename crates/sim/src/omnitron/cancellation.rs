@@ -59,13 +59,7 @@ pub(crate) async fn list(
         .collect();
     ctx.page(
         rows,
-        |p, f| {
-            if f == "modified_date" {
-                SortKey::Text(crate::clock::iso(p.modified_date))
-            } else {
-                SortKey::Num(p.pk)
-            }
-        },
+        |p, f| SortKey::modified_or_pk(f, p.modified_date, p.pk),
         |p| db.plan_json(p),
     )
     .map(Json)

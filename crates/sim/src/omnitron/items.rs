@@ -43,13 +43,7 @@ pub(crate) async fn list(
         .collect();
     ctx.page(
         rows,
-        |i, f| {
-            if f == "modified_date" {
-                SortKey::Text(crate::clock::iso(i.modified_date))
-            } else {
-                SortKey::Num(i.pk)
-            }
-        },
+        |i, f| SortKey::modified_or_pk(f, i.modified_date, i.pk),
         |i| db.item_flat(i),
     )
     .map(Json)

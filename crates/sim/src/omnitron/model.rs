@@ -227,6 +227,9 @@ pub(crate) fn status_of(v: &Value) -> Option<String> {
     }
 }
 
+/// An object that can carry mappings, looked up by pk: its mappings and its modified date.
+pub type MappedObject = fn(&mut Db, u64) -> Option<(&mut Vec<Mapping>, &mut DateTime<Utc>)>;
+
 impl Db {
     pub fn order_by_number(&self, number: &str) -> Option<&Order> {
         self.orders.values().find(|o| o.number == number)
@@ -289,18 +292,21 @@ impl Db {
         }
     }
 
-    /// The mapping with this code and integration type among `mappings(self, object_id)`, or a
-    /// new one appended there: `(200, existing)` or `(201, new)`, as DRF answers a repeated
-    /// `create_mapping`. `None` when the object does not exist.
+    /// The mapping with this code and integration type among the object's mappings, or a new
+    /// one appended there (the object's `modified_date` moves to `now`): `(200, existing)` or
+    /// `(201, new)`, as DRF answers a repeated `create_mapping`. `object(self, object_id)` gives
+    /// the object's mappings and modified date; `None` when the object does not exist.
     pub fn find_or_add_mapping(
         &mut self,
         content_type: u64,
         object_id: u64,
         code: &str,
         integration_type: &str,
-        mappings: fn(&mut Db, u64) -> Option<&mut Vec<Mapping>>,
+        now: DateTime<Utc>,
+        object: MappedObject,
     ) -> Option<(u16, Mapping)> {
-        let existing = mappings(self, object_id)?
+        let existing = object(self, object_id)?
+            .0
             .iter()
             .find(|m| m.code == code && m.integration_type == integration_type)
             .cloned();
@@ -308,7 +314,9 @@ impl Db {
             return Some((200, existing));
         }
         let mapping = self.new_mapping(content_type, object_id, code, integration_type);
-        mappings(self, object_id)?.push(mapping.clone());
+        let (mappings, modified_date) = object(self, object_id)?;
+        mappings.push(mapping.clone());
+        *modified_date = now;
         Some((201, mapping))
     }
 

@@ -3,7 +3,7 @@
 
 use super::errors::{ApiError, drf_bool, json_body, type_name};
 use super::filters::{date_bounds, in_window};
-use super::model::{CONTENT_TYPE_ORDER, Db, Order};
+use super::model::{CONTENT_TYPE_ORDER, Db, MappedObject, Order};
 use super::pagination::SortKey;
 use super::{ListCtx, OmnitronApp, pk};
 use crate::server::json_response;
@@ -157,28 +157,40 @@ pub(crate) async fn create_mapping(
     Path(raw): Path<String>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let pk = pk(&raw)?;
-    let fields = json_body(&body)?;
+    create_mapping_on(&app, &raw, &body, CONTENT_TYPE_ORDER, |db, pk| {
+        db.orders
+            .get_mut(&pk)
+            .map(|o| (&mut o.mapping, &mut o.modified_date))
+    })
+}
+
+/// A `create_mapping` route on any object with mappings: 404 for an unknown pk, 400 for a
+/// missing code, then [`Db::find_or_add_mapping`]'s answer.
+pub(crate) fn create_mapping_on(
+    app: &OmnitronApp,
+    raw: &str,
+    body: &Bytes,
+    content_type: u64,
+    object: MappedObject,
+) -> Result<Response, ApiError> {
+    let pk = pk(raw)?;
+    let fields = json_body(body)?;
     let now = app.common.clock.now();
     let mut db = crate::write(&app.db);
-    if !db.orders.contains_key(&pk) {
+    if object(&mut db, pk).is_none() {
         return Err(ApiError::not_found());
     }
     let code = mapping_code(&fields)?;
     let (status, mapping) = db
         .find_or_add_mapping(
-            CONTENT_TYPE_ORDER,
+            content_type,
             pk,
             &code,
             &mapping_integration_type(&fields),
-            |db, pk| db.orders.get_mut(&pk).map(|o| &mut o.mapping),
+            now,
+            object,
         )
         .ok_or_else(ApiError::not_found)?;
-    if status == 201
-        && let Some(o) = db.orders.get_mut(&pk)
-    {
-        o.modified_date = now;
-    }
     Ok(json_response(status, &json!(mapping)))
 }
 

@@ -3,6 +3,7 @@
 
 use super::errors::ApiError;
 use super::filters::Query;
+use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
 /// Sort key of a row for `sort` / `ordering` (`id`, `-id`, `pk`, `modified_date`, ...):
@@ -13,6 +14,17 @@ pub(crate) enum SortKey {
     Num(u64),
     /// Text field (ISO dates sort correctly as text).
     Text(String),
+}
+
+impl SortKey {
+    /// The key of a row sortable by `modified_date` or else by pk (items, transactions, plans).
+    pub(crate) fn modified_or_pk(field: &str, modified_date: DateTime<Utc>, pk: u64) -> SortKey {
+        if field == "modified_date" {
+            SortKey::Text(crate::clock::iso(modified_date))
+        } else {
+            SortKey::Num(pk)
+        }
+    }
 }
 
 /// Sort rows by the `sort` / `ordering` parameter (default `id` ascending).

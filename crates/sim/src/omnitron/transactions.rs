@@ -1,17 +1,16 @@
 //! Order transactions (purchase / refund) and their integration mapping.
 
-use super::errors::{ApiError, json_body};
+use super::errors::ApiError;
 use super::filters::date_bounds;
 use super::model::CONTENT_TYPE_ORDER_TRANSACTION;
-use super::orders::{mapping_code, mapping_integration_type};
+use super::orders::create_mapping_on;
 use super::pagination::SortKey;
 use super::{ListCtx, OmnitronApp, pk};
-use crate::server::json_response;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::response::Response;
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::sync::Arc;
 
 /// `GET /order_transactions/` (`transaction_type`, `order`, `mapping__isnull`, `modified_date__*`).
@@ -44,13 +43,7 @@ pub(crate) async fn list(
         .collect();
     ctx.page(
         rows,
-        |t, f| {
-            if f == "modified_date" {
-                SortKey::Text(crate::clock::iso(t.modified_date))
-            } else {
-                SortKey::Num(t.pk)
-            }
-        },
+        |t, f| SortKey::modified_or_pk(f, t.modified_date, t.pk),
         |t| db.transaction_json(t),
     )
     .map(Json)
@@ -75,27 +68,15 @@ pub(crate) async fn create_mapping(
     Path(raw): Path<String>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let tpk = pk(&raw)?;
-    let fields = json_body(&body)?;
-    let now = app.common.clock.now();
-    let mut db = crate::write(&app.db);
-    if !db.transactions.contains_key(&tpk) {
-        return Err(ApiError::not_found());
-    }
-    let code = mapping_code(&fields)?;
-    let (status, mapping) = db
-        .find_or_add_mapping(
-            CONTENT_TYPE_ORDER_TRANSACTION,
-            tpk,
-            &code,
-            &mapping_integration_type(&fields),
-            |db, pk| db.transactions.get_mut(&pk).map(|t| &mut t.mapping),
-        )
-        .ok_or_else(ApiError::not_found)?;
-    if status == 201
-        && let Some(t) = db.transactions.get_mut(&tpk)
-    {
-        t.modified_date = now;
-    }
-    Ok(json_response(status, &json!(mapping)))
+    create_mapping_on(
+        &app,
+        &raw,
+        &body,
+        CONTENT_TYPE_ORDER_TRANSACTION,
+        |db, pk| {
+            db.transactions
+                .get_mut(&pk)
+                .map(|t| (&mut t.mapping, &mut t.modified_date))
+        },
+    )
 }
