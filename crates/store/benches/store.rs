@@ -1,7 +1,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 //! Throughput of the operations the engine performs per record:
-//! - a row log append with 2 KiB request and response bodies (redacted on the way in);
-//! - one ledger cycle: intent, result, one Omnitron step, completed (4 commits);
+//! - a row log append with 2 KiB request and response bodies (redacted on the way in) and the
+//!   same body as its replay payload (kept whole);
+//! - one ledger cycle: intent, result, one follow-up step, completed (4 commits);
 //!
 //! on SQLite with `synchronous=FULL` (the default) and `NORMAL`, sequentially and from 16
 //! concurrent tasks, and on PostgreSQL when one is reachable
@@ -13,8 +14,8 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use omnibridge_store::{
-    ErpResult, NewExecution, NewIntent, NewRowLog, RowStatus, SqliteDurability, Step, Store,
-    StoreOptions, Trigger, request_hash,
+    NewExecution, NewIntent, NewRowLog, RowStatus, SqliteDurability, Step, Store, StoreOptions,
+    Trigger, WriteResult, request_hash,
 };
 use serde_json::json;
 use tokio::runtime::Runtime;
@@ -48,10 +49,10 @@ async fn one_cycle(store: &Arc<dyn Store>, exec: &str) {
             "orders",
             &key,
             e.attempt,
-            ErpResult {
+            WriteResult {
                 status_code: 201,
                 accepted: true,
-                erp_reference: Some(key.clone()),
+                reference: Some(key.clone()),
                 response: Some(r#"{"ok":true}"#.into()),
                 error: None,
             },
@@ -59,7 +60,7 @@ async fn one_cycle(store: &Arc<dyn Store>, exec: &str) {
         .await
         .unwrap();
     store
-        .record_omnitron_step("orders", &key, e.attempt, "is_send")
+        .record_step("orders", &key, e.attempt, "is_send")
         .await
         .unwrap();
     store
@@ -75,11 +76,13 @@ async fn one_row_log(store: &Arc<dyn Store>, exec: &str, body: &str) {
             record_key: "1001".into(),
             record_id: Some("1".into()),
             status: RowStatus::Success,
-            step: Step::Done,
+            step: Step::new("done"),
+            outcome: Some("sent".into()),
             error: None,
             attributes: serde_json::Map::new(),
             request: Some(body.to_string()),
             response: Some(body.to_string()),
+            payload: Some(body.to_string()),
         })
         .await
         .unwrap();

@@ -36,7 +36,7 @@ pub enum StoreError {
     },
     /// A ledger transition was refused because the entry is not in a phase that allows it.
     /// This is the exactly-once guard: e.g. recording an intent for a record that is in doubt
-    /// or already accepted by the ERP.
+    /// or whose write the target already accepted.
     #[error(
         "ledger entry for flow {flow_id:?} record {record_key:?}: cannot {action} while it is {phase} (attempt {attempt})"
     )]
@@ -62,6 +62,29 @@ pub enum StoreError {
         column: &'static str,
         /// What is wrong.
         problem: String,
+    },
+    /// A value passed in is not one the store accepts: an empty or over-long outcome label,
+    /// a step name outside `[a-z0-9_.]`. Refused before anything is written, rather than
+    /// stored as something that could not be read back or counted.
+    #[error("{field} {value:?}: {problem}")]
+    InvalidValue {
+        /// The field (`row_logs.outcome`, `counts.outcomes`, `row_logs.step`).
+        field: &'static str,
+        /// The value given (its first characters, when it is long).
+        value: String,
+        /// What is wrong with it.
+        problem: String,
+    },
+    /// A value passed in is larger than the store's hard limit for it (a row log's replay
+    /// payload above [`crate::MAX_ROW_LOG_PAYLOAD_BYTES`]). Nothing was written.
+    #[error("{field} is {bytes} bytes, over the limit of {limit} bytes")]
+    TooLarge {
+        /// The field (`row_logs.payload`).
+        field: &'static str,
+        /// Its size.
+        bytes: u64,
+        /// The limit.
+        limit: u64,
     },
     /// A number passed in does not fit the database (counts above `i64::MAX`).
     #[error("{field}: value {value} is out of range")]

@@ -1,5 +1,7 @@
 //! Executions: one run of one flow, with who or what started it, its state, status and counts.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -116,7 +118,7 @@ impl ExecutionState {
 pub enum ExecutionStatus {
     /// Still running.
     InProgress,
-    /// Every record read was sent, already in the ERP, or skipped.
+    /// Nothing failed or is in doubt: every record counted succeeded or was skipped.
     Success,
     /// Nothing succeeded and something failed (or the run itself failed, e.g. login, read).
     Failed,
@@ -164,28 +166,41 @@ impl ExecutionStatus {
 
 /// The per-execution counters. Used both as the stored totals and as a delta to add
 /// ([`crate::Store::increment_counts`]).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// The five fixed counters mean the same in every flow; `outcomes` break them down in the
+/// flow's own terms, keyed by outcome label (the Order Flow counts `sent` and `already_in_erp`
+/// there, the Order Status Flow `updated` and `already_applied`), so a new flow needs no new
+/// column.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Counts {
     /// Records read from the source.
     pub read: u64,
-    /// Records written to the ERP and accepted.
-    pub sent: u64,
-    /// Records found already in the ERP (Query Check Order, `order_exists`).
-    pub already_in_erp: u64,
+    /// Records whose write was done, or found already done.
+    pub succeeded: u64,
     /// Records that failed (retried by the next run or a replay).
     pub failed: u64,
-    /// Records whose ERP write may or may not have landed, held for a person or the query.
+    /// Records whose write may or may not have landed, held for a check or a person.
     pub in_doubt: u64,
-    /// Records skipped (e.g. completed earlier, according to the ledger).
+    /// Records skipped (e.g. done earlier, according to the ledger).
     pub skipped: u64,
+    /// Per-flow counters keyed by outcome label (1 to [`crate::MAX_NAME_CHARS`] characters,
+    /// redacted like a row log's outcome). A breakdown of the counters above: they do not
+    /// change [`Counts::derived_status`].
+    pub outcomes: BTreeMap<String, u64>,
 }
 
 impl Counts {
-    /// The status these counts mean for a finished run: nothing read → Empty; nothing failed or
-    /// in doubt → Success; nothing sent or found but failures → Failed; otherwise Partial.
+    /// The count of one outcome label; 0 when it was never counted.
+    pub fn outcome(&self, name: &str) -> u64 {
+        self.outcomes.get(name).copied().unwrap_or(0)
+    }
+
+    /// The status these counts mean for a finished run: nothing counted → Empty; nothing
+    /// failed or in doubt → Success; nothing succeeded or skipped but failures → Failed;
+    /// otherwise Partial.
     pub fn derived_status(&self) -> ExecutionStatus {
-        let bad = self.failed + self.in_doubt;
-        let good = self.sent + self.already_in_erp + self.skipped;
+        let bad = self.failed.saturating_add(self.in_doubt);
+        let good = self.succeeded.saturating_add(self.skipped);
         if self.read == 0 && bad == 0 && good == 0 {
             ExecutionStatus::Empty
         } else if bad == 0 {
@@ -241,7 +256,7 @@ pub struct Execution {
     pub state: ExecutionState,
     /// In progress until finished.
     pub status: ExecutionStatus,
-    /// The counters.
+    /// The counters, with the flow's outcome counters.
     pub counts: Counts,
     /// When it started.
     pub started_at: DateTime<Utc>,

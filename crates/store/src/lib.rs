@@ -3,9 +3,16 @@
 //! Everything the engine must remember between records, runs and crashes lives behind one
 //! object-safe trait, [`Store`]: executions (who or what triggered a run, its state, status,
 //! counts and timings), row logs (one per record per execution, with redacted and capped
-//! bodies), the per-record **ledger** that makes writes exactly-once (an intent before the ERP
-//! write, the result after, each Omnitron step, then completed), small per-flow state
-//! (`last.request`, cursors), leases so runs of one flow never overlap, and retention.
+//! bodies and the record's replay payload), the per-record **ledger** that makes writes
+//! exactly-once (an intent before the write, the target's result after, each follow-up step,
+//! then completed), small per-flow state (`last.request`, cursors), leases so runs of one flow
+//! never overlap, and retention.
+//!
+//! Several kinds of flow share it (the Order Flow writes orders to an ERP, the Order Status
+//! Flow item statuses to Omnitron, the Order Cancel Flow cancellations), so its vocabulary is
+//! the flows' common one: a record succeeded, failed, is in doubt or was skipped
+//! ([`RowStatus`]); each flow names its own [`Step`]s and outcome labels (`sent`,
+//! `already_in_erp`, `updated`, ...), which the store keeps and counts without knowing them.
 //!
 //! The engine holds an `Arc<dyn Store>` from [`open`] and never learns which database it talks
 //! to. Two backends implement the trait with one shared body of portable SQL
@@ -16,8 +23,10 @@
 //! - **The ledger guards every transition with one conditional statement** (phase and attempt
 //!   number in the `WHERE`), so exactly one of many concurrent callers can record an intent
 //!   for a record, and every crash point leaves a distinct, recoverable phase (see [`ledger`]).
-//! - **The store redacts, not the caller**: bodies, errors, `log.*` attributes and summaries
-//!   go through the [`Redactor`] on the way in, so a forgotten call site cannot leak a token.
+//! - **The store redacts, not the caller**: bodies, errors, outcomes, `log.*` attributes and
+//!   summaries go through the [`Redactor`] on the way in, so a forgotten call site cannot leak
+//!   a token. The one exception is a row log's replay payload, which must stay exact to be
+//!   written again: it is stored whole and only read back one at a time, never listed.
 //! - **SQLite writes are group-committed**: one writer task runs every write queued during the
 //!   previous commit in one transaction (each in its own savepoint) and answers each caller only
 //!   after the commit, so `synchronous=FULL` durability costs one fsync per batch, not per record.
@@ -26,11 +35,16 @@
 //!
 //! # One record, as the engine drives it
 //!
+//! The Order Flow writing order 1001 to an ERP:
+//!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! use std::time::Duration;
 //! use omnibridge_store::*;
+//!
+//! // The flow's own step names (it has others: `read`, `write_erp`, ...).
+//! const DONE: Step = Step::new("done");
 //!
 //! let store = open("sqlite::memory:", StoreOptions::default()).await?;
 //! store.redactor().secrets().add("omnitron-token-123"); // every token, as it is obtained
@@ -59,40 +73,55 @@
 //!     .await?;
 //! // After the ERP answered.
 //! store
-//!     .record_result("orders", "1001", entry.attempt, ErpResult {
+//!     .record_result("orders", "1001", entry.attempt, WriteResult {
 //!         status_code: 201,
 //!         accepted: true,
-//!         erp_reference: Some("ERP-9".into()),
+//!         reference: Some("ERP-9".into()),
 //!         response: Some(r#"{"id":"ERP-9"}"#.into()),
 //!         error: None,
 //!     })
 //!     .await?;
-//! // Each Omnitron write, then completed.
-//! store.record_omnitron_step("orders", "1001", entry.attempt, "is_send").await?;
-//! store.mark_completed("orders", "1001", entry.attempt).await?;
+//! // Each follow-up step (here: marking the order sent in Omnitron).
+//! store.record_step("orders", "1001", entry.attempt, "is_send").await?;
 //!
-//! store
-//!     .append_row_log(NewRowLog {
-//!         execution_id: run.id.clone(),
-//!         record_key: "1001".into(),
-//!         record_id: Some("42".into()),
-//!         status: RowStatus::Success,
-//!         step: Step::Done,
-//!         error: None,
-//!         attributes: serde_json::Map::new(),
-//!         request: Some(body.into()),
-//!         response: Some("Authorization: Token omnitron-token-123".into()),
-//!     })
+//! // Then, in one write: completed, the row log, the counts.
+//! let refused = store
+//!     .finish_record(
+//!         NewRowLog {
+//!             execution_id: run.id.clone(),
+//!             record_key: "1001".into(),
+//!             record_id: Some("42".into()),
+//!             status: RowStatus::Success,
+//!             step: DONE,
+//!             outcome: Some("sent".into()),
+//!             error: None,
+//!             attributes: serde_json::Map::new(),
+//!             request: Some(body.into()),
+//!             response: Some("Authorization: Token omnitron-token-123".into()),
+//!             payload: Some(body.into()), // what a replay writes again
+//!         },
+//!         Counts {
+//!             read: 1,
+//!             succeeded: 1,
+//!             outcomes: [("sent".to_string(), 1)].into(),
+//!             ..Counts::default()
+//!         },
+//!         Some(Completion { flow_id: "orders", record_key: "1001", attempt: entry.attempt }),
+//!     )
 //!     .await?;
-//! store.increment_counts(&run.id, Counts { read: 1, sent: 1, ..Counts::default() }).await?;
+//! assert!(refused.is_none());
 //! let done = store.finish_execution(&run.id, FinishExecution::default()).await?;
 //! assert_eq!(done.status, ExecutionStatus::Success);
+//! assert_eq!(done.counts.outcome("sent"), 1);
 //! store.release_lease("orders", "node-1").await?;
 //!
 //! let logs = store
 //!     .list_row_logs(&RowLogQuery { execution_id: Some(run.id), ..RowLogQuery::default() })
 //!     .await?;
-//! assert_eq!(logs.items[0].response.as_ref().unwrap().text, "Authorization: ***");
+//! let log = &logs.items[0];
+//! assert_eq!(log.response.as_ref().unwrap().text, "Authorization: ***");
+//! assert!(log.has_payload);
+//! assert_eq!(store.row_log_payload(log.id).await?.as_deref(), Some(body));
 //! # Ok(())
 //! # }
 //! ```
@@ -121,8 +150,8 @@ pub use execution::{
 };
 pub use lease::{Lease, LeaseOutcome};
 pub use ledger::{
-    ErpResult, LedgerEntry, LedgerPhase, LedgerQuery, LedgerResolution, LedgerResult, NewIntent,
-    Resolution,
+    LedgerEntry, LedgerPhase, LedgerQuery, LedgerResolution, LedgerResult, NewIntent, Resolution,
+    WriteResult,
 };
 pub use postgres::PgStore;
 pub use redact::{
@@ -130,9 +159,11 @@ pub use redact::{
     SecretValues, StoredBody, request_hash, truncation_marker,
 };
 pub use retention::{PruneReport, RetentionPolicy};
-pub use row_log::{NewRowLog, RowLog, RowLogQuery, RowStatus, Step};
+pub use row_log::{
+    MAX_NAME_CHARS, MAX_ROW_LOG_PAYLOAD_BYTES, NewRowLog, RowLog, RowLogQuery, RowStatus, Step,
+};
 pub use sqlite::SqliteStore;
-pub use store::{Backend, Page, SqliteDurability, Store, StoreOptions};
+pub use store::{Backend, Completion, Page, SqliteDurability, Store, StoreOptions};
 
 /// Opens the store named by a database URL: `sqlite://path` (created if missing),
 /// `sqlite::memory:`, or `postgres://user@host/db` (`postgresql://` too). Migrations are

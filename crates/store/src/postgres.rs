@@ -19,14 +19,16 @@ use crate::execution::{
 };
 use crate::lease::{Lease, LeaseOutcome};
 use crate::ledger::{
-    ErpResult, LedgerEntry, LedgerPhase, LedgerQuery, LedgerResolution, LedgerResult, NewIntent,
-    Resolution,
+    LedgerEntry, LedgerPhase, LedgerQuery, LedgerResolution, LedgerResult, NewIntent, Resolution,
+    WriteResult,
 };
 use crate::redact::{Redactor, StoredBody};
 use crate::retention::{PruneReport, RetentionPolicy};
-use crate::row_log::{NewRowLog, RowLog, RowLogQuery, RowStatus, Step};
+use crate::row_log::{
+    MAX_NAME_CHARS, MAX_ROW_LOG_PAYLOAD_BYTES, NewRowLog, RowLog, RowLogQuery, RowStatus, Step,
+};
 use crate::sql_impl::{BoxFut, sql_store_impl};
-use crate::store::{Backend, Page, Store, StoreOptions};
+use crate::store::{Backend, Completion, Page, Store, StoreOptions};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 

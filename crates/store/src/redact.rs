@@ -31,8 +31,9 @@ pub const MIN_SECRET_LEN: usize = 4;
 /// Default cap on a row log body (request or response), in bytes: 64 KiB.
 pub const DEFAULT_ROW_LOG_BODY_CAP: usize = 64 * 1024;
 
-/// Default cap on the ERP response kept in the ledger, in bytes: 1 MiB. Larger than the row log
-/// cap because a resumed record may have to run the Check Response Script on it.
+/// Default cap on the write's response kept in the ledger, in bytes: 1 MiB. Larger than the row
+/// log cap because a resumed record may have to check it again (e.g. the Order Flow's Check
+/// Response Script).
 pub const DEFAULT_LEDGER_BODY_CAP: usize = 1024 * 1024;
 
 /// Key fragments that make a key sensitive when found anywhere in it (after lower-casing and

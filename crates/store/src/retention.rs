@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::execution::ExecutionId;
 
 /// What to prune ([`crate::Store::prune`]). Running executions and the ledger are never
-/// pruned: the ledger is what keeps records from being sent twice.
+/// pruned: the ledger is what keeps records from being written twice.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RetentionPolicy {
     /// Delete executions that started more than this long ago (by the store's clock).

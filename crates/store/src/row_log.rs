@@ -1,4 +1,12 @@
 //! Row logs: one line per record per execution (the Integrator's line logs).
+//!
+//! A row log speaks in two vocabularies: the store's own, shared by every flow ([`RowStatus`]:
+//! did the record succeed, fail, end in doubt, or get skipped), and the flow's ([`Step`]: the
+//! last step reached; `outcome`: how exactly it ended, e.g. `sent` or `already_in_erp` for the
+//! Order Flow, `updated` or `already_applied` for the Order Status Flow). The store only
+//! checks the flow's names for shape, so a new flow needs no change here.
+
+use std::borrow::Cow;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -6,19 +14,27 @@ use serde::{Deserialize, Serialize};
 use crate::execution::ExecutionId;
 use crate::redact::StoredBody;
 
-/// How one record ended in one execution.
+/// Largest replay payload a row log may carry, in bytes: 16 MiB. The payload is stored whole
+/// (a replay must resend exactly what was to be written), so the only bound is this hard
+/// limit, which keeps one runaway record from bloating the database; a larger one is refused
+/// with [`crate::StoreError::TooLarge`].
+pub const MAX_ROW_LOG_PAYLOAD_BYTES: usize = 16 * 1024 * 1024;
+
+/// Longest flow-defined name (a [`Step`] or an outcome label), in characters.
+pub const MAX_NAME_CHARS: usize = 64;
+
+/// How one record ended in one execution, in terms every flow shares. The flow's own, finer
+/// label goes in the row log's `outcome`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RowStatus {
-    /// Written to the ERP (or finished from the ledger) and marked in Omnitron.
+    /// The record's write was done, or found already done (see the row log's `outcome`).
     Success,
     /// Failed; retried by the next run or a replay.
     Failed,
-    /// Found already in the ERP; Omnitron updated without writing.
-    AlreadyInErp,
-    /// The ERP write may or may not have landed; held for the query check or a person.
+    /// A write may or may not have landed; held for a check or a person.
     InDoubt,
-    /// Not processed (e.g. already completed according to the ledger).
+    /// Not processed (e.g. the ledger says it is done).
     Skipped,
 }
 
@@ -28,7 +44,6 @@ impl RowStatus {
         match self {
             RowStatus::Success => "success",
             RowStatus::Failed => "failed",
-            RowStatus::AlreadyInErp => "already_in_erp",
             RowStatus::InDoubt => "in_doubt",
             RowStatus::Skipped => "skipped",
         }
@@ -39,7 +54,6 @@ impl RowStatus {
         Some(match s {
             "success" => RowStatus::Success,
             "failed" => RowStatus::Failed,
-            "already_in_erp" => RowStatus::AlreadyInErp,
             "in_doubt" => RowStatus::InDoubt,
             "skipped" => RowStatus::Skipped,
             _ => return None,
@@ -47,85 +61,112 @@ impl RowStatus {
     }
 }
 
-/// The last step a record reached, in Order Flow order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Step {
-    /// Read from Omnitron (list + detail assembly).
-    Read,
-    /// Query Check Order.
-    QueryCheck,
-    /// The user's Script.
-    Script,
-    /// The Jolt Mapping.
-    Mapping,
-    /// Write Data to ERP.
-    WriteErp,
-    /// Check Response Script.
-    CheckResponse,
-    /// Write Data to Omnitron (mappings, `is_send`).
-    WriteOmnitron,
-    /// Post Script.
-    PostScript,
-    /// Every step done.
-    Done,
+/// True for a valid [`Step`] name: 1 to [`MAX_NAME_CHARS`] characters of `[a-z0-9_.]`.
+/// A `const fn` so [`Step::new`] can check names in constants at compile time.
+const fn is_step_name(name: &str) -> bool {
+    let bytes = name.as_bytes();
+    // Every allowed character is one byte, so the byte length is the character count.
+    if bytes.is_empty() || bytes.len() > MAX_NAME_CHARS {
+        return false;
+    }
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if !(b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'.') {
+            return false;
+        }
+        i += 1;
+    }
+    true
 }
 
+/// The last step a record reached, in its flow's own terms (`write_erp`, `row_script`, ...);
+/// each flow defines its steps.
+///
+/// A name is 1 to [`MAX_NAME_CHARS`] characters of `[a-z0-9_.]`, so it is safe to show, to
+/// filter on and to use in metrics. Flows declare theirs as constants:
+///
+/// ```
+/// use omnibridge_store::Step;
+///
+/// const WRITE_ERP: Step = Step::new("write_erp");
+/// assert_eq!(WRITE_ERP.as_str(), "write_erp");
+/// assert_eq!(Step::parse("write_erp"), Some(WRITE_ERP));
+/// assert_eq!(Step::parse("Write ERP"), None);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Step(Cow<'static, str>);
+
 impl Step {
-    /// The name stored in the database and shown to users.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Step::Read => "read",
-            Step::QueryCheck => "query_check",
-            Step::Script => "script",
-            Step::Mapping => "mapping",
-            Step::WriteErp => "write_erp",
-            Step::CheckResponse => "check_response",
-            Step::WriteOmnitron => "write_omnitron",
-            Step::PostScript => "post_script",
-            Step::Done => "done",
-        }
+    /// A step named by a literal. The name must be valid (see [`Step`]): in a `const` an
+    /// invalid one fails the build, and debug builds panic on one at run time; a release
+    /// build leaves it to the store, which refuses to write a row log with an invalid step
+    /// ([`crate::StoreError::InvalidValue`]) rather than store what it could not read back.
+    pub const fn new(name: &'static str) -> Step {
+        debug_assert!(
+            is_step_name(name),
+            "a step name is 1 to 64 characters of [a-z0-9_.]"
+        );
+        Step(Cow::Borrowed(name))
     }
 
-    /// Parses [`Step::as_str`].
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "read" => Step::Read,
-            "query_check" => Step::QueryCheck,
-            "script" => Step::Script,
-            "mapping" => Step::Mapping,
-            "write_erp" => Step::WriteErp,
-            "check_response" => Step::CheckResponse,
-            "write_omnitron" => Step::WriteOmnitron,
-            "post_script" => Step::PostScript,
-            "done" => Step::Done,
-            _ => return None,
-        })
+    /// The name, as stored in the database and shown to users.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// A step from a name read at run time (a database, a request), or `None` when the name
+    /// is not valid.
+    pub fn parse(s: &str) -> Option<Step> {
+        is_step_name(s).then(|| Step(Cow::Owned(s.to_string())))
+    }
+
+    /// True when the name is valid: always for [`Step::parse`], not necessarily for
+    /// [`Step::new`] in a release build or for a deserialized step.
+    pub(crate) fn is_valid(&self) -> bool {
+        is_step_name(&self.0)
+    }
+}
+
+impl std::fmt::Display for Step {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
     }
 }
 
 /// What the engine provides for one row log ([`crate::Store::append_row_log`]). Bodies, the
-/// error and the attributes are redacted and the bodies capped by the store.
+/// error, the outcome and the attributes are redacted and the bodies capped by the store; the
+/// payload is kept whole.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewRowLog {
     /// The execution the record ran in.
     pub execution_id: ExecutionId,
-    /// The record's business key (the order number).
+    /// The record's business key (e.g. the order number).
     pub record_key: String,
-    /// The record's primary key in the source (the order pk), when it has one.
+    /// The record's primary key in the source (e.g. the order pk), when it has one.
     pub record_id: Option<String>,
-    /// How it ended.
+    /// How it ended, in the terms every flow shares.
     pub status: RowStatus,
     /// The last step reached.
     pub step: Step,
+    /// The flow's own label for how the record ended (e.g. `sent`, `already_in_erp`,
+    /// `updated`, `already_applied`): 1 to [`MAX_NAME_CHARS`] characters, stored as given
+    /// (redacted like the error).
+    pub outcome: Option<String>,
     /// Why it failed, or any message worth keeping.
     pub error: Option<String>,
     /// The record's `log.*` attributes (a JSON object; keys kept as given).
     pub attributes: serde_json::Map<String, serde_json::Value>,
-    /// The request body sent (to the ERP, usually), as text.
+    /// The request body sent (to the target, usually), as text.
     pub request: Option<String>,
     /// The response body received, as text.
     pub response: Option<String>,
+    /// What a replay of this record needs to write it again, as text. Stored whole: not
+    /// redacted (a replay must send the real values) and not capped, only refused above
+    /// [`MAX_ROW_LOG_PAYLOAD_BYTES`]. Never listed; read back with
+    /// [`crate::Store::row_log_payload`].
+    pub payload: Option<String>,
 }
 
 /// A row log as stored.
@@ -145,6 +186,8 @@ pub struct RowLog {
     pub status: RowStatus,
     /// The last step reached.
     pub step: Step,
+    /// The flow's label for how it ended, redacted.
+    pub outcome: Option<String>,
     /// The redacted error.
     pub error: Option<String>,
     /// The redacted `log.*` attributes.
@@ -153,6 +196,9 @@ pub struct RowLog {
     pub request: Option<StoredBody>,
     /// The redacted, capped response body.
     pub response: Option<StoredBody>,
+    /// Whether a replay payload was stored ([`crate::Store::row_log_payload`] reads it).
+    /// Listings leave the payload itself out: it may be large and is not redacted.
+    pub has_payload: bool,
     /// When it was written.
     pub created_at: DateTime<Utc>,
 }

@@ -14,15 +14,26 @@
 /// A boxed future borrowing a connection for `'c`: what a write job returns.
 pub(crate) type BoxFut<'c, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'c>>;
 
+/// The row log columns read back, as a literal for `concat!`. The replay payload is left out
+/// (it may be large and is read one at a time by `row_log_payload`); only whether there is one.
+macro_rules! row_log_columns {
+    () => {
+        "id, execution_id, flow_id, record_key, record_id, status, step, outcome, error, \
+         attributes, request_text, request_bytes, request_truncated, response_text, \
+         response_bytes, response_truncated, created_at, payload IS NOT NULL AS has_payload"
+    };
+}
+pub(crate) use row_log_columns;
+
 macro_rules! sql_store_impl {
     ($store:ty, $db:ty, $backend:expr) => {
         type DbRow = <$db as sqlx::Database>::Row;
         type DbConn = <$db as sqlx::Database>::Connection;
 
         const EXECUTION_COLUMNS: &str = "id, flow_id, flow_name, trigger_kind, triggered_by, \
-            parent_execution_id, owner, state, status, count_read, count_sent, \
-            count_already_in_erp, count_failed, count_in_doubt, count_skipped, started_at, \
-            finished_at, duration_ms, error, summary";
+            parent_execution_id, owner, state, status, count_read, count_succeeded, \
+            count_failed, count_in_doubt, count_skipped, started_at, finished_at, duration_ms, \
+            error, summary";
 
         fn get_u64(row: &DbRow, table: &'static str, column: &'static str) -> StoreResult<u64> {
             let value: i64 = row.try_get(column)?;
@@ -57,6 +68,20 @@ macro_rules! sql_store_impl {
             })
         }
 
+        /// The five fixed counters of an `executions` row (or a `RETURNING` of them); the
+        /// outcome counters live in `execution_outcomes` and are added by the caller.
+        fn counts_from_row(row: &DbRow) -> StoreResult<Counts> {
+            Ok(Counts {
+                read: get_u64(row, "executions", "count_read")?,
+                succeeded: get_u64(row, "executions", "count_succeeded")?,
+                failed: get_u64(row, "executions", "count_failed")?,
+                in_doubt: get_u64(row, "executions", "count_in_doubt")?,
+                skipped: get_u64(row, "executions", "count_skipped")?,
+                outcomes: std::collections::BTreeMap::new(),
+            })
+        }
+
+        /// An execution without its outcome counters (see `load_outcomes`).
         fn execution_from_row(row: &DbRow) -> StoreResult<Execution> {
             let kind: String = row.try_get("trigger_kind")?;
             let triggered_by: Option<String> = row.try_get("triggered_by")?;
@@ -88,14 +113,7 @@ macro_rules! sql_store_impl {
                     .ok_or_else(|| corrupt("executions", "state", &state))?,
                 status: ExecutionStatus::parse(&status)
                     .ok_or_else(|| corrupt("executions", "status", &status))?,
-                counts: Counts {
-                    read: get_u64(row, "executions", "count_read")?,
-                    sent: get_u64(row, "executions", "count_sent")?,
-                    already_in_erp: get_u64(row, "executions", "count_already_in_erp")?,
-                    failed: get_u64(row, "executions", "count_failed")?,
-                    in_doubt: get_u64(row, "executions", "count_in_doubt")?,
-                    skipped: get_u64(row, "executions", "count_skipped")?,
-                },
+                counts: counts_from_row(row)?,
                 started_at: from_micros(row.try_get("started_at")?),
                 finished_at: row.try_get::<Option<i64>, _>("finished_at")?.map(from_micros),
                 duration_ms: row.try_get("duration_ms")?,
@@ -148,6 +166,7 @@ macro_rules! sql_store_impl {
                 status: RowStatus::parse(&status)
                     .ok_or_else(|| corrupt("row_logs", "status", &status))?,
                 step: Step::parse(&step).ok_or_else(|| corrupt("row_logs", "step", &step))?,
+                outcome: row.try_get("outcome")?,
                 error: row.try_get("error")?,
                 attributes,
                 request: body_from_row(row, "request_text", "request_bytes", "request_truncated")?,
@@ -157,30 +176,31 @@ macro_rules! sql_store_impl {
                     "response_bytes",
                     "response_truncated",
                 )?,
+                has_payload: row.try_get("has_payload")?,
                 created_at: from_micros(row.try_get("created_at")?),
             })
         }
 
-        fn ledger_from_row(row: &DbRow, omnitron_steps: Vec<String>) -> StoreResult<LedgerEntry> {
+        fn ledger_from_row(row: &DbRow, steps: Vec<String>) -> StoreResult<LedgerEntry> {
             let phase: String = row.try_get("phase")?;
             let attempt: i64 = row.try_get("attempt")?;
             let result_at: Option<i64> = row.try_get("result_at")?;
             let result = match result_at {
                 None => None,
                 Some(at) => {
-                    let status: Option<i64> = row.try_get("erp_status")?;
-                    let accepted: Option<bool> = row.try_get("erp_accepted")?;
+                    let status: Option<i64> = row.try_get("result_status")?;
+                    let accepted: Option<bool> = row.try_get("result_accepted")?;
                     Some(LedgerResult {
                         status_code: status.and_then(|s| u16::try_from(s).ok()),
                         accepted: accepted.unwrap_or(false),
-                        erp_reference: row.try_get("erp_reference")?,
+                        reference: row.try_get("result_reference")?,
                         response: body_from_row(
                             row,
                             "response_text",
                             "response_bytes",
                             "response_truncated",
                         )?,
-                        error: row.try_get("erp_error")?,
+                        error: row.try_get("result_error")?,
                         at: from_micros(at),
                     })
                 }
@@ -210,7 +230,7 @@ macro_rules! sql_store_impl {
                 intent_at: row.try_get::<Option<i64>, _>("intent_at")?.map(from_micros),
                 request_hash: row.try_get("request_hash")?,
                 result,
-                omnitron_steps,
+                steps,
                 completed_at: row.try_get::<Option<i64>, _>("completed_at")?.map(from_micros),
                 resolution,
                 created_at: from_micros(row.try_get("created_at")?),
@@ -229,7 +249,7 @@ macro_rules! sql_store_impl {
             })
         }
 
-        /// Loads a ledger entry with its current attempt's Omnitron steps.
+        /// Loads a ledger entry with its current attempt's follow-up steps.
         async fn load_ledger(
             conn: &mut DbConn,
             flow_id: &str,
@@ -258,7 +278,7 @@ macro_rules! sql_store_impl {
             Ok(Some(ledger_from_row(&row, steps)?))
         }
 
-        /// A ledger row with its attempt's Omnitron steps.
+        /// A ledger row with its attempt's follow-up steps.
         async fn ledger_with_steps(conn: &mut DbConn, row: &DbRow) -> StoreResult<LedgerEntry> {
             let flow_id: String = row.try_get("flow_id")?;
             let record_key: String = row.try_get("record_key")?;
@@ -325,48 +345,164 @@ macro_rules! sql_store_impl {
             i64::try_from(offset).unwrap_or(i64::MAX)
         }
 
-        /// A count delta as the six integers the counts columns add.
-        fn count_deltas(delta: &Counts) -> StoreResult<[i64; 6]> {
-            Ok([
-                to_i64("read", delta.read)?,
-                to_i64("sent", delta.sent)?,
-                to_i64("already_in_erp", delta.already_in_erp)?,
-                to_i64("failed", delta.failed)?,
-                to_i64("in_doubt", delta.in_doubt)?,
-                to_i64("skipped", delta.skipped)?,
-            ])
+        /// Checks a flow-defined label (an outcome): 1 to `MAX_NAME_CHARS` characters. It is a
+        /// name to count and filter by, so an empty one or a whole message is a caller's bug.
+        fn check_label(field: &'static str, label: &str) -> StoreResult<()> {
+            let chars = label.chars().count();
+            if chars == 0 || chars > MAX_NAME_CHARS {
+                return Err(StoreError::InvalidValue {
+                    field,
+                    // A long label is shown by its start: enough to find the call site.
+                    value: label.chars().take(MAX_NAME_CHARS).collect(),
+                    problem: format!(
+                        "an outcome label must be 1 to {MAX_NAME_CHARS} characters, not {chars}"
+                    ),
+                });
+            }
+            Ok(())
         }
 
-        /// Adds `deltas` (see `count_deltas`) to an execution's counts; returns the new counts
-        /// row, or `None` when the execution does not exist.
+        /// A count delta checked and converted for the database: the five counter columns to
+        /// add, and the outcome counters to add (zeros left out, so no empty rows are made).
+        struct CountDelta {
+            columns: [i64; 5],
+            outcomes: std::collections::BTreeMap<String, i64>,
+        }
+
+        fn count_delta(delta: &Counts, redactor: &Redactor) -> StoreResult<CountDelta> {
+            let mut outcomes = std::collections::BTreeMap::new();
+            for (label, &count) in &delta.outcomes {
+                check_label("counts.outcomes", label)?;
+                let count = to_i64("counts.outcomes", count)?;
+                if count > 0 {
+                    // Redacted like a row log's outcome, so one label reads the same in both
+                    // (labels that redact alike become one counter).
+                    let total: &mut i64 = outcomes.entry(redactor.redact_text(label)).or_default();
+                    // Both are non-negative here: the casts cannot lose a sign.
+                    let sum = (*total as u64).saturating_add(count as u64);
+                    *total = to_i64("counts.outcomes", sum)?;
+                }
+            }
+            Ok(CountDelta {
+                columns: [
+                    to_i64("read", delta.read)?,
+                    to_i64("succeeded", delta.succeeded)?,
+                    to_i64("failed", delta.failed)?,
+                    to_i64("in_doubt", delta.in_doubt)?,
+                    to_i64("skipped", delta.skipped)?,
+                ],
+                outcomes,
+            })
+        }
+
+        /// Adds `delta` to an execution's counters and outcome counters (inside the caller's
+        /// transaction, so both land or neither); returns the new counters row, or `None` when
+        /// the execution does not exist (and nothing was added).
         async fn add_counts(
             conn: &mut DbConn,
             id: &str,
-            deltas: [i64; 6],
+            delta: &CountDelta,
         ) -> StoreResult<Option<DbRow>> {
-            Ok(sqlx::query(sql!(
+            let [read, succeeded, failed, in_doubt, skipped] = delta.columns;
+            let row = sqlx::query(sql!(
                 "UPDATE executions SET count_read = count_read + ?, \
-                 count_sent = count_sent + ?, \
-                 count_already_in_erp = count_already_in_erp + ?, \
-                 count_failed = count_failed + ?, count_in_doubt = count_in_doubt + ?, \
-                 count_skipped = count_skipped + ? WHERE id = ? \
-                 RETURNING count_read, count_sent, count_already_in_erp, count_failed, \
-                 count_in_doubt, count_skipped"
+                 count_succeeded = count_succeeded + ?, count_failed = count_failed + ?, \
+                 count_in_doubt = count_in_doubt + ?, count_skipped = count_skipped + ? \
+                 WHERE id = ? \
+                 RETURNING count_read, count_succeeded, count_failed, count_in_doubt, \
+                 count_skipped"
             ))
-            .bind(deltas[0])
-            .bind(deltas[1])
-            .bind(deltas[2])
-            .bind(deltas[3])
-            .bind(deltas[4])
-            .bind(deltas[5])
+            .bind(read)
+            .bind(succeeded)
+            .bind(failed)
+            .bind(in_doubt)
+            .bind(skipped)
             .bind(id)
             .fetch_optional(&mut *conn)
-            .await?)
+            .await?;
+            if row.is_none() {
+                return Ok(None);
+            }
+            // One upsert per label: the addition happens in the database, so concurrent
+            // deltas for one execution never overwrite each other.
+            for (label, count) in &delta.outcomes {
+                sqlx::query(sql!(
+                    "INSERT INTO execution_outcomes (execution_id, outcome, count) \
+                     VALUES (?, ?, ?) ON CONFLICT (execution_id, outcome) \
+                     DO UPDATE SET count = execution_outcomes.count + excluded.count"
+                ))
+                .bind(id)
+                .bind(label)
+                .bind(*count)
+                .execute(&mut *conn)
+                .await?;
+            }
+            Ok(row)
         }
 
-        /// A row log ready to insert (see `prepare_row_log`); `log` keeps the caller's keys.
+        fn outcome_count(row: &DbRow) -> StoreResult<(String, String, u64)> {
+            Ok((
+                row.try_get("execution_id")?,
+                row.try_get("outcome")?,
+                get_u64(row, "execution_outcomes", "count")?,
+            ))
+        }
+
+        /// One execution's outcome counters.
+        async fn load_outcomes(
+            conn: &mut DbConn,
+            id: &str,
+        ) -> StoreResult<std::collections::BTreeMap<String, u64>> {
+            let rows = sqlx::query(sql!(
+                "SELECT execution_id, outcome, count FROM execution_outcomes \
+                 WHERE execution_id = ?"
+            ))
+            .bind(id)
+            .fetch_all(&mut *conn)
+            .await?;
+            rows.iter()
+                .map(|row| outcome_count(row).map(|(_, outcome, count)| (outcome, count)))
+                .collect()
+        }
+
+        /// Fills in the outcome counters of a page of executions with one statement.
+        async fn attach_outcomes(
+            conn: &mut DbConn,
+            executions: &mut [Execution],
+        ) -> StoreResult<()> {
+            if executions.is_empty() {
+                return Ok(());
+            }
+            let sql = dyn_sql(format!(
+                "SELECT execution_id, outcome, count FROM execution_outcomes \
+                 WHERE execution_id IN {}",
+                placeholders(executions.len())
+            ));
+            let mut query = sqlx::query(AssertSqlSafe(sql));
+            for execution in executions.iter() {
+                query = query.bind(execution.id.clone());
+            }
+            let rows = query.fetch_all(&mut *conn).await?;
+            type Outcomes = std::collections::BTreeMap<String, u64>;
+            let mut by_id: std::collections::HashMap<String, Outcomes> =
+                std::collections::HashMap::new();
+            for row in &rows {
+                let (id, outcome, count) = outcome_count(row)?;
+                by_id.entry(id).or_default().insert(outcome, count);
+            }
+            for execution in executions.iter_mut() {
+                if let Some(outcomes) = by_id.remove(&execution.id) {
+                    execution.counts.outcomes = outcomes;
+                }
+            }
+            Ok(())
+        }
+
+        /// A row log ready to insert (see `prepare_row_log`); `log` keeps the caller's keys,
+        /// step and payload.
         struct PreparedRowLog {
             log: NewRowLog,
+            outcome: Option<String>,
             error: Option<String>,
             attributes: String,
             request: Option<StoredBody>,
@@ -381,17 +517,20 @@ macro_rules! sql_store_impl {
         ) -> StoreResult<Option<DbRow>> {
             let log = &prepared.log;
             let (request, response) = (&prepared.request, &prepared.response);
-            Ok(sqlx::query(sql!(
+            Ok(sqlx::query(sql!(concat!(
                 "INSERT INTO row_logs (execution_id, flow_id, record_key, record_id, status, \
-                 step, error, attributes, request_text, request_bytes, request_truncated, \
-                 response_text, response_bytes, response_truncated, created_at) \
-                 SELECT e.id, e.flow_id, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? \
-                 FROM executions e WHERE e.id = ? RETURNING *"
-            ))
+                 step, outcome, error, attributes, request_text, request_bytes, \
+                 request_truncated, response_text, response_bytes, response_truncated, payload, \
+                 created_at) \
+                 SELECT e.id, e.flow_id, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? \
+                 FROM executions e WHERE e.id = ? RETURNING ",
+                crate::sql_impl::row_log_columns!()
+            )))
             .bind(&log.record_key)
             .bind(&log.record_id)
             .bind(log.status.as_str())
             .bind(log.step.as_str())
+            .bind(&prepared.outcome)
             .bind(&prepared.error)
             .bind(&prepared.attributes)
             .bind(request.as_ref().map(|b| b.text.as_str()))
@@ -400,6 +539,7 @@ macro_rules! sql_store_impl {
             .bind(response.as_ref().map(|b| b.text.as_str()))
             .bind(response.as_ref().map(|b| b.original_bytes as i64))
             .bind(response.as_ref().map(|b| b.truncated))
+            .bind(&log.payload)
             .bind(now)
             .bind(&log.execution_id)
             .fetch_optional(&mut *conn)
@@ -419,22 +559,48 @@ macro_rules! sql_store_impl {
                 body.map(|b| self.options.redactor.prepare_body(b, cap))
             }
 
-            /// A row log as it will be stored: error, attributes and bodies redacted, bodies capped.
-            fn prepare_row_log(&self, mut log: NewRowLog) -> PreparedRowLog {
+            /// A row log as it will be stored: error, outcome, attributes and bodies redacted,
+            /// bodies capped, the payload kept whole. Refuses, before anything is written, what
+            /// could not be read back (an invalid step), counted (an invalid outcome label) or
+            /// is over the payload limit.
+            fn prepare_row_log(&self, mut log: NewRowLog) -> StoreResult<PreparedRowLog> {
+                if !log.step.is_valid() {
+                    return Err(StoreError::InvalidValue {
+                        field: "row_logs.step",
+                        value: log.step.as_str().chars().take(MAX_NAME_CHARS).collect(),
+                        problem: format!(
+                            "a step name must be 1 to {MAX_NAME_CHARS} characters of [a-z0-9_.]"
+                        ),
+                    });
+                }
+                if let Some(outcome) = &log.outcome {
+                    check_label("row_logs.outcome", outcome)?;
+                }
+                if let Some(payload) = &log.payload
+                    && payload.len() > MAX_ROW_LOG_PAYLOAD_BYTES
+                {
+                    return Err(StoreError::TooLarge {
+                        field: "row_logs.payload",
+                        bytes: payload.len() as u64,
+                        limit: MAX_ROW_LOG_PAYLOAD_BYTES as u64,
+                    });
+                }
                 let cap = self.options.row_log_body_cap;
                 let request = self.stored_body(log.request.as_deref(), cap);
                 let response = self.stored_body(log.response.as_deref(), cap);
                 let error = self.redact_opt(log.error.as_deref());
+                let outcome = self.redact_opt(log.outcome.as_deref());
                 // Stored as redacted text; the log keeps only its keys and ids after this.
                 let mut attributes = serde_json::Value::Object(std::mem::take(&mut log.attributes));
                 self.options.redactor.redact_json(&mut attributes);
-                PreparedRowLog {
+                Ok(PreparedRowLog {
                     log,
+                    outcome,
                     error,
                     attributes: attributes.to_string(),
                     request,
                     response,
-                }
+                })
             }
 
             /// Ends a running execution (finish or interrupt) inside one write transaction.
@@ -482,7 +648,9 @@ macro_rules! sql_store_impl {
                     .bind(&id)
                     .fetch_one(&mut *conn)
                     .await?;
-                    execution_from_row(&row)
+                    let mut execution = execution_from_row(&row)?;
+                    execution.counts.outcomes = load_outcomes(conn, &id).await?;
+                    Ok(execution)
                 }))
                 .await
             }
@@ -503,7 +671,7 @@ macro_rules! sql_store_impl {
                         return Err(ledger_conflict(conn, &flow_id, &record_key, action).await);
                     };
                     // The updated row comes back whole (`RETURNING *`): only the attempt's
-                    // Omnitron steps need another statement.
+                    // follow-up steps need another statement.
                     ledger_with_steps(conn, &row).await
                 }))
                 .await
@@ -551,20 +719,15 @@ macro_rules! sql_store_impl {
 
             async fn increment_counts(&self, id: &str, delta: Counts) -> StoreResult<Counts> {
                 let id = id.to_string();
-                let deltas = count_deltas(&delta)?;
+                let delta = count_delta(&delta, &self.options.redactor)?;
                 self.write_tx(move |conn| Box::pin(async move {
-                    let row = add_counts(conn, &id, deltas).await?;
+                    let row = add_counts(conn, &id, &delta).await?;
                     let Some(row) = row else {
                         return Err(StoreError::ExecutionNotFound(id));
                     };
-                    Ok(Counts {
-                        read: get_u64(&row, "executions", "count_read")?,
-                        sent: get_u64(&row, "executions", "count_sent")?,
-                        already_in_erp: get_u64(&row, "executions", "count_already_in_erp")?,
-                        failed: get_u64(&row, "executions", "count_failed")?,
-                        in_doubt: get_u64(&row, "executions", "count_in_doubt")?,
-                        skipped: get_u64(&row, "executions", "count_skipped")?,
-                    })
+                    let mut totals = counts_from_row(&row)?;
+                    totals.outcomes = load_outcomes(conn, &id).await?;
+                    Ok(totals)
                 }))
                 .await
             }
@@ -633,11 +796,20 @@ macro_rules! sql_store_impl {
             }
 
             async fn get_execution(&self, id: &str) -> StoreResult<Option<Execution>> {
+                // One read transaction: the counters and the outcome counters of one moment
+                // (on SQLite; PostgreSQL reads each statement's committed state).
+                let mut tx = self.read.begin().await?;
                 let row = sqlx::query(sql!("SELECT * FROM executions WHERE id = ?"))
                     .bind(id)
-                    .fetch_optional(&self.read)
+                    .fetch_optional(&mut *tx)
                     .await?;
-                row.as_ref().map(execution_from_row).transpose()
+                let Some(row) = row else {
+                    return Ok(None);
+                };
+                let mut execution = execution_from_row(&row)?;
+                execution.counts.outcomes = load_outcomes(&mut tx, id).await?;
+                tx.commit().await?;
+                Ok(Some(execution))
             }
 
             async fn list_executions(
@@ -677,13 +849,15 @@ macro_rules! sql_store_impl {
                 let list = list
                     .bind(clamp_limit(query.limit))
                     .bind(offset_i64(query.offset));
-                let mut conn = self.read.acquire().await?;
-                let total = count.fetch_one(&mut *conn).await?;
-                let rows = list.fetch_all(&mut *conn).await?;
-                let items = rows
+                let mut tx = self.read.begin().await?;
+                let total = count.fetch_one(&mut *tx).await?;
+                let rows = list.fetch_all(&mut *tx).await?;
+                let mut items = rows
                     .iter()
                     .map(execution_from_row)
                     .collect::<StoreResult<Vec<_>>>()?;
+                attach_outcomes(&mut tx, &mut items).await?;
+                tx.commit().await?;
                 Ok(Page {
                     items,
                     total: u64::try_from(total).unwrap_or(0),
@@ -691,7 +865,7 @@ macro_rules! sql_store_impl {
             }
 
             async fn append_row_log(&self, log: NewRowLog) -> StoreResult<RowLog> {
-                let prepared = self.prepare_row_log(log);
+                let prepared = self.prepare_row_log(log)?;
                 let now = self.now_us();
                 self.write_tx(move |conn| Box::pin(async move {
                     match insert_row_log(conn, &prepared, now).await? {
@@ -706,15 +880,16 @@ macro_rules! sql_store_impl {
                 &self,
                 log: NewRowLog,
                 delta: Counts,
-                completed: Option<(&str, u32)>,
+                completed: Option<Completion<'_>>,
             ) -> StoreResult<Option<StoreError>> {
-                let deltas = count_deltas(&delta)?;
-                let completed = completed.map(|(flow_id, attempt)| (flow_id.to_string(), attempt));
-                let prepared = self.prepare_row_log(log);
+                let delta = count_delta(&delta, &self.options.redactor)?;
+                let completed = completed
+                    .map(|c| (c.flow_id.to_string(), c.record_key.to_string(), c.attempt));
+                let prepared = self.prepare_row_log(log)?;
                 let now = self.now_us();
                 self.write_tx(move |conn| Box::pin(async move {
                     let mut refused = None;
-                    if let Some((flow_id, attempt)) = completed {
+                    if let Some((flow_id, record_key, attempt)) = completed {
                         let changed = sqlx::query(sql!(
                             "UPDATE ledger SET phase = 'completed', completed_at = ?, \
                              updated_at = ? WHERE flow_id = ? AND record_key = ? \
@@ -723,13 +898,13 @@ macro_rules! sql_store_impl {
                         .bind(now)
                         .bind(now)
                         .bind(&flow_id)
-                        .bind(&prepared.log.record_key)
+                        .bind(&record_key)
                         .bind(i64::from(attempt))
                         .fetch_optional(&mut *conn)
                         .await?;
                         if changed.is_none() {
                             refused = Some(
-                                ledger_conflict(conn, &flow_id, &prepared.log.record_key, "mark it completed")
+                                ledger_conflict(conn, &flow_id, &record_key, "mark it completed")
                                     .await,
                             );
                         }
@@ -737,7 +912,7 @@ macro_rules! sql_store_impl {
                     if insert_row_log(conn, &prepared, now).await?.is_none() {
                         return Err(StoreError::ExecutionNotFound(prepared.log.execution_id));
                     }
-                    add_counts(conn, &prepared.log.execution_id, deltas).await?;
+                    add_counts(conn, &prepared.log.execution_id, &delta).await?;
                     Ok(refused)
                 }))
                 .await
@@ -760,7 +935,8 @@ macro_rules! sql_store_impl {
                 }
                 let count_sql = dyn_sql(format!("SELECT COUNT(*) FROM row_logs{filter}"));
                 let list_sql = dyn_sql(format!(
-                    "SELECT * FROM row_logs{filter} ORDER BY id DESC LIMIT ? OFFSET ?"
+                    "SELECT {} FROM row_logs{filter} ORDER BY id DESC LIMIT ? OFFSET ?",
+                    crate::sql_impl::row_log_columns!()
                 ));
                 let mut count = sqlx::query_scalar::<_, i64>(AssertSqlSafe(count_sql));
                 let mut list = sqlx::query(AssertSqlSafe(list_sql));
@@ -789,6 +965,16 @@ macro_rules! sql_store_impl {
                     items,
                     total: u64::try_from(total).unwrap_or(0),
                 })
+            }
+
+            async fn row_log_payload(&self, row_log_id: i64) -> StoreResult<Option<String>> {
+                let payload = sqlx::query_scalar::<_, Option<String>>(sql!(
+                    "SELECT payload FROM row_logs WHERE id = ?"
+                ))
+                .bind(row_log_id)
+                .fetch_optional(&self.read)
+                .await?;
+                Ok(payload.flatten())
             }
 
             async fn get_ledger_entry(
@@ -828,8 +1014,9 @@ macro_rules! sql_store_impl {
                      record_id = COALESCE(excluded.record_id, ledger.record_id), \
                      phase = 'intent', attempt = ledger.attempt + 1, \
                      execution_id = excluded.execution_id, intent_at = excluded.intent_at, \
-                     request_hash = excluded.request_hash, result_at = NULL, erp_status = NULL, \
-                     erp_accepted = NULL, erp_reference = NULL, erp_error = NULL, \
+                     request_hash = excluded.request_hash, result_at = NULL, \
+                     result_status = NULL, result_accepted = NULL, result_reference = NULL, \
+                     result_error = NULL, \
                      response_text = NULL, response_bytes = NULL, response_truncated = NULL, \
                      completed_at = NULL, resolution = NULL, resolved_by = NULL, \
                      resolution_note = NULL, resolved_at = NULL, updated_at = excluded.updated_at \
@@ -853,7 +1040,7 @@ macro_rules! sql_store_impl {
                 flow_id: &str,
                 record_key: &str,
                 attempt: u32,
-                result: ErpResult,
+                result: WriteResult,
             ) -> StoreResult<LedgerEntry> {
                 let body = self.stored_body(result.response.as_deref(), self.options.ledger_body_cap);
                 let phase = if result.accepted {
@@ -863,8 +1050,8 @@ macro_rules! sql_store_impl {
                 };
                 let now = self.now_us();
                 let query = sqlx::query(sql!(
-                    "UPDATE ledger SET phase = ?, result_at = ?, erp_status = ?, \
-                     erp_accepted = ?, erp_reference = ?, erp_error = ?, response_text = ?, \
+                    "UPDATE ledger SET phase = ?, result_at = ?, result_status = ?, \
+                     result_accepted = ?, result_reference = ?, result_error = ?, response_text = ?, \
                      response_bytes = ?, response_truncated = ?, updated_at = ? \
                      WHERE flow_id = ? AND record_key = ? AND phase = 'intent' AND attempt = ? \
                      RETURNING *"
@@ -873,7 +1060,7 @@ macro_rules! sql_store_impl {
                 .bind(now)
                 .bind(i64::from(result.status_code))
                 .bind(result.accepted)
-                .bind(result.erp_reference)
+                .bind(result.reference)
                 .bind(self.redact_opt(result.error.as_deref()))
                 .bind(body.as_ref().map(|b| b.text.clone()))
                 .bind(body.as_ref().map(|b| b.original_bytes as i64))
@@ -894,7 +1081,7 @@ macro_rules! sql_store_impl {
                 reason: &str,
             ) -> StoreResult<LedgerEntry> {
                 let query = sqlx::query(sql!(
-                    "UPDATE ledger SET phase = 'rejected', erp_accepted = ?, erp_error = ?, \
+                    "UPDATE ledger SET phase = 'rejected', result_accepted = ?, result_error = ?, \
                      updated_at = ? \
                      WHERE flow_id = ? AND record_key = ? AND phase = 'accepted' AND attempt = ? \
                      RETURNING *"
@@ -909,7 +1096,7 @@ macro_rules! sql_store_impl {
                     .await
             }
 
-            async fn record_omnitron_step(
+            async fn record_step(
                 &self,
                 flow_id: &str,
                 record_key: &str,
@@ -933,7 +1120,7 @@ macro_rules! sql_store_impl {
                     .await?;
                     if touched.rows_affected() == 0 {
                         return Err(
-                            ledger_conflict(conn, &flow_id, &record_key, "record an Omnitron step")
+                            ledger_conflict(conn, &flow_id, &record_key, "record a step")
                                 .await,
                         );
                     }
@@ -985,8 +1172,9 @@ macro_rules! sql_store_impl {
                 let now = self.now_us();
                 let kind = resolution.kind();
                 let action = match &resolution {
-                    Resolution::FoundInErp { .. } => "resolve it as found in the ERP",
-                    Resolution::NotInErp { .. } => "resolve it as not in the ERP",
+                    Resolution::AlreadyWritten { .. } => "resolve it as already written",
+                    Resolution::NotWritten { .. } => "resolve it as not written",
+                    Resolution::RetryIdempotent { .. } => "release it for an idempotent retry",
                     Resolution::Resend { .. } => "release it for resending",
                     Resolution::MarkDone { .. } => "mark it done",
                 };
@@ -994,7 +1182,7 @@ macro_rules! sql_store_impl {
                 let record_key = record_key.to_string();
                 // Redacted (and the query response capped) here, like everything written.
                 let found_body = match &resolution {
-                    Resolution::FoundInErp { response, .. } => {
+                    Resolution::AlreadyWritten { response, .. } => {
                         self.stored_body(response.as_deref(), self.options.ledger_body_cap)
                     }
                     _ => None,
@@ -1024,13 +1212,15 @@ macro_rules! sql_store_impl {
                         .map(|p| LedgerPhase::parse(p).ok_or_else(|| corrupt("ledger", "phase", p)))
                         .transpose()?;
                     let allowed = match (&resolution, phase) {
-                        (Resolution::FoundInErp { .. }, None) => true,
-                        (Resolution::FoundInErp { .. }, Some(p)) => matches!(
+                        (Resolution::AlreadyWritten { .. }, None) => true,
+                        (Resolution::AlreadyWritten { .. }, Some(p)) => matches!(
                             p,
                             LedgerPhase::Intent | LedgerPhase::Rejected | LedgerPhase::Released
                         ),
-                        (Resolution::NotInErp { .. }, Some(p)) => p == LedgerPhase::Intent,
-                        (Resolution::NotInErp { .. }, None) => false,
+                        (
+                            Resolution::NotWritten { .. } | Resolution::RetryIdempotent { .. },
+                            p,
+                        ) => p == Some(LedgerPhase::Intent),
                         (Resolution::Resend { .. }, p) => p.is_some(),
                         (Resolution::MarkDone { .. }, _) => true,
                     };
@@ -1038,7 +1228,7 @@ macro_rules! sql_store_impl {
                         return Err(ledger_conflict(conn, &flow_id, &record_key, action).await);
                     }
                     if phase.is_none() {
-                        // A first sight: FoundInErp or MarkDone on a record never attempted.
+                        // A first sight: AlreadyWritten or MarkDone on a record never attempted.
                         sqlx::query(sql!(
                             "INSERT INTO ledger (flow_id, record_key, phase, attempt, created_at, \
                              updated_at) VALUES (?, ?, 'released', 0, ?, ?)"
@@ -1051,17 +1241,18 @@ macro_rules! sql_store_impl {
                         .await?;
                     }
                     match resolution {
-                        Resolution::FoundInErp {
+                        Resolution::AlreadyWritten {
                             execution_id,
                             status_code,
-                            erp_reference,
+                            reference,
                             response: _,
                         } => {
                             let body = found_body;
                             sqlx::query(sql!(
                                 "UPDATE ledger SET phase = 'accepted', execution_id = ?, \
-                                 result_at = ?, erp_status = ?, erp_accepted = ?, erp_reference = ?, \
-                                 erp_error = NULL, response_text = ?, response_bytes = ?, \
+                                 result_at = ?, result_status = ?, result_accepted = ?, \
+                                 result_reference = ?, result_error = NULL, response_text = ?, \
+                                 response_bytes = ?, \
                                  response_truncated = ?, resolution = ?, resolved_by = NULL, \
                                  resolution_note = NULL, resolved_at = ?, updated_at = ? \
                                  WHERE flow_id = ? AND record_key = ?"
@@ -1070,7 +1261,7 @@ macro_rules! sql_store_impl {
                             .bind(now)
                             .bind(i64::from(status_code))
                             .bind(true)
-                            .bind(erp_reference)
+                            .bind(reference)
                             .bind(body.as_ref().map(|b| b.text.clone()))
                             .bind(body.as_ref().map(|b| b.original_bytes as i64))
                             .bind(body.as_ref().map(|b| b.truncated))
@@ -1082,7 +1273,9 @@ macro_rules! sql_store_impl {
                             .execute(&mut *conn)
                             .await?;
                         }
-                        Resolution::NotInErp { execution_id } => {
+                        // Both release an intent for a new attempt; the kind says why.
+                        Resolution::NotWritten { execution_id }
+                        | Resolution::RetryIdempotent { execution_id } => {
                             sqlx::query(sql!(
                                 "UPDATE ledger SET phase = 'released', execution_id = ?, \
                                  resolution = ?, resolved_by = NULL, resolution_note = NULL, \
@@ -1436,14 +1629,21 @@ macro_rules! sql_store_impl {
                         let mut logs = sqlx::query(AssertSqlSafe(dyn_sql(format!(
                             "DELETE FROM row_logs WHERE execution_id IN {list}"
                         ))));
+                        // Deleted explicitly rather than left to ON DELETE CASCADE, like the
+                        // row logs: the store does not depend on foreign keys being enforced.
+                        let mut outcomes = sqlx::query(AssertSqlSafe(dyn_sql(format!(
+                            "DELETE FROM execution_outcomes WHERE execution_id IN {list}"
+                        ))));
                         let mut execs = sqlx::query(AssertSqlSafe(dyn_sql(format!(
                             "DELETE FROM executions WHERE id IN {list}"
                         ))));
                         for id in chunk {
                             logs = logs.bind(id.clone());
+                            outcomes = outcomes.bind(id.clone());
                             execs = execs.bind(id.clone());
                         }
                         row_logs_deleted += logs.execute(&mut *conn).await?.rows_affected();
+                        outcomes.execute(&mut *conn).await?;
                         execs.execute(&mut *conn).await?;
                     }
                     Ok(PruneReport {

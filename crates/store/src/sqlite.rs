@@ -25,14 +25,16 @@ use crate::execution::{
 };
 use crate::lease::{Lease, LeaseOutcome};
 use crate::ledger::{
-    ErpResult, LedgerEntry, LedgerPhase, LedgerQuery, LedgerResolution, LedgerResult, NewIntent,
-    Resolution,
+    LedgerEntry, LedgerPhase, LedgerQuery, LedgerResolution, LedgerResult, NewIntent, Resolution,
+    WriteResult,
 };
 use crate::redact::{Redactor, StoredBody};
 use crate::retention::{PruneReport, RetentionPolicy};
-use crate::row_log::{NewRowLog, RowLog, RowLogQuery, RowStatus, Step};
+use crate::row_log::{
+    MAX_NAME_CHARS, MAX_ROW_LOG_PAYLOAD_BYTES, NewRowLog, RowLog, RowLogQuery, RowStatus, Step,
+};
 use crate::sql_impl::{BoxFut, sql_store_impl};
-use crate::store::{Backend, Page, SqliteDurability, Store, StoreOptions};
+use crate::store::{Backend, Completion, Page, SqliteDurability, Store, StoreOptions};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
@@ -172,7 +174,8 @@ impl SqliteStore {
     /// `sqlite:path`, or `sqlite::memory:` — and applies the embedded migrations.
     ///
     /// Settings: WAL journal, foreign keys on, the configured busy timeout and durability
-    /// (`synchronous=FULL` by default, so an intent is on disk before the ERP write leaves).
+    /// (`synchronous=FULL` by default, so an intent is on disk before the write it announces
+    /// leaves).
     ///
     /// Must be called inside a Tokio runtime: the writer task is spawned on it and lives until
     /// the store is dropped or closed, so use the store from that runtime.

@@ -12,7 +12,7 @@ use crate::execution::{
     Counts, Execution, ExecutionId, ExecutionQuery, FinishExecution, NewExecution,
 };
 use crate::lease::{Lease, LeaseOutcome};
-use crate::ledger::{ErpResult, LedgerEntry, LedgerQuery, NewIntent, Resolution};
+use crate::ledger::{LedgerEntry, LedgerQuery, NewIntent, Resolution, WriteResult};
 use crate::redact::{DEFAULT_LEDGER_BODY_CAP, DEFAULT_ROW_LOG_BODY_CAP, Redactor};
 use crate::retention::{PruneReport, RetentionPolicy};
 use crate::row_log::{NewRowLog, RowLog, RowLogQuery};
@@ -24,6 +24,18 @@ pub struct Page<T> {
     pub items: Vec<T>,
     /// How many rows match the query in all (for "page 2 of 7").
     pub total: u64,
+}
+
+/// Which ledger entry a finished record completes ([`Store::finish_record`]): the flow, the
+/// record's ledger key (which may differ from its row log's record key) and the attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Completion<'a> {
+    /// The flow id of the ledger entry.
+    pub flow_id: &'a str,
+    /// The record's ledger key.
+    pub record_key: &'a str,
+    /// The accepted attempt to complete.
+    pub attempt: u32,
 }
 
 /// Which database a store talks to.
@@ -39,7 +51,7 @@ pub enum Backend {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SqliteDurability {
     /// `synchronous=FULL`: every commit is on disk before the call returns, so an intent is
-    /// durable before the ERP write leaves, even across a power loss. The default.
+    /// durable before the write it announces leaves, even across a power loss. The default.
     #[default]
     Full,
     /// `synchronous=NORMAL`: survives a process crash (SIGKILL) but the last commits may be
@@ -54,7 +66,7 @@ pub struct StoreOptions {
     pub redactor: Redactor,
     /// Cap on each row log body, in bytes (default 64 KiB).
     pub row_log_body_cap: usize,
-    /// Cap on the ERP response kept in the ledger, in bytes (default 1 MiB).
+    /// Cap on the write's response kept in the ledger, in bytes (default 1 MiB).
     pub ledger_body_cap: usize,
     /// Where "now" comes from.
     pub clock: Arc<dyn Clock>,
@@ -87,9 +99,10 @@ impl Default for StoreOptions {
 /// Conventions for every method:
 /// - ids and keys are plain strings; execution ids are UUIDs made by the store;
 /// - every timestamp comes from the store's [`Clock`] and is UTC;
-/// - everything that may carry a secret (bodies, errors, `log.*` attributes, summaries) is
-///   redacted by the store's [`Redactor`] before it is written, and bodies are capped with an
-///   explicit truncation marker;
+/// - everything that may carry a secret (bodies, errors, outcomes, `log.*` attributes,
+///   summaries) is redacted by the store's [`Redactor`] before it is written, and bodies are
+///   capped with an explicit truncation marker — except a row log's replay payload, kept whole
+///   for a replay and never listed;
 /// - each method is atomic on its own, and safe to call from many tasks (and, on PostgreSQL,
 ///   many nodes) at once.
 #[async_trait]
@@ -107,13 +120,15 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     // ---- executions ------------------------------------------------------------------------
 
-    /// Starts an execution: state `running`, status `in_progress`, zero counts, `started_at` =
-    /// now. Returns it with its new id.
+    /// Starts an execution: state `running`, status `in_progress`, zero counts and no
+    /// outcomes, `started_at` = now. Returns it with its new id.
     async fn create_execution(&self, new: NewExecution) -> StoreResult<Execution>;
 
-    /// Adds `delta` to the execution's counts in one atomic statement (many record tasks call
-    /// this at once) and returns the new totals. Allowed after the execution finished too
-    /// (a late record), so counts are never lost. Fails with `ExecutionNotFound`.
+    /// Adds `delta` to the execution's counts and outcome counters in one transaction (each
+    /// counter is added to in the database, so the many record tasks calling this at once lose
+    /// nothing) and returns the new totals. Allowed after the execution finished too (a late
+    /// record), so counts are never lost. Fails with `ExecutionNotFound`, or `InvalidValue`
+    /// for an empty or over-long outcome label.
     async fn increment_counts(&self, id: &str, delta: Counts) -> StoreResult<Counts>;
 
     /// Finishes a running execution: state `finished`, the given or derived status,
@@ -140,14 +155,16 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     // ---- row logs --------------------------------------------------------------------------
 
-    /// Appends one row log (redacting bodies, error and attributes; capping bodies) and returns
-    /// it as stored. Fails with `ExecutionNotFound` for an unknown execution.
+    /// Appends one row log (redacting bodies, error, outcome and attributes; capping bodies;
+    /// keeping the replay payload whole) and returns it as stored. Fails with
+    /// `ExecutionNotFound` for an unknown execution, `InvalidValue` for an invalid step or
+    /// outcome, `TooLarge` for a payload above [`crate::MAX_ROW_LOG_PAYLOAD_BYTES`].
     async fn append_row_log(&self, log: NewRowLog) -> StoreResult<RowLog>;
 
-    /// Everything that follows a finished record, as one write: when `completed` names the
-    /// flow and the attempt, marks the record's ledger entry `completed` (like
-    /// [`Store::mark_completed`]); appends its row log (like [`Store::append_row_log`]); adds
-    /// `delta` to the execution's counts (like [`Store::increment_counts`]).
+    /// Everything that follows a finished record, as one write: when `completed` names a
+    /// ledger entry, marks it `completed` (like [`Store::mark_completed`]); appends the
+    /// record's row log (like [`Store::append_row_log`]); adds `delta` to the execution's
+    /// counts and outcome counters (like [`Store::increment_counts`]).
     ///
     /// A refused or failed completion does not stop the row log and counts: it is returned as
     /// `Ok(Some(error))`. `Err` means the row log or the counts were not written (e.g.
@@ -156,11 +173,11 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         &self,
         log: NewRowLog,
         delta: Counts,
-        completed: Option<(&str, u32)>,
+        completed: Option<Completion<'_>>,
     ) -> StoreResult<Option<StoreError>> {
         let refused = match completed {
-            Some((flow_id, attempt)) => self
-                .mark_completed(flow_id, &log.record_key, attempt)
+            Some(c) => self
+                .mark_completed(c.flow_id, c.record_key, c.attempt)
                 .await
                 .err(),
             None => None,
@@ -175,6 +192,10 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// status), newest first, with the total.
     async fn list_row_logs(&self, query: &RowLogQuery) -> StoreResult<Page<RowLog>>;
 
+    /// The replay payload of row log `row_log_id`, whole, as it was given; `None` when the row
+    /// log does not exist (never written, or pruned) or has no payload.
+    async fn row_log_payload(&self, row_log_id: i64) -> StoreResult<Option<String>>;
+
     // ---- ledger ----------------------------------------------------------------------------
 
     /// The record's ledger entry, or `None` when it was never attempted.
@@ -184,11 +205,11 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         record_key: &str,
     ) -> StoreResult<Option<LedgerEntry>>;
 
-    /// Records the intent to write the record to the ERP, just before the write. Allowed when
-    /// there is no entry or it is `rejected`/`released`; the entry becomes `intent` with
+    /// Records the intent to write the record to its target, just before the write. Allowed
+    /// when there is no entry or it is `rejected`/`released`; the entry becomes `intent` with
     /// attempt + 1 (the previous attempt's result, steps and resolution are cleared). Any other
     /// phase fails with `LedgerConflict` — the record is in flight, in doubt, accepted or done,
-    /// and must not be sent. Exactly one of many concurrent callers succeeds.
+    /// and must not be written. Exactly one of many concurrent callers succeeds.
     async fn record_intent(
         &self,
         flow_id: &str,
@@ -196,7 +217,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         intent: NewIntent,
     ) -> StoreResult<LedgerEntry>;
 
-    /// Records the ERP's answer to attempt `attempt`: `intent` → `accepted` (2xx) or
+    /// Records the target's answer to attempt `attempt`: `intent` → `accepted` (e.g. 2xx) or
     /// `rejected`. The response is redacted and capped at the ledger cap. `LedgerConflict`
     /// unless the entry is `intent` at that attempt.
     async fn record_result(
@@ -204,12 +225,13 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         flow_id: &str,
         record_key: &str,
         attempt: u32,
-        result: ErpResult,
+        result: WriteResult,
     ) -> StoreResult<LedgerEntry>;
 
-    /// The Check Response Script refused an accepted write (`is_send` not `"1"`):
-    /// `accepted` → `rejected`, with the reason, so the next run sends again.
-    /// `LedgerConflict` unless the entry is `accepted` at that attempt.
+    /// The flow's check of the response refused a write the target accepted (e.g. the Order
+    /// Flow's Check Response Script did not set `is_send` to `"1"`): `accepted` → `rejected`,
+    /// with the reason, so the next run writes again. `LedgerConflict` unless the entry is
+    /// `accepted` at that attempt.
     async fn record_refusal(
         &self,
         flow_id: &str,
@@ -218,10 +240,10 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         reason: &str,
     ) -> StoreResult<LedgerEntry>;
 
-    /// Records that one Omnitron step of the current attempt is done (e.g.
-    /// `item_mapping:1234`, `order_mapping`, `is_send`), so a resume skips it. Idempotent.
-    /// `LedgerConflict` unless the entry is `accepted` at that attempt.
-    async fn record_omnitron_step(
+    /// Records that one follow-up step of the current attempt is done (for the Order Flow,
+    /// e.g. `item_mapping:1234`, `order_mapping`, `is_send`), so a resume skips it.
+    /// Idempotent. `LedgerConflict` unless the entry is `accepted` at that attempt.
+    async fn record_step(
         &self,
         flow_id: &str,
         record_key: &str,
@@ -229,7 +251,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         step: &str,
     ) -> StoreResult<LedgerEntry>;
 
-    /// Marks the record completed once Omnitron was updated (`is_send`): `accepted` →
+    /// Marks the record completed once its follow-up steps are done: `accepted` →
     /// `completed`. `LedgerConflict` unless the entry is `accepted` at that attempt.
     async fn mark_completed(
         &self,
@@ -304,6 +326,6 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Deletes finished and interrupted executions (never running ones) older than
     /// `policy.max_age` or beyond the newest `policy.max_executions_per_flow` of their flow,
-    /// with their row logs. The ledger is kept. Returns what was removed.
+    /// with their row logs and outcome counters. The ledger is kept. Returns what was removed.
     async fn prune(&self, policy: &RetentionPolicy) -> StoreResult<PruneReport>;
 }

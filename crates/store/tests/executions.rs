@@ -6,10 +6,10 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{Fixture, counts, new_execution, start};
+use common::{Fixture, counts, new_execution, outcomes, start};
 use omnibridge_store::{
     Counts, ExecutionQuery, ExecutionState, ExecutionStatus, FinishExecution, NewExecution,
-    StoreError, Trigger,
+    RetentionPolicy, StoreError, Trigger,
 };
 use serde_json::json;
 
@@ -25,6 +25,9 @@ on_every_backend!(
     orphaned_executions_are_interrupted_when_their_lease_lapses,
     list_is_newest_first_filtered_and_paginated,
     two_processes_on_one_database_lose_no_increment,
+    outcome_counters_come_with_every_execution_returned,
+    invalid_outcome_labels_are_refused_and_nothing_is_counted,
+    pruning_removes_the_outcome_counters_with_their_execution,
 );
 
 async fn created_execution_is_running_with_zero_counts(f: Fixture) {
@@ -86,12 +89,17 @@ async fn concurrent_increments_are_never_lost(f: Fixture) {
             tokio::spawn(async move {
                 for _ in 0..10 {
                     let delta = if i % 2 == 0 {
-                        counts(1, 1, 0)
+                        Counts {
+                            outcomes: outcomes(&[("sent", 1)]),
+                            ..counts(1, 1, 0)
+                        }
                     } else {
                         Counts {
                             read: 1,
                             failed: 1,
                             in_doubt: 2,
+                            // A zero adds nothing and makes no counter.
+                            outcomes: outcomes(&[("write_refused", 1), ("zero", 0)]),
                             ..Counts::default()
                         }
                     };
@@ -108,27 +116,35 @@ async fn concurrent_increments_are_never_lost(f: Fixture) {
         got.counts,
         Counts {
             read: 400,
-            sent: 200,
+            succeeded: 200,
             failed: 200,
             in_doubt: 400,
-            ..Counts::default()
+            skipped: 0,
+            outcomes: outcomes(&[("sent", 200), ("write_refused", 200)]),
         }
     );
-    // The returned totals are the stored ones.
+    // The returned totals are the stored ones, outcomes included.
     let after = store
         .increment_counts(
             &id,
             Counts {
                 skipped: 3,
-                already_in_erp: 4,
+                outcomes: outcomes(&[("already_in_erp", 4)]),
                 ..Counts::default()
             },
         )
         .await
         .unwrap();
     assert_eq!(after.skipped, 3);
-    assert_eq!(after.already_in_erp, 4);
+    assert_eq!(after.outcome("already_in_erp"), 4);
+    assert_eq!(after.outcome("sent"), 200);
+    assert_eq!(after.outcome("zero"), 0);
+    assert_eq!(after.outcome("never"), 0);
     assert_eq!(after.read, 400);
+    assert_eq!(
+        after,
+        store.get_execution(&id).await.unwrap().unwrap().counts
+    );
 }
 
 async fn finish_derives_status_from_counts_and_records_duration(f: Fixture) {
@@ -141,16 +157,33 @@ async fn finish_derives_status_from_counts_and_records_duration(f: Fixture) {
         (
             Counts {
                 read: 2,
-                already_in_erp: 1,
+                succeeded: 1,
                 in_doubt: 1,
+                outcomes: outcomes(&[("already_in_erp", 1)]),
                 ..Counts::default()
             },
             ExecutionStatus::Partial,
         ),
+        (
+            Counts {
+                read: 2,
+                skipped: 2,
+                ..Counts::default()
+            },
+            ExecutionStatus::Success,
+        ),
+        (
+            Counts {
+                read: 1,
+                in_doubt: 1,
+                ..Counts::default()
+            },
+            ExecutionStatus::Failed,
+        ),
     ];
     for (delta, expected) in cases {
         let id = start(&store, "orders").await;
-        store.increment_counts(&id, delta).await.unwrap();
+        store.increment_counts(&id, delta.clone()).await.unwrap();
         f.clock.advance(chrono::Duration::milliseconds(1500));
         let done = store
             .finish_execution(&id, FinishExecution::default())
@@ -224,7 +257,7 @@ async fn finishing_twice_is_refused(f: Fixture) {
     );
     // A late record's counts still land.
     let totals = store.increment_counts(&id, counts(1, 1, 0)).await.unwrap();
-    assert_eq!(totals.sent, 1);
+    assert_eq!(totals.succeeded, 1);
 }
 
 async fn unknown_execution_is_reported(f: Fixture) {
@@ -410,7 +443,11 @@ async fn two_processes_on_one_database_lose_no_increment(f: Fixture) {
             let id = id.clone();
             tokio::spawn(async move {
                 for _ in 0..5 {
-                    store.increment_counts(&id, counts(1, 1, 0)).await.unwrap();
+                    let delta = Counts {
+                        outcomes: outcomes(&[("updated", 1)]),
+                        ..counts(1, 1, 0)
+                    };
+                    store.increment_counts(&id, delta).await.unwrap();
                 }
             })
         })
@@ -420,6 +457,213 @@ async fn two_processes_on_one_database_lose_no_increment(f: Fixture) {
     }
     for store in [&first, &second] {
         let got = store.get_execution(&id).await.unwrap().unwrap();
-        assert_eq!(got.counts, counts(100, 100, 0));
+        assert_eq!(
+            got.counts,
+            Counts {
+                outcomes: outcomes(&[("updated", 100)]),
+                ..counts(100, 100, 0)
+            }
+        );
     }
+}
+
+/// Create, get, list, finish and interrupt all return the outcome counters (list reads them
+/// for the whole page at once).
+async fn outcome_counters_come_with_every_execution_returned(f: Fixture) {
+    let store = f.open().await;
+    let created = store
+        .create_execution(new_execution("status", "node-a"))
+        .await
+        .unwrap();
+    assert!(created.counts.outcomes.is_empty());
+
+    let updated = Counts {
+        outcomes: outcomes(&[("updated", 2), ("already_applied", 1)]),
+        ..counts(3, 3, 0)
+    };
+    store
+        .increment_counts(&created.id, updated.clone())
+        .await
+        .unwrap();
+    let got = store.get_execution(&created.id).await.unwrap().unwrap();
+    assert_eq!(got.counts, updated);
+    assert_eq!(got.counts.outcome("updated"), 2);
+
+    // A second run with other outcomes and a third with none, on the same page.
+    f.advance_secs(1);
+    let second = start(&store, "status").await;
+    store
+        .increment_counts(
+            &second,
+            Counts {
+                outcomes: outcomes(&[("updated", 5)]),
+                ..counts(5, 5, 0)
+            },
+        )
+        .await
+        .unwrap();
+    f.advance_secs(1);
+    let third = start(&store, "status").await;
+    let page = store
+        .list_executions(&ExecutionQuery::default())
+        .await
+        .unwrap();
+    let listed: Vec<_> = page
+        .items
+        .iter()
+        .map(|e| (e.id.clone(), e.counts.outcomes.clone()))
+        .collect();
+    assert_eq!(
+        listed,
+        vec![
+            (third.clone(), outcomes(&[])),
+            (second.clone(), outcomes(&[("updated", 5)])),
+            (created.id.clone(), updated.outcomes.clone()),
+        ]
+    );
+
+    let finished = store
+        .finish_execution(&created.id, FinishExecution::default())
+        .await
+        .unwrap();
+    assert_eq!(finished.counts, updated);
+    assert_eq!(finished.status, ExecutionStatus::Success);
+    let interrupted = store.interrupt_execution(&second, "stop").await.unwrap();
+    assert_eq!(interrupted.counts.outcome("updated"), 5);
+    let interrupted = store.interrupt_execution(&third, "stop").await.unwrap();
+    assert_eq!(interrupted.counts, Counts::default());
+    assert_eq!(interrupted.status, ExecutionStatus::Empty);
+}
+
+async fn invalid_outcome_labels_are_refused_and_nothing_is_counted(f: Fixture) {
+    let store = f.open().await;
+    let id = start(&store, "orders").await;
+    let long = "x".repeat(65);
+    for label in ["", long.as_str()] {
+        let delta = Counts {
+            outcomes: outcomes(&[("sent", 1), (label, 1)]),
+            ..counts(1, 1, 0)
+        };
+        let err = store.increment_counts(&id, delta).await.unwrap_err();
+        assert!(
+            matches!(
+                &err,
+                StoreError::InvalidValue {
+                    field: "counts.outcomes",
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert!(err.to_string().contains("1 to 64 characters"), "{err}");
+    }
+    // 64 characters is the longest label allowed.
+    let longest = "y".repeat(64);
+    let totals = store
+        .increment_counts(
+            &id,
+            Counts {
+                outcomes: outcomes(&[(longest.as_str(), 1)]),
+                ..Counts::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(totals.read, 0, "the refused deltas added nothing");
+    assert_eq!(totals.outcomes, outcomes(&[(longest.as_str(), 1)]));
+    // Out of range like any count.
+    let err = store
+        .increment_counts(
+            &id,
+            Counts {
+                outcomes: outcomes(&[("sent", u64::MAX)]),
+                ..Counts::default()
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::OutOfRange { .. }), "{err}");
+}
+
+async fn pruning_removes_the_outcome_counters_with_their_execution(f: Fixture) {
+    let store = f.open().await;
+    let old = start(&store, "orders").await;
+    store
+        .increment_counts(
+            &old,
+            Counts {
+                outcomes: outcomes(&[("sent", 2), ("already_in_erp", 1)]),
+                ..counts(3, 3, 0)
+            },
+        )
+        .await
+        .unwrap();
+    store
+        .finish_execution(&old, FinishExecution::default())
+        .await
+        .unwrap();
+    f.advance_secs(3600);
+    let kept = start(&store, "orders").await;
+    store
+        .increment_counts(
+            &kept,
+            Counts {
+                outcomes: outcomes(&[("sent", 1)]),
+                ..counts(1, 1, 0)
+            },
+        )
+        .await
+        .unwrap();
+    let report = store
+        .prune(&RetentionPolicy {
+            max_age: Some(chrono::Duration::minutes(30)),
+            max_executions_per_flow: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(report.executions, vec![old.clone()]);
+    assert_eq!(
+        store
+            .get_execution(&kept)
+            .await
+            .unwrap()
+            .unwrap()
+            .counts
+            .outcome("sent"),
+        1
+    );
+    if f.reopens() {
+        let mut raw = common::RawConn::connect(&f.url).await;
+        let left = raw
+            .scalar(&format!(
+                "SELECT COUNT(*) FROM execution_outcomes WHERE execution_id = '{old}'"
+            ))
+            .await;
+        assert_eq!(left, 0);
+        let all = raw.scalar("SELECT COUNT(*) FROM execution_outcomes").await;
+        assert_eq!(all, 1);
+    }
+}
+
+#[test]
+fn derived_status_and_outcome_lookup() {
+    assert_eq!(Counts::default().derived_status(), ExecutionStatus::Empty);
+    assert_eq!(counts(0, 0, 0).outcome("sent"), 0);
+    let c = Counts {
+        outcomes: outcomes(&[("sent", 3)]),
+        ..counts(3, 3, 0)
+    };
+    assert_eq!(c.outcome("sent"), 3);
+    assert_eq!(c.derived_status(), ExecutionStatus::Success);
+    // Outcomes are a breakdown: on their own they count nothing.
+    let only_outcomes = Counts {
+        outcomes: outcomes(&[("sent", 3)]),
+        ..Counts::default()
+    };
+    assert_eq!(only_outcomes.derived_status(), ExecutionStatus::Empty);
+    assert_eq!(counts(2, 1, 1).derived_status(), ExecutionStatus::Partial);
+    assert_eq!(counts(2, 0, 2).derived_status(), ExecutionStatus::Failed);
+    let json = serde_json::to_value(&c).unwrap();
+    assert_eq!(json["outcomes"], json!({"sent": 3}));
+    assert_eq!(serde_json::from_value::<Counts>(json).unwrap(), c);
 }

@@ -9,8 +9,9 @@ use std::time::Duration;
 
 use common::{Fixture, new_execution};
 use omnibridge_store::{
-    ErpResult, LedgerEntry, LedgerPhase, LedgerPhaseName, LedgerQuery, NewIntent, Resolution,
-    Store, StoreError, request_hash,
+    Completion, Counts, LedgerEntry, LedgerPhase, LedgerPhaseName, LedgerQuery, NewIntent,
+    NewRowLog, Resolution, RowLogQuery, RowStatus, Step, Store, StoreError, WriteResult,
+    request_hash,
 };
 
 on_every_backend!(
@@ -24,6 +25,7 @@ on_every_backend!(
     listing_filters_by_phase_and_pages_by_record_key,
     the_ledger_response_is_redacted_and_capped,
     finishing_a_record_completes_it_logs_it_and_counts_it_in_one_write,
+    an_idempotent_write_left_in_doubt_is_released_to_be_written_again,
 );
 
 const FLOW: &str = "orders";
@@ -36,21 +38,21 @@ fn intent(execution_id: &str, body: &str) -> NewIntent {
     }
 }
 
-fn accepted(reference: &str) -> ErpResult {
-    ErpResult {
+fn accepted(reference: &str) -> WriteResult {
+    WriteResult {
         status_code: 201,
         accepted: true,
-        erp_reference: Some(reference.to_string()),
+        reference: Some(reference.to_string()),
         response: Some(format!(r#"{{"order_no": "{reference}"}}"#)),
         error: None,
     }
 }
 
-fn refused(status: u16) -> ErpResult {
-    ErpResult {
+fn refused(status: u16) -> WriteResult {
+    WriteResult {
         status_code: status,
         accepted: false,
-        erp_reference: None,
+        reference: None,
         response: Some("internal error".to_string()),
         error: Some(format!("ERP answered {status}")),
     }
@@ -97,7 +99,7 @@ async fn a_record_goes_from_intent_to_completed(f: Fixture) {
     let result = e.result.clone().unwrap();
     assert_eq!(result.status_code, Some(201));
     assert!(result.accepted);
-    assert_eq!(result.erp_reference.as_deref(), Some("ERP-77"));
+    assert_eq!(result.reference.as_deref(), Some("ERP-77"));
     assert_eq!(result.response.unwrap().text, r#"{"order_no": "ERP-77"}"#);
 
     for step in [
@@ -107,14 +109,11 @@ async fn a_record_goes_from_intent_to_completed(f: Fixture) {
         "order_mapping",
         "is_send",
     ] {
-        store
-            .record_omnitron_step(FLOW, "1001", 1, step)
-            .await
-            .unwrap();
+        store.record_step(FLOW, "1001", 1, step).await.unwrap();
     }
     let e = store.get_ledger_entry(FLOW, "1001").await.unwrap().unwrap();
     assert_eq!(
-        e.omnitron_steps,
+        e.steps,
         vec![
             "item_mapping:1",
             "item_mapping:2",
@@ -230,7 +229,7 @@ async fn out_of_order_transitions_are_refused(f: Fixture) {
     );
     assert_conflict(
         store
-            .record_omnitron_step(FLOW, "1004", 1, "is_send")
+            .record_step(FLOW, "1004", 1, "is_send")
             .await
             .unwrap_err(),
         intent_phase,
@@ -267,7 +266,7 @@ async fn out_of_order_transitions_are_refused(f: Fixture) {
     );
     let e = store.get_ledger_entry(FLOW, "1004").await.unwrap().unwrap();
     assert_eq!(e.phase, LedgerPhase::Accepted);
-    assert_eq!(e.result.unwrap().erp_reference.as_deref(), Some("X"));
+    assert_eq!(e.result.unwrap().reference.as_deref(), Some("X"));
 }
 
 async fn exactly_one_of_many_concurrent_intents_wins(f: Fixture) {
@@ -367,7 +366,7 @@ async fn every_crash_point_is_distinguishable_after_reopening(f: Fixture) {
             .await
             .unwrap();
         store
-            .record_omnitron_step(FLOW, "k-partial", 1, "item_mapping:31")
+            .record_step(FLOW, "k-partial", 1, "item_mapping:31")
             .await
             .unwrap();
         // k-omnitron: crashed after Omnitron (is_send done), before `completed`.
@@ -381,7 +380,7 @@ async fn every_crash_point_is_distinguishable_after_reopening(f: Fixture) {
             .unwrap();
         for step in ["item_mapping:41", "order_mapping", "is_send"] {
             store
-                .record_omnitron_step(FLOW, "k-omnitron", 1, step)
+                .record_step(FLOW, "k-omnitron", 1, step)
                 .await
                 .unwrap();
         }
@@ -434,7 +433,7 @@ async fn every_crash_point_is_distinguishable_after_reopening(f: Fixture) {
         1
     );
 
-    let phase = |e: Option<LedgerEntry>| e.map(|e| (e.phase, e.omnitron_steps));
+    let phase = |e: Option<LedgerEntry>| e.map(|e| (e.phase, e.steps));
     let get = |key: &'static str| {
         let store = Arc::clone(&store);
         async move { store.get_ledger_entry(FLOW, key).await.unwrap() }
@@ -524,14 +523,14 @@ async fn query_check_and_people_resolve_entries(f: Fixture) {
         .resolve(
             FLOW,
             "r1",
-            Resolution::NotInErp {
+            Resolution::NotWritten {
                 execution_id: exec.clone(),
             },
         )
         .await
         .unwrap();
     assert_eq!(e.phase, LedgerPhase::Released);
-    assert_eq!(e.resolution.unwrap().kind, "not_in_erp");
+    assert_eq!(e.resolution.unwrap().kind, "not_written");
     assert_eq!(
         store
             .record_intent(FLOW, "r1", intent(&exec, "a"))
@@ -550,10 +549,10 @@ async fn query_check_and_people_resolve_entries(f: Fixture) {
         .resolve(
             FLOW,
             "r2",
-            Resolution::FoundInErp {
+            Resolution::AlreadyWritten {
                 execution_id: exec.clone(),
                 status_code: 200,
-                erp_reference: Some("ERP-R2".into()),
+                reference: Some("ERP-R2".into()),
                 response: Some(r#"{"orders":[{"no":"ERP-R2"}]}"#.into()),
             },
         )
@@ -561,13 +560,11 @@ async fn query_check_and_people_resolve_entries(f: Fixture) {
         .unwrap();
     assert_eq!(e.phase, LedgerPhase::Accepted);
     assert_eq!(e.attempt, 1);
+    assert_eq!(e.resolution.unwrap().kind, "already_written");
     let result = e.result.unwrap();
-    assert_eq!(result.erp_reference.as_deref(), Some("ERP-R2"));
+    assert_eq!(result.reference.as_deref(), Some("ERP-R2"));
     assert_eq!(result.status_code, Some(200));
-    store
-        .record_omnitron_step(FLOW, "r2", 1, "is_send")
-        .await
-        .unwrap();
+    store.record_step(FLOW, "r2", 1, "is_send").await.unwrap();
     store.mark_completed(FLOW, "r2", 1).await.unwrap();
 
     // Already in the ERP on first sight (never attempted): accepted at attempt 0.
@@ -575,20 +572,17 @@ async fn query_check_and_people_resolve_entries(f: Fixture) {
         .resolve(
             FLOW,
             "r3",
-            Resolution::FoundInErp {
+            Resolution::AlreadyWritten {
                 execution_id: exec.clone(),
                 status_code: 200,
-                erp_reference: None,
+                reference: None,
                 response: None,
             },
         )
         .await
         .unwrap();
     assert_eq!((e.phase, e.attempt), (LedgerPhase::Accepted, 0));
-    store
-        .record_omnitron_step(FLOW, "r3", 0, "is_send")
-        .await
-        .unwrap();
+    store.record_step(FLOW, "r3", 0, "is_send").await.unwrap();
     assert_eq!(
         store.mark_completed(FLOW, "r3", 0).await.unwrap().phase,
         LedgerPhase::Completed
@@ -649,7 +643,7 @@ async fn query_check_and_people_resolve_entries(f: Fixture) {
             .resolve(
                 FLOW,
                 "r2",
-                Resolution::NotInErp {
+                Resolution::NotWritten {
                     execution_id: exec.clone(),
                 },
             )
@@ -676,10 +670,10 @@ async fn query_check_and_people_resolve_entries(f: Fixture) {
             .resolve(
                 FLOW,
                 "r5",
-                Resolution::FoundInErp {
+                Resolution::AlreadyWritten {
                     execution_id: exec.clone(),
                     status_code: 200,
-                    erp_reference: None,
+                    reference: None,
                     response: None,
                 },
             )
@@ -784,7 +778,7 @@ async fn the_ledger_response_is_redacted_and_capped(f: Fixture) {
             FLOW,
             "big",
             1,
-            ErpResult {
+            WriteResult {
                 response: Some(response.clone()),
                 ..accepted("B")
             },
@@ -819,27 +813,34 @@ async fn finishing_a_record_completes_it_logs_it_and_counts_it_in_one_write(f: F
         .record_result(FLOW, "1001", 1, accepted("ERP-1"))
         .await
         .unwrap();
-    let row = |key: &str, status| omnibridge_store::NewRowLog {
+    let row = |key: &str, status| NewRowLog {
         execution_id: exec.clone(),
         record_key: key.to_string(),
         record_id: None,
         status,
-        step: omnibridge_store::Step::Done,
+        step: Step::new("done"),
+        outcome: Some("sent".to_string()),
         error: None,
         attributes: serde_json::Map::new(),
         request: None,
         response: None,
+        payload: Some(format!(r#"{{"number":"{key}"}}"#)),
     };
-    let sent = omnibridge_store::Counts {
+    let sent = Counts {
         read: 1,
-        sent: 1,
+        succeeded: 1,
+        outcomes: [("sent".to_string(), 1)].into(),
         ..Default::default()
     };
     let refused = store
         .finish_record(
-            row("1001", omnibridge_store::RowStatus::Success),
-            sent,
-            Some((FLOW, 1)),
+            row("1001", RowStatus::Success),
+            sent.clone(),
+            Some(Completion {
+                flow_id: FLOW,
+                record_key: "1001",
+                attempt: 1,
+            }),
         )
         .await
         .unwrap();
@@ -851,9 +852,13 @@ async fn finishing_a_record_completes_it_logs_it_and_counts_it_in_one_write(f: F
     // the counts are written all the same.
     let refused = store
         .finish_record(
-            row("1002", omnibridge_store::RowStatus::Success),
-            sent,
-            Some((FLOW, 1)),
+            row("1002", RowStatus::Success),
+            sent.clone(),
+            Some(Completion {
+                flow_id: FLOW,
+                record_key: "1002",
+                attempt: 1,
+            }),
         )
         .await
         .unwrap();
@@ -862,9 +867,16 @@ async fn finishing_a_record_completes_it_logs_it_and_counts_it_in_one_write(f: F
         "{refused:?}"
     );
     let execution = store.get_execution(&exec).await.unwrap().unwrap();
-    assert_eq!((execution.counts.read, execution.counts.sent), (2, 2));
+    assert_eq!(
+        (
+            execution.counts.read,
+            execution.counts.succeeded,
+            execution.counts.outcome("sent")
+        ),
+        (2, 2, 2)
+    );
     let logs = store
-        .list_row_logs(&omnibridge_store::RowLogQuery {
+        .list_row_logs(&RowLogQuery {
             execution_id: Some(exec.clone()),
             limit: 10,
             ..Default::default()
@@ -872,10 +884,170 @@ async fn finishing_a_record_completes_it_logs_it_and_counts_it_in_one_write(f: F
         .await
         .unwrap();
     assert_eq!(logs.total, 2);
+    for log in &logs.items {
+        assert_eq!(log.outcome.as_deref(), Some("sent"));
+        assert!(log.has_payload);
+        assert_eq!(
+            store.row_log_payload(log.id).await.unwrap(),
+            Some(format!(r#"{{"number":"{}"}}"#, log.record_key))
+        );
+    }
 
     // An unknown execution writes nothing.
-    let mut lost = row("1003", omnibridge_store::RowStatus::Failed);
+    let mut lost = row("1003", RowStatus::Failed);
     lost.execution_id = "missing".to_string();
-    let err = store.finish_record(lost, sent, None).await.unwrap_err();
+    let err = store
+        .finish_record(lost, sent.clone(), None)
+        .await
+        .unwrap_err();
     assert!(matches!(err, StoreError::ExecutionNotFound(_)), "{err}");
+}
+
+/// The Order Status Flow: setting an item to a status it already has is a no-op, so an intent
+/// left by a dead run is released and written again instead of held in doubt. Its ledger key
+/// (one item) differs from its row log's record key (the order).
+async fn an_idempotent_write_left_in_doubt_is_released_to_be_written_again(f: Fixture) {
+    let store = f.open().await;
+    let flow = "order-status";
+    let dead = store
+        .create_execution(new_execution(flow, "node-a"))
+        .await
+        .unwrap()
+        .id;
+    store
+        .record_intent(flow, "1001/item-7", intent(&dead, "shipped"))
+        .await
+        .unwrap();
+    store.interrupt_execution(&dead, "node died").await.unwrap();
+
+    let next = store
+        .create_execution(new_execution(flow, "node-b"))
+        .await
+        .unwrap()
+        .id;
+    let e = store
+        .resolve(
+            flow,
+            "1001/item-7",
+            Resolution::RetryIdempotent {
+                execution_id: next.clone(),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(e.phase, LedgerPhase::Released);
+    assert_eq!(e.attempt, 1);
+    assert_eq!(e.execution_id.as_deref(), Some(next.as_str()));
+    let resolution = e.resolution.unwrap();
+    assert_eq!(resolution.kind, "retry_idempotent");
+    assert_eq!(resolution.by, None);
+
+    let e = store
+        .record_intent(flow, "1001/item-7", intent(&next, "shipped"))
+        .await
+        .unwrap();
+    assert_eq!((e.phase, e.attempt), (LedgerPhase::Intent, 2));
+    // Allowed from an intent whatever its execution (the caller holds the flow's lease).
+    let e = store
+        .resolve(
+            flow,
+            "1001/item-7",
+            Resolution::RetryIdempotent {
+                execution_id: next.clone(),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(e.phase, LedgerPhase::Released);
+    store
+        .record_intent(flow, "1001/item-7", intent(&next, "shipped"))
+        .await
+        .unwrap();
+    store
+        .record_result(
+            flow,
+            "1001/item-7",
+            3,
+            WriteResult {
+                status_code: 200,
+                accepted: true,
+                reference: None,
+                response: None,
+                error: None,
+            },
+        )
+        .await
+        .unwrap();
+    let refused = store
+        .finish_record(
+            NewRowLog {
+                execution_id: next.clone(),
+                record_key: "1001".into(),
+                record_id: None,
+                status: RowStatus::Success,
+                step: Step::new("write_status"),
+                outcome: Some("updated".into()),
+                error: None,
+                attributes: serde_json::Map::new(),
+                request: None,
+                response: None,
+                payload: None,
+            },
+            Counts {
+                read: 1,
+                succeeded: 1,
+                outcomes: [("updated".to_string(), 1)].into(),
+                ..Counts::default()
+            },
+            Some(Completion {
+                flow_id: flow,
+                record_key: "1001/item-7",
+                attempt: 3,
+            }),
+        )
+        .await
+        .unwrap();
+    assert!(refused.is_none(), "{refused:?}");
+    assert_eq!(
+        store
+            .get_ledger_entry(flow, "1001/item-7")
+            .await
+            .unwrap()
+            .unwrap()
+            .phase,
+        LedgerPhase::Completed
+    );
+    assert_eq!(store.get_ledger_entry(flow, "1001").await.unwrap(), None);
+
+    // Nowhere else: not without an entry, not once accepted, rejected, released or done.
+    let retry = || Resolution::RetryIdempotent {
+        execution_id: next.clone(),
+    };
+    assert_conflict(
+        store.resolve(flow, "never", retry()).await.unwrap_err(),
+        LedgerPhaseName::None,
+    );
+    assert_conflict(
+        store
+            .resolve(flow, "1001/item-7", retry())
+            .await
+            .unwrap_err(),
+        LedgerPhaseName::Phase(LedgerPhase::Completed),
+    );
+    store
+        .record_intent(flow, "item-8", intent(&next, "x"))
+        .await
+        .unwrap();
+    store
+        .record_result(flow, "item-8", 1, accepted("R"))
+        .await
+        .unwrap();
+    assert_conflict(
+        store.resolve(flow, "item-8", retry()).await.unwrap_err(),
+        LedgerPhaseName::Phase(LedgerPhase::Accepted),
+    );
+    store.record_refusal(flow, "item-8", 1, "no").await.unwrap();
+    let err = store.resolve(flow, "item-8", retry()).await.unwrap_err();
+    assert!(err.to_string().contains("idempotent retry"), "{err}");
+    assert_conflict(err, LedgerPhaseName::Phase(LedgerPhase::Rejected));
 }

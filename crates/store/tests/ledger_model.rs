@@ -3,7 +3,7 @@
 //! is accepted or refused exactly as the model says, and the entry always matches the model.
 
 use omnibridge_store::{
-    ErpResult, LedgerPhase, NewIntent, Resolution, Store, StoreError, StoreOptions,
+    LedgerPhase, NewIntent, Resolution, Store, StoreError, StoreOptions, WriteResult,
 };
 use proptest::prelude::*;
 
@@ -16,6 +16,7 @@ enum Op {
     Complete { right_attempt: bool },
     Found,
     NotFound,
+    RetryIdempotent,
     Resend,
     MarkDone,
 }
@@ -30,6 +31,7 @@ fn op() -> impl Strategy<Value = Op> {
         2 => prop::bool::weighted(0.8).prop_map(|right_attempt| Op::Complete { right_attempt }),
         1 => Just(Op::Found),
         1 => Just(Op::NotFound),
+        1 => Just(Op::RetryIdempotent),
         1 => Just(Op::Resend),
         1 => Just(Op::MarkDone),
     ]
@@ -74,7 +76,7 @@ impl Model {
                 None | Some(Intent) | Some(Rejected) | Some(Released) => next(Accepted),
                 _ => None,
             },
-            Op::NotFound => match phase {
+            Op::NotFound | Op::RetryIdempotent => match phase {
                 Some(Intent) => next(Released),
                 _ => None,
             },
@@ -108,10 +110,10 @@ async fn run(store: &dyn Store, op: &Op, attempt: u32) -> Result<(), StoreError>
                 flow,
                 key,
                 pick(*right_attempt),
-                ErpResult {
+                WriteResult {
                     status_code: if *accepted { 200 } else { 500 },
                     accepted: *accepted,
-                    erp_reference: None,
+                    reference: None,
                     response: None,
                     error: None,
                 },
@@ -123,7 +125,7 @@ async fn run(store: &dyn Store, op: &Op, attempt: u32) -> Result<(), StoreError>
             .await
             .map(drop),
         Op::Step { right_attempt } => store
-            .record_omnitron_step(flow, key, pick(*right_attempt), "is_send")
+            .record_step(flow, key, pick(*right_attempt), "is_send")
             .await
             .map(drop),
         Op::Complete { right_attempt } => store
@@ -134,10 +136,10 @@ async fn run(store: &dyn Store, op: &Op, attempt: u32) -> Result<(), StoreError>
             .resolve(
                 flow,
                 key,
-                Resolution::FoundInErp {
+                Resolution::AlreadyWritten {
                     execution_id: "e".into(),
                     status_code: 200,
-                    erp_reference: None,
+                    reference: None,
                     response: None,
                 },
             )
@@ -147,7 +149,17 @@ async fn run(store: &dyn Store, op: &Op, attempt: u32) -> Result<(), StoreError>
             .resolve(
                 flow,
                 key,
-                Resolution::NotInErp {
+                Resolution::NotWritten {
+                    execution_id: "e".into(),
+                },
+            )
+            .await
+            .map(drop),
+        Op::RetryIdempotent => store
+            .resolve(
+                flow,
+                key,
+                Resolution::RetryIdempotent {
                     execution_id: "e".into(),
                 },
             )

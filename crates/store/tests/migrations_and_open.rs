@@ -5,7 +5,10 @@ mod common;
 
 use std::str::FromStr;
 
-use omnibridge_store::{Backend, Store, StoreError, StoreOptions, open};
+use omnibridge_store::{
+    Backend, Counts, ExecutionQuery, ExecutionStatus, LedgerPhase, NewRowLog, RowLogQuery,
+    RowStatus, Step, Store, StoreError, StoreOptions, WriteResult, open,
+};
 use sqlx::Connection;
 
 #[tokio::test]
@@ -44,7 +47,7 @@ async fn a_fresh_file_is_created_and_migrated_and_reopening_is_idempotent() {
             .fetch_all(&mut conn)
             .await
             .unwrap();
-    assert_eq!(applied, vec![(1, true)]);
+    assert_eq!(applied, vec![(1, true), (2, true)]);
     let tables: Vec<String> = sqlx::query_scalar(
         "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' \
          AND name NOT LIKE '\\_sqlx%' ESCAPE '\\' ORDER BY name",
@@ -55,6 +58,7 @@ async fn a_fresh_file_is_created_and_migrated_and_reopening_is_idempotent() {
     assert_eq!(
         tables,
         vec![
+            "execution_outcomes",
             "executions",
             "flow_state",
             "leases",
@@ -160,9 +164,307 @@ async fn postgres_is_migrated_once_into_its_own_schema() {
         );
     }
     let mut conn = sqlx::PgConnection::connect(&f.url).await.unwrap();
-    let applied: Vec<i64> = sqlx::query_scalar("SELECT version FROM _sqlx_migrations")
-        .fetch_all(&mut conn)
+    let applied: Vec<i64> =
+        sqlx::query_scalar("SELECT version FROM _sqlx_migrations ORDER BY version")
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
+    assert_eq!(applied, vec![1, 2]);
+}
+
+/// Rows as version 0001 of the schema wrote them (the Order Flow's vocabulary): one finished
+/// run with sent / already-in-ERP / failed / skipped records, one run with nothing sent, and
+/// ledger entries with an ERP result, Omnitron steps and the old resolution names. Portable
+/// SQL: the same statements on both databases.
+const OLD_ROWS: &[&str] = &[
+    "INSERT INTO executions (id, flow_id, flow_name, trigger_kind, owner, state, status, \
+     count_read, count_sent, count_already_in_erp, count_failed, count_in_doubt, count_skipped, \
+     started_at, finished_at, duration_ms) VALUES ('e1', 'orders', 'Order Flow', 'scheduled', \
+     'node-a', 'finished', 'partial', 6, 3, 1, 1, 0, 1, 1000, 2000, 1)",
+    "INSERT INTO executions (id, flow_id, flow_name, trigger_kind, owner, state, status, \
+     count_read, count_sent, count_already_in_erp, count_failed, count_in_doubt, count_skipped, \
+     started_at, finished_at, duration_ms) VALUES ('e2', 'orders', 'Order Flow', 'scheduled', \
+     'node-a', 'finished', 'failed', 2, 0, 0, 1, 1, 0, 3000, 4000, 1)",
+    "INSERT INTO row_logs (execution_id, flow_id, record_key, status, step, attributes, \
+     request_text, request_bytes, request_truncated, created_at) VALUES \
+     ('e1', 'orders', 'o-sent', 'success', 'done', '{}', '{\"number\":1}', 12, FALSE, 1100)",
+    "INSERT INTO row_logs (execution_id, flow_id, record_key, status, step, attributes, \
+     created_at) VALUES ('e1', 'orders', 'o-found', 'already_in_erp', 'write_omnitron', '{}', 1200)",
+    "INSERT INTO row_logs (execution_id, flow_id, record_key, status, step, error, attributes, \
+     created_at) VALUES ('e1', 'orders', 'o-failed', 'failed', 'write_erp', 'ERP said 500', \
+     '{\"log.erp\":\"x\"}', 1300)",
+    "INSERT INTO row_logs (execution_id, flow_id, record_key, status, step, attributes, \
+     created_at) VALUES ('e1', 'orders', 'o-skipped', 'skipped', 'read', '{}', 1400)",
+    "INSERT INTO row_logs (execution_id, flow_id, record_key, status, step, attributes, \
+     created_at) VALUES ('e2', 'orders', 'o-doubt', 'in_doubt', 'write_erp', '{}', 3100)",
+    "INSERT INTO ledger (flow_id, record_key, record_id, phase, attempt, execution_id, intent_at, \
+     request_hash, result_at, erp_status, erp_accepted, erp_reference, erp_error, response_text, \
+     response_bytes, response_truncated, completed_at, created_at, updated_at) VALUES \
+     ('orders', 'o-sent', '1', 'accepted', 1, 'e1', 1050, 'h1', 1060, 201, TRUE, 'ERP-1', NULL, \
+     '{\"id\":\"ERP-1\"}', 14, FALSE, NULL, 1050, 1070)",
+    "INSERT INTO ledger_steps (flow_id, record_key, attempt, step, done_at) VALUES \
+     ('orders', 'o-sent', 1, 'order_mapping', 1065)",
+    "INSERT INTO ledger_steps (flow_id, record_key, attempt, step, done_at) VALUES \
+     ('orders', 'o-sent', 1, 'is_send', 1066)",
+    "INSERT INTO ledger (flow_id, record_key, phase, attempt, execution_id, result_at, erp_status, \
+     erp_accepted, erp_reference, resolution, resolved_at, created_at, updated_at) VALUES \
+     ('orders', 'o-found', 'accepted', 0, 'e1', 1150, 200, TRUE, 'ERP-2', 'found_in_erp', 1150, \
+     1150, 1150)",
+    "INSERT INTO ledger (flow_id, record_key, phase, attempt, execution_id, intent_at, \
+     request_hash, resolution, resolved_at, created_at, updated_at) VALUES \
+     ('orders', 'o-released', 'released', 1, 'e1', 1250, 'h3', 'not_in_erp', 1260, 1250, 1260)",
+    "INSERT INTO ledger (flow_id, record_key, phase, attempt, execution_id, intent_at, \
+     request_hash, result_at, erp_status, erp_accepted, erp_error, resolution, resolved_by, \
+     resolution_note, resolved_at, created_at, updated_at) VALUES ('orders', 'o-failed', \
+     'released', 1, 'e1', 1300, 'h4', 1310, 500, FALSE, 'ERP said 500', 'resend', 'ayse', \
+     'retry', 1320, 1300, 1320)",
+];
+
+/// A database at schema 0001 with old rows, then opened by the store: 0002 must carry every
+/// row over in the new vocabulary, and the store must go on working on it.
+async fn upgrade_from_0001(f: &common::Fixture, migrations: &str) {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(migrations);
+    // The crate's own migrations, applied only up to 0001: exactly what an older build left.
+    let old = sqlx::migrate::Migrator::new(dir).await.unwrap();
+    match common::RawConn::connect(&f.url).await {
+        common::RawConn::Sqlite(mut conn) => old.run_to(1, &mut conn).await.unwrap(),
+        common::RawConn::Postgres(mut conn) => old.run_to(1, &mut conn).await.unwrap(),
+    }
+    let mut raw = common::RawConn::connect(&f.url).await;
+    for statement in OLD_ROWS {
+        raw.execute(statement).await;
+    }
+
+    let store = f.open().await;
+
+    // Executions: succeeded = sent + already in the ERP; the two became outcome counters.
+    let e1 = store.get_execution("e1").await.unwrap().unwrap();
+    assert_eq!(
+        e1.counts,
+        Counts {
+            read: 6,
+            succeeded: 4,
+            failed: 1,
+            in_doubt: 0,
+            skipped: 1,
+            outcomes: [("already_in_erp".to_string(), 1), ("sent".to_string(), 3)].into(),
+        }
+    );
+    assert_eq!(
+        e1.status,
+        ExecutionStatus::Partial,
+        "stored statuses are kept"
+    );
+    let e2 = store.get_execution("e2").await.unwrap().unwrap();
+    assert_eq!(
+        e2.counts,
+        Counts {
+            in_doubt: 1,
+            ..common::counts(2, 0, 1)
+        }
+    );
+    assert!(e2.counts.outcomes.is_empty(), "no zero counters are made");
+    let listed = store
+        .list_executions(&ExecutionQuery::default())
         .await
         .unwrap();
-    assert_eq!(applied, vec![1]);
+    assert_eq!(listed.items.len(), 2);
+    assert_eq!(listed.items[1].counts, e1.counts);
+
+    // Row logs: already_in_erp became a success with that outcome; successes were sent.
+    let logs = store
+        .list_row_logs(&RowLogQuery {
+            execution_id: Some("e1".into()),
+            ..RowLogQuery::default()
+        })
+        .await
+        .unwrap();
+    let got: Vec<_> = logs
+        .items
+        .iter()
+        .map(|l| {
+            (
+                l.record_key.as_str(),
+                l.status,
+                l.step.as_str(),
+                l.outcome.as_deref(),
+                l.has_payload,
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("o-skipped", RowStatus::Skipped, "read", None, false),
+            ("o-failed", RowStatus::Failed, "write_erp", None, false),
+            (
+                "o-found",
+                RowStatus::Success,
+                "write_omnitron",
+                Some("already_in_erp"),
+                false
+            ),
+            ("o-sent", RowStatus::Success, "done", Some("sent"), false),
+        ]
+    );
+    assert_eq!(logs.items[1].error.as_deref(), Some("ERP said 500"));
+    assert_eq!(
+        logs.items[3].request.as_ref().unwrap().text,
+        r#"{"number":1}"#
+    );
+    assert_eq!(store.row_log_payload(logs.items[3].id).await.unwrap(), None);
+
+    // Ledger: the ERP result columns are the write's result; resolutions are renamed.
+    let sent = store
+        .get_ledger_entry("orders", "o-sent")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(sent.phase, LedgerPhase::Accepted);
+    let result = sent.result.clone().unwrap();
+    assert_eq!(
+        (
+            result.status_code,
+            result.accepted,
+            result.reference.as_deref()
+        ),
+        (Some(201), true, Some("ERP-1"))
+    );
+    assert_eq!(result.response.unwrap().text, r#"{"id":"ERP-1"}"#);
+    assert_eq!(sent.steps, vec!["order_mapping", "is_send"]);
+    let found = store
+        .get_ledger_entry("orders", "o-found")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.resolution.unwrap().kind, "already_written");
+    assert_eq!(found.result.unwrap().reference.as_deref(), Some("ERP-2"));
+    let released = store
+        .get_ledger_entry("orders", "o-released")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(released.resolution.unwrap().kind, "not_written");
+    let resent = store
+        .get_ledger_entry("orders", "o-failed")
+        .await
+        .unwrap()
+        .unwrap();
+    let result = resent.result.unwrap();
+    assert_eq!(
+        (result.status_code, result.accepted, result.error.as_deref()),
+        (Some(500), false, Some("ERP said 500"))
+    );
+    let resolution = resent.resolution.unwrap();
+    assert_eq!(
+        (resolution.kind.as_str(), resolution.by.as_deref()),
+        ("resend", Some("ayse"))
+    );
+
+    // The old columns are gone.
+    for gone in [
+        "SELECT count_sent FROM executions",
+        "SELECT count_already_in_erp FROM executions",
+        "SELECT erp_reference FROM ledger",
+    ] {
+        assert!(raw.try_execute(gone).await.is_err(), "{gone}");
+    }
+
+    // And the upgraded database works on: the old entries go on where they stopped.
+    store
+        .record_step("orders", "o-sent", 1, "is_send")
+        .await
+        .unwrap();
+    let done = store.mark_completed("orders", "o-sent", 1).await.unwrap();
+    assert_eq!(done.phase, LedgerPhase::Completed);
+    store
+        .record_intent(
+            "orders",
+            "o-released",
+            omnibridge_store::NewIntent {
+                execution_id: "e1".into(),
+                record_id: None,
+                request_hash: "h5".into(),
+            },
+        )
+        .await
+        .unwrap();
+    store
+        .record_result(
+            "orders",
+            "o-released",
+            2,
+            WriteResult {
+                status_code: 201,
+                accepted: true,
+                reference: Some("ERP-5".into()),
+                response: None,
+                error: None,
+            },
+        )
+        .await
+        .unwrap();
+    let totals = store
+        .increment_counts(
+            "e1",
+            Counts {
+                succeeded: 1,
+                outcomes: [("sent".to_string(), 1)].into(),
+                ..Counts::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!((totals.succeeded, totals.outcome("sent")), (5, 4));
+    let appended = store
+        .append_row_log(NewRowLog {
+            execution_id: "e2".into(),
+            record_key: "o-new".into(),
+            record_id: None,
+            status: RowStatus::Success,
+            step: Step::new("done"),
+            outcome: Some("sent".into()),
+            error: None,
+            attributes: serde_json::Map::new(),
+            request: None,
+            response: None,
+            payload: Some("{}".into()),
+        })
+        .await
+        .unwrap();
+    assert!(appended.has_payload);
+    drop(store);
+
+    // Opening again applies nothing and changes nothing.
+    let store = f.open().await;
+    assert_eq!(
+        store
+            .get_execution("e1")
+            .await
+            .unwrap()
+            .unwrap()
+            .counts
+            .outcome("sent"),
+        4
+    );
+    let versions = raw
+        .scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success")
+        .await;
+    assert_eq!(versions, 2);
+}
+
+#[tokio::test]
+async fn an_sqlite_database_from_0001_is_upgraded_without_losing_data() {
+    let f = common::Fixture::new(common::Kind::SqliteFile)
+        .await
+        .unwrap();
+    upgrade_from_0001(&f, "migrations/sqlite").await;
+}
+
+#[tokio::test]
+async fn a_postgres_database_from_0001_is_upgraded_without_losing_data() {
+    let Some(f) = common::Fixture::new(common::Kind::Postgres).await else {
+        return;
+    };
+    upgrade_from_0001(&f, "migrations/postgres").await;
 }

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use common::{Fixture, start};
 use omnibridge_store::{
-    ErpResult, FinishExecution, LeaseOutcome, LedgerPhase, NewIntent, NewRowLog, RetentionPolicy,
-    RowLogQuery, RowStatus, Step,
+    FinishExecution, LeaseOutcome, LedgerPhase, NewIntent, NewRowLog, RetentionPolicy, RowLogQuery,
+    RowStatus, Step, WriteResult,
 };
 
 on_every_backend!(
@@ -268,11 +268,13 @@ fn row(execution_id: &str, key: &str) -> NewRowLog {
         record_key: key.to_string(),
         record_id: None,
         status: RowStatus::Success,
-        step: Step::Done,
+        step: Step::new("done"),
+        outcome: Some("sent".into()),
         error: None,
         attributes: serde_json::Map::new(),
         request: None,
         response: None,
+        payload: Some("{}".into()),
     }
 }
 
@@ -376,10 +378,10 @@ async fn retention_caps_executions_per_flow_and_keeps_running_ones_and_the_ledge
             "orders",
             "1001",
             1,
-            ErpResult {
+            WriteResult {
                 status_code: 200,
                 accepted: true,
-                erp_reference: None,
+                reference: None,
                 response: None,
                 error: None,
             },

@@ -181,12 +181,70 @@ pub async fn start(store: &Arc<dyn Store>, flow_id: &str) -> ExecutionId {
         .id
 }
 
-pub fn counts(read: u64, sent: u64, failed: u64) -> Counts {
+pub fn counts(read: u64, succeeded: u64, failed: u64) -> Counts {
     Counts {
         read,
-        sent,
+        succeeded,
         failed,
         ..Counts::default()
+    }
+}
+
+/// Outcome counters from `(label, count)` pairs.
+pub fn outcomes(pairs: &[(&str, u64)]) -> std::collections::BTreeMap<String, u64> {
+    pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect()
+}
+
+/// A plain connection to a fixture's database, beside the store: to set up data the store
+/// would not write (an old schema's rows, a corrupt value) and to look at what it stored.
+pub enum RawConn {
+    Sqlite(sqlx::SqliteConnection),
+    Postgres(sqlx::PgConnection),
+}
+
+impl RawConn {
+    /// Connects to `url` (an SQLite file or a PostgreSQL URL; not `sqlite::memory:`).
+    pub async fn connect(url: &str) -> RawConn {
+        use sqlx::Connection;
+        if url.starts_with("sqlite:") {
+            use std::str::FromStr;
+            // The store creates the file; a database set up before the store must do it too.
+            let options = sqlx::sqlite::SqliteConnectOptions::from_str(url)
+                .unwrap()
+                .create_if_missing(true);
+            RawConn::Sqlite(
+                sqlx::SqliteConnection::connect_with(&options)
+                    .await
+                    .unwrap(),
+            )
+        } else {
+            RawConn::Postgres(sqlx::PgConnection::connect(url).await.unwrap())
+        }
+    }
+
+    /// Runs one statement (written to run unchanged on both databases).
+    pub async fn try_execute(&mut self, sql: &str) -> Result<u64, sqlx::Error> {
+        let sql = sqlx::AssertSqlSafe(sql.to_string());
+        Ok(match self {
+            RawConn::Sqlite(conn) => sqlx::query(sql).execute(conn).await?.rows_affected(),
+            RawConn::Postgres(conn) => sqlx::query(sql).execute(conn).await?.rows_affected(),
+        })
+    }
+
+    pub async fn execute(&mut self, sql: &str) -> u64 {
+        match self.try_execute(sql).await {
+            Ok(n) => n,
+            Err(e) => panic!("{sql}: {e}"),
+        }
+    }
+
+    /// A query returning one 64-bit integer.
+    pub async fn scalar(&mut self, sql: &str) -> i64 {
+        let sql = sqlx::AssertSqlSafe(sql.to_string());
+        match self {
+            RawConn::Sqlite(conn) => sqlx::query_scalar(sql).fetch_one(conn).await.unwrap(),
+            RawConn::Postgres(conn) => sqlx::query_scalar(sql).fetch_one(conn).await.unwrap(),
+        }
     }
 }
 
