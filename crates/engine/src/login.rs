@@ -361,10 +361,6 @@ impl ErpSession {
     async fn login(&self) -> Result<Credential, LoginError> {
         self.logins
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let with_prefix = |prefix: Option<&str>, token: &str| match prefix {
-            Some(p) if !p.is_empty() => format!("{p} {token}"),
-            _ => token.to_string(),
-        };
         match &self.config {
             ErpLoginConfig::None => Ok(Credential {
                 header: None,
@@ -393,16 +389,12 @@ impl ErpSession {
                 token: h.value.clone(),
                 expires_at: None,
             }),
-            ErpLoginConfig::Jwt(jwt) => self.jwt_login(jwt, &with_prefix).await,
+            ErpLoginConfig::Jwt(jwt) => self.jwt_login(jwt).await,
             ErpLoginConfig::Oauth2ClientCredentials(o) => self.oauth2_login(o).await,
         }
     }
 
-    async fn jwt_login(
-        &self,
-        jwt: &JwtLogin,
-        with_prefix: &dyn Fn(Option<&str>, &str) -> String,
-    ) -> Result<Credential, LoginError> {
+    async fn jwt_login(&self, jwt: &JwtLogin) -> Result<Credential, LoginError> {
         let mut body = jwt.extra_body.clone();
         body.insert(
             jwt.username_field.clone(),
@@ -448,17 +440,21 @@ impl ErpSession {
     }
 
     async fn oauth2_login(&self, o: &OAuth2ClientCredentials) -> Result<Credential, LoginError> {
-        let mut form = url::form_urlencoded::Serializer::new(String::new());
-        form.append_pair("grant_type", "client_credentials");
-        form.append_pair("client_id", &o.client_id);
-        form.append_pair("client_secret", &o.client_secret);
-        if let Some(scope) = &o.scope {
-            form.append_pair("scope", scope);
-        }
+        // The serializer is not Send: finish it before anything awaits.
+        let form = {
+            let mut form = url::form_urlencoded::Serializer::new(String::new());
+            form.append_pair("grant_type", "client_credentials");
+            form.append_pair("client_id", &o.client_id);
+            form.append_pair("client_secret", &o.client_secret);
+            if let Some(scope) = &o.scope {
+                form.append_pair("scope", scope);
+            }
+            form.finish()
+        };
         let request = Request::new(Method::POST, o.token_url.as_str())
             .header("Content-Type", "application/x-www-form-urlencoded")
             .header("Accept", "application/json")
-            .body(form.finish());
+            .body(form);
         let response = self.login_response(&o.token_url, request).await?;
         let token = response
             .get("access_token")
@@ -499,6 +495,14 @@ impl ErpSession {
             path: "(response is not JSON)".to_string(),
             body: response.text(),
         })
+    }
+}
+
+/// The header value of a token: `<prefix> <token>`, or the token alone.
+fn with_prefix(prefix: Option<&str>, token: &str) -> String {
+    match prefix {
+        Some(p) if !p.is_empty() => format!("{p} {token}"),
+        _ => token.to_string(),
     }
 }
 

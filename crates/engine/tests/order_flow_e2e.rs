@@ -20,7 +20,7 @@ async fn unsent_orders_are_sent_once_mapped_and_marked_sent() {
     let execution = &summary.execution;
     assert_eq!(execution.status, ExecutionStatus::Success, "{execution:?}");
     assert_eq!(execution.counts.read as usize, eligible.len());
-    assert_eq!(execution.counts.sent as usize, eligible.len());
+    assert_eq!(execution.counts.outcome("sent") as usize, eligible.len());
 
     let omnitron = h.omnitron.state().await;
     let erp = h.erp.state().await;
@@ -121,9 +121,13 @@ async fn order_found_by_query_skips_the_write_and_is_mapped_from_the_query() {
     h.erp.set_order_query_mode(&found, QueryMode::Found).await;
 
     let summary = h.run().await;
-    assert_eq!(summary.execution.counts.already_in_erp, 1);
+    assert_eq!(summary.execution.counts.outcome("already_in_erp"), 1);
     let row = &rows(&h, &summary.execution.id).await[&found];
-    assert_eq!(row.status, RowStatus::AlreadyInErp, "{row:?}");
+    assert_eq!(
+        (row.status, row.outcome.as_deref()),
+        (RowStatus::Success, Some("already_in_erp")),
+        "{row:?}"
+    );
     assert_eq!(
         creates(&h, &found).await,
         0,
@@ -190,12 +194,18 @@ async fn failure_and_unlisted_query_codes_fail_the_order_without_writing_and_it_
     let summary = h.run().await;
     assert_eq!(summary.execution.status, ExecutionStatus::Partial);
     assert_eq!(summary.execution.counts.failed, 2);
-    assert_eq!(summary.execution.counts.sent as usize, rest.len());
+    assert_eq!(
+        summary.execution.counts.outcome("sent") as usize,
+        rest.len()
+    );
     let logs = rows(&h, &summary.execution.id).await;
     for (number, code) in [(&failing, "503"), (&unlisted, "418")] {
         let row = &logs[number];
         assert_eq!(row.status, RowStatus::Failed);
-        assert_eq!(row.step, omnibridge_store::Step::QueryCheck);
+        assert_eq!(
+            row.step,
+            omnibridge_engine::flows::order::steps::QUERY_CHECK
+        );
         assert!(row.error.as_deref().unwrap().contains(code), "{row:?}");
         assert_eq!(creates(&h, number).await, 0, "{number} was not written");
         assert!(!is_send(&h, number).await);
@@ -209,7 +219,7 @@ async fn failure_and_unlisted_query_codes_fail_the_order_without_writing_and_it_
         .set_order_query_mode(&unlisted, QueryMode::NotFoundCode { status: 404 })
         .await;
     let again = h.run().await;
-    assert_eq!(again.execution.counts.sent, 2);
+    assert_eq!(again.execution.counts.outcome("sent"), 2);
     assert_eq!(creates(&h, &failing).await, 1);
     assert_eq!(creates(&h, &unlisted).await, 1);
     assert!(h.erp.state().await.orders.iter().all(|o| o.creates == 1));
@@ -228,7 +238,11 @@ async fn a_script_that_sets_order_exists_skips_the_write() {
     h.write_file("script.py", &script);
     let summary = h.run().await;
     let row = &rows(&h, &summary.execution.id).await[&exists];
-    assert_eq!(row.status, RowStatus::AlreadyInErp, "{row:?}");
+    assert_eq!(
+        (row.status, row.outcome.as_deref()),
+        (RowStatus::Success, Some("already_in_erp")),
+        "{row:?}"
+    );
     assert_eq!(creates(&h, &exists).await, 0);
     assert!(is_send(&h, &exists).await);
 }
@@ -244,7 +258,7 @@ async fn a_refused_write_fails_and_runs_the_post_script_only_with_run_on_failed_
     let summary = h.run().await;
     let row = &rows(&h, &summary.execution.id).await[&refused];
     assert_eq!(row.status, RowStatus::Failed);
-    assert_eq!(row.step, omnibridge_store::Step::WriteErp);
+    assert_eq!(row.step, omnibridge_engine::flows::order::steps::WRITE_ERP);
     assert!(row.error.as_deref().unwrap().contains("400"), "{row:?}");
     assert!(!is_send(&h, &refused).await);
     let notifications = h.erp.state().await.notifications;
@@ -278,7 +292,10 @@ async fn a_2xx_error_body_is_refused_by_the_check_response_script_and_sent_again
     let summary = h.run().await;
     let row = &rows(&h, &summary.execution.id).await[&refused];
     assert_eq!(row.status, RowStatus::Failed);
-    assert_eq!(row.step, omnibridge_store::Step::CheckResponse);
+    assert_eq!(
+        row.step,
+        omnibridge_engine::flows::order::steps::CHECK_RESPONSE
+    );
     assert_eq!(row.attributes["log.erp.refusal"], "stock error");
     assert!(!is_send(&h, &refused).await);
     let entry = h
@@ -291,7 +308,7 @@ async fn a_2xx_error_body_is_refused_by_the_check_response_script_and_sent_again
 
     h.erp.set_order_create_mode(&refused, CreateMode::Ok).await;
     let again = h.run().await;
-    assert_eq!(again.execution.counts.sent, 1);
+    assert_eq!(again.execution.counts.outcome("sent"), 1);
     assert_eq!(creates(&h, &refused).await, 1);
     assert!(is_send(&h, &refused).await);
 }
@@ -326,7 +343,8 @@ async fn a_write_that_committed_then_failed_is_found_next_run_not_sent_twice() {
 
     let again = h.run().await;
     assert_eq!(
-        again.execution.counts.already_in_erp, 2,
+        again.execution.counts.outcome("already_in_erp"),
+        2,
         "{:?}",
         again.execution
     );
@@ -407,11 +425,14 @@ async fn omnitron_failures_after_the_erp_write_are_finished_next_run_without_res
     let logs = rows(&h, &first.execution.id).await;
     for number in [&sent_fails, &mapping_fails] {
         assert_eq!(logs[number].status, RowStatus::Failed);
-        assert_eq!(logs[number].step, omnibridge_store::Step::WriteOmnitron);
+        assert_eq!(
+            logs[number].step,
+            omnibridge_engine::flows::order::steps::WRITE_OMNITRON
+        );
         assert!(!is_send(&h, number).await);
     }
     let second = h.run().await;
-    assert_eq!(second.execution.counts.already_in_erp, 2);
+    assert_eq!(second.execution.counts.outcome("already_in_erp"), 2);
     for number in [&sent_fails, &mapping_fails] {
         assert!(is_send(&h, number).await);
         assert_eq!(creates(&h, number).await, 1, "{number} was not sent again");
@@ -450,7 +471,10 @@ async fn many_pages_are_read_with_seek_pagination_and_the_window_is_three_weeks(
     );
 
     let summary = h.run().await;
-    assert_eq!(summary.execution.counts.sent as usize, eligible.len());
+    assert_eq!(
+        summary.execution.counts.outcome("sent") as usize,
+        eligible.len()
+    );
     let pages = summary.execution.summary.as_ref().unwrap()["pages_read"]
         .as_u64()
         .unwrap();
@@ -488,7 +512,10 @@ async fn tokens_expiring_mid_run_on_both_sides_are_renewed() {
         "{:?}",
         summary.execution
     );
-    assert_eq!(summary.execution.counts.sent as usize, eligible.len());
+    assert_eq!(
+        summary.execution.counts.outcome("sent") as usize,
+        eligible.len()
+    );
     assert!(h.erp.state().await.logins > 2, "the ERP token was renewed");
     assert!(
         h.omnitron.login_count().await > 2,
@@ -530,7 +557,10 @@ async fn the_query_check_is_asked_once_per_order_while_its_detail_is_read() {
         )
     });
     let summary = h.run().await;
-    assert_eq!(summary.execution.counts.sent as usize, eligible.len());
+    assert_eq!(
+        summary.execution.counts.outcome("sent") as usize,
+        eligible.len()
+    );
     let asked = queries(&h).await;
     assert_eq!(asked.len(), eligible.len());
     for number in &eligible {
@@ -551,7 +581,10 @@ async fn a_query_url_that_needs_the_detail_is_asked_with_the_detail() {
         )
     });
     let summary = h.run().await;
-    assert_eq!(summary.execution.counts.sent as usize, eligible.len());
+    assert_eq!(
+        summary.execution.counts.outcome("sent") as usize,
+        eligible.len()
+    );
     let asked = queries(&h).await;
     for number in &eligible {
         let last = asked[number].last().unwrap();

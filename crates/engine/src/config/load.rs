@@ -154,3 +154,23 @@ impl Problems {
         }
     }
 }
+
+/// Where `${env:NAME}` values come from.
+pub type EnvLookup = Box<dyn Fn(&str) -> Option<String> + Send + Sync>;
+
+/// How to find the pieces of a flow that live outside its directory.
+pub struct LoadOptions {
+    /// `logins.toml` to use; by default the flow directory's, else its parent's.
+    pub logins: Option<PathBuf>,
+    /// Where `${env:NAME}` values come from (the process environment by default).
+    pub env: EnvLookup,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        Self {
+            logins: None,
+            env: Box::new(|name| std::env::var(name).ok()),
+        }
+    }
+}

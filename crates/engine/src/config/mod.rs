@@ -5,12 +5,14 @@
 //! `logins.toml` (see [`logins`]). Every string may take values from the environment with
 //! `${env:NAME}` or `${env:NAME:-default}`, so a directory can be committed without secrets.
 
+pub mod cards;
 pub mod codes;
 pub mod env;
 pub mod error;
 pub mod load;
 pub mod logins;
 pub mod order;
+pub mod order_status;
 
 use std::time::Duration;
 
@@ -19,6 +21,7 @@ use serde::{Deserialize, Serialize};
 pub use codes::StatusCodes;
 pub use error::FlowError;
 pub use order::OrderFlowConfig;
+pub use order_status::OrderStatusFlowConfig;
 
 /// What kind of flow a definition describes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,6 +35,26 @@ pub enum FlowKind {
     OrderCancel,
 }
 
+impl FlowKind {
+    /// The `type` written in `flow.toml`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Order => "order",
+            Self::OrderStatus => "order_status",
+            Self::OrderCancel => "order_cancel",
+        }
+    }
+
+    /// The flow's name as users know it.
+    pub fn title(self) -> &'static str {
+        match self {
+            Self::Order => "Order Flow",
+            Self::OrderStatus => "Order Status Flow",
+            Self::OrderCancel => "Order Cancel Flow",
+        }
+    }
+}
+
 /// When a flow runs by itself.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -42,7 +65,8 @@ pub struct ScheduleConfig {
     /// Cron expression: Quartz (6 or 7 fields, `?`, `L`, `W`, `#`) or Unix (5 fields).
     #[serde(default)]
     pub cron: Option<String>,
-    /// IANA timezone for cron schedules and `last.request`, e.g. `Europe/Istanbul`.
+    /// IANA timezone for cron schedules and `last.request` (the Order Status Flow's Timezone
+    /// Setting), e.g. `Europe/Istanbul`; UTC when absent.
     #[serde(default)]
     pub timezone: Option<String>,
 }

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::cards::{MappingCard, ScriptCard};
 use super::logins::{ErpRef, OmnitronRef};
 use super::{FlowKind, RunConfig, ScheduleConfig, StatusCodes};
 
@@ -155,26 +156,6 @@ pub struct QueryCheckCard {
 
 fn default_get() -> String {
     "GET".to_string()
-}
-
-/// A script card: the Python file to run.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ScriptCard {
-    /// Path of the `.py` file, relative to the flow directory.
-    pub file: String,
-    /// Properties the script reads with `context.getProperty(name).getValue()` (NiFi
-    /// ExecuteScript's dynamic properties); values may use expressions.
-    #[serde(default)]
-    pub properties: BTreeMap<String, String>,
-}
-
-/// The Mapping card: the Jolt spec file.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct MappingCard {
-    /// Path of the `.json` Jolt spec, relative to the flow directory.
-    pub file: String,
 }
 
 /// Write Data to ERP.

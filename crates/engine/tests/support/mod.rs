@@ -5,9 +5,10 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use omnibridge_engine::order_flow::{
-    Engine, LoadOptions, NoProgress, OrderFlow, RunRequest, RunSummary, Selection, load_order_flow,
-    run_order_flow,
+use omnibridge_engine::config::load::LoadOptions;
+use omnibridge_engine::execution::{Engine, NoProgress, RunSummary};
+use omnibridge_engine::flows::order::{
+    OrderFlow, RunRequest, Selection, load_order_flow, run_order_flow,
 };
 use omnibridge_script::{PoolConfig, ScriptPool};
 use omnibridge_sim::omnitron::OmnitronState;
@@ -72,9 +73,8 @@ impl Harness {
         env.insert("ERP_URL".to_string(), erp.base_url());
         Harness {
             engine: Engine {
-                store: store.clone(),
-                scripts,
                 node: "test-node".to_string(),
+                ..Engine::new(store.clone(), scripts)
             },
             omnitron,
             erp,
@@ -107,7 +107,9 @@ impl Harness {
         }
     }
 
-    pub async fn try_load(&self) -> Result<OrderFlow, omnibridge_engine::flow::error::FlowErrors> {
+    pub async fn try_load(
+        &self,
+    ) -> Result<OrderFlow, omnibridge_engine::config::error::FlowErrors> {
         let env = self.env.clone();
         let options = LoadOptions {
             logins: None,

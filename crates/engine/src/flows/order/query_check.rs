@@ -12,7 +12,7 @@
 use omnibridge_http::Exchange;
 use serde_json::Value;
 
-use crate::flow::StatusCodes;
+use crate::config::StatusCodes;
 use crate::json_path::{UserPath, value_text};
 
 /// The compiled decision settings of a Query Check Order card.

@@ -80,8 +80,10 @@ pub async fn write_mappings(
     order_pk: i64,
     output: &CheckResponseOutput,
 ) -> Result<(), WriteOmnitronError> {
-    futures::stream::iter(&output.items)
-        .map(|item| map_item(client, item))
+    // By index: a closure taking `&ItemMapping` trips rustc's higher-ranked lifetime check when
+    // the future must be Send (rust-lang/rust#102211).
+    futures::stream::iter(0..output.items.len())
+        .map(|i| map_item(client, &output.items[i]))
         .buffer_unordered(ITEM_CONCURRENCY)
         .try_collect::<Vec<()>>()
         .await?;

@@ -1,0 +1,71 @@
+//! The three flows, each a thin driver over the shared cards and execution runtime, and
+//! [`load_flow`], which reads any flow directory.
+
+pub mod order;
+pub mod order_status;
+
+use std::path::Path;
+
+use omnibridge_script::ScriptPool;
+
+use crate::config::FlowKind;
+use crate::config::error::FlowErrors;
+use crate::config::load::{self, LoadOptions};
+use order::OrderFlow;
+use order_status::OrderStatusFlow;
+
+/// A loaded flow of any kind (boxed: a compiled flow is a few kilobytes).
+#[derive(Debug, Clone)]
+pub enum Flow {
+    /// An Order Flow.
+    Order(Box<OrderFlow>),
+    /// An Order Status Flow.
+    OrderStatus(Box<OrderStatusFlow>),
+}
+
+impl Flow {
+    /// The flow's id in the store.
+    pub fn id(&self) -> &str {
+        match self {
+            Flow::Order(flow) => &flow.id,
+            Flow::OrderStatus(flow) => &flow.id,
+        }
+    }
+
+    /// The flow's name.
+    pub fn name(&self) -> &str {
+        match self {
+            Flow::Order(flow) => &flow.config.name,
+            Flow::OrderStatus(flow) => &flow.config.name,
+        }
+    }
+
+    /// Its kind.
+    pub fn kind(&self) -> FlowKind {
+        match self {
+            Flow::Order(_) => FlowKind::Order,
+            Flow::OrderStatus(_) => FlowKind::OrderStatus,
+        }
+    }
+}
+
+/// Loads the flow in `dir`, whatever its kind (its `type`).
+pub async fn load_flow(
+    dir: &Path,
+    options: &LoadOptions,
+    scripts: &ScriptPool,
+) -> Result<Flow, FlowErrors> {
+    match load::flow_kind(dir).map_err(|e| FlowErrors(vec![e]))? {
+        FlowKind::Order => order::load_order_flow(dir, options, scripts)
+            .await
+            .map(|flow| Flow::Order(Box::new(flow))),
+        FlowKind::OrderStatus => order_status::load_order_status_flow(dir, options, scripts)
+            .await
+            .map(|flow| Flow::OrderStatus(Box::new(flow))),
+        FlowKind::OrderCancel => Err(FlowErrors(vec![crate::config::error::FlowError::new(
+            dir.join(load::FLOW_FILE),
+            "type",
+            "the Order Cancel Flow is not available yet",
+        )])),
+    }
+}

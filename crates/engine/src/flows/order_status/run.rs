@@ -1,0 +1,452 @@
+//! Executions of an Order Status Flow: an inbound read (scheduled or triggered), a push from
+//! the ERP (outbound), or a replay of stored rows, all through the same row processing.
+
+use std::sync::Arc;
+
+use omnibridge_store::{RowLogQuery, RowStatus, Step, Store, Trigger};
+use serde_json::{Value, json};
+
+use super::load::OrderStatusFlow;
+use super::row::{RowContext, Stage, StatusRecord, process_row};
+use super::steps;
+use super::trigger::{
+    DATE_PARAMETER, ReadMode, advance_last_request, format_last_request, last_request,
+};
+use crate::attributes::Attributes;
+use crate::cards::connections::Connections;
+use crate::cards::erp_read::PageReader;
+use crate::config::cards::json_kind;
+use crate::execution::{
+    Driver, Engine, ExecutionScope, ExecutionSpec, Feed, Progress, RecordReport, RunError,
+    RunSummary,
+};
+
+/// Largest pushed payload, in bytes.
+pub const MAX_PUSH_BYTES: usize = 64 * 1024 * 1024;
+/// Most rows one push may carry.
+pub const MAX_PUSH_ROWS: usize = 100_000;
+
+/// Where an execution's rows come from.
+#[derive(Debug, Clone)]
+pub enum StatusInput {
+    /// Read the ERP (inbound).
+    Read(ReadMode),
+    /// Rows the ERP pushed (outbound), already checked by [`check_pushed_rows`].
+    Pushed(Vec<Value>),
+    /// Rows kept with earlier row logs (a replay).
+    Stored(Vec<StoredRow>),
+}
+
+/// A row kept with its row log, to replay.
+#[derive(Debug, Clone)]
+pub struct StoredRow {
+    /// The row log's record key.
+    pub key: String,
+    /// Where the row starts: before the per-row script when it failed there.
+    pub stage: Stage,
+    /// The row.
+    pub row: Value,
+}
+
+/// What an execution should do and why.
+#[derive(Debug, Clone)]
+pub struct StatusRunRequest {
+    /// Who or what started it.
+    pub trigger: Trigger,
+    /// Its rows.
+    pub input: StatusInput,
+}
+
+/// Why a push was refused (before anything ran) or could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum PushError {
+    /// The payload is not what an outbound flow takes; nothing was processed.
+    #[error("the pushed payload is refused: {0}")]
+    Refused(String),
+    /// The execution could not run.
+    #[error(transparent)]
+    Run(#[from] RunError),
+}
+
+/// Runs one execution of `flow`.
+pub async fn run_order_status_flow(
+    engine: &Engine,
+    flow: &OrderStatusFlow,
+    request: StatusRunRequest,
+    progress: &dyn Progress,
+) -> Result<RunSummary, RunError> {
+    match (&request.input, flow.is_outbound()) {
+        (StatusInput::Read(_), true) => {
+            return Err(RunError::Refused(format!(
+                "flow {:?} is outbound: the ERP pushes its rows (`omnibridge push`); it cannot be \
+                 run or triggered",
+                flow.id
+            )));
+        }
+        (StatusInput::Pushed(_), false) => {
+            return Err(RunError::Refused(format!(
+                "flow {:?} is inbound: it reads the ERP itself and takes no pushed rows",
+                flow.id
+            )));
+        }
+        _ => {}
+    }
+    let spec = ExecutionSpec {
+        flow_id: flow.id.clone(),
+        flow_name: flow.config.name.clone(),
+        trigger: request.trigger.clone(),
+        secrets: flow.secrets(),
+    };
+    let scope = ExecutionScope::begin(engine, spec, progress).await?;
+    let outcome = execute(&scope, flow, request.input).await;
+    scope.finish(outcome).await
+}
+
+/// The outbound entry point (what `omnibridge push` and the service's outbound endpoint call):
+/// checks `body` as a whole, then runs it. A malformed payload is refused before anything runs.
+pub async fn push(
+    engine: &Engine,
+    flow: &OrderStatusFlow,
+    body: &[u8],
+    trigger: Trigger,
+    progress: &dyn Progress,
+) -> Result<RunSummary, PushError> {
+    let rows = check_pushed_rows(body).map_err(PushError::Refused)?;
+    let request = StatusRunRequest {
+        trigger,
+        input: StatusInput::Pushed(rows),
+    };
+    Ok(run_order_status_flow(engine, flow, request, progress).await?)
+}
+
+/// Checks a pushed payload: JSON, an array, at most [`MAX_PUSH_ROWS`] rows, each an object.
+/// A row's own problems (no `order`, an item without `id`) are not checked here: that row fails
+/// alone and the others go through.
+pub fn check_pushed_rows(body: &[u8]) -> Result<Vec<Value>, String> {
+    if body.len() > MAX_PUSH_BYTES {
+        return Err(format!(
+            "it is {} bytes; at most {MAX_PUSH_BYTES}",
+            body.len()
+        ));
+    }
+    let value: Value = serde_json::from_slice(body).map_err(|e| format!("it is not JSON: {e}"))?;
+    let Value::Array(rows) = value else {
+        return Err(format!(
+            "it must be a JSON array of rows ({{\"order\": ..., \"orderitem_set\": [...]}}), not {}",
+            json_kind(&value)
+        ));
+    };
+    if rows.len() > MAX_PUSH_ROWS {
+        return Err(format!(
+            "it has {} rows; at most {MAX_PUSH_ROWS} per push",
+            rows.len()
+        ));
+    }
+    if let Some((i, row)) = rows.iter().enumerate().find(|(_, r)| !r.is_object()) {
+        return Err(format!(
+            "row {} is {}, not an object",
+            i + 1,
+            json_kind(row)
+        ));
+    }
+    Ok(rows)
+}
+
+/// The rows of earlier row logs to replay: failed and in-doubt rows of `execution_id` (or every
+/// failed row of `record_key` in the flow), from the payloads kept with them.
+pub async fn stored_rows(
+    store: &dyn Store,
+    flow: &OrderStatusFlow,
+    execution_id: Option<&str>,
+    record_key: Option<&str>,
+) -> Result<Vec<StoredRow>, String> {
+    let page = store
+        .list_row_logs(&RowLogQuery {
+            execution_id: execution_id.map(str::to_string),
+            flow_id: Some(flow.id.clone()),
+            record_key: record_key.map(str::to_string),
+            statuses: vec![RowStatus::Failed, RowStatus::InDoubt],
+            limit: 1000,
+            offset: 0,
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut rows = Vec::new();
+    // Newest first: for one record key across executions, only its latest failure is replayed.
+    let mut seen = std::collections::HashSet::new();
+    for log in page.items.into_iter().rev() {
+        if !log.has_payload {
+            tracing::warn!(record = %log.record_key, "a failed row has no stored payload; it cannot be replayed");
+            continue;
+        }
+        let Some(text) = store
+            .row_log_payload(log.id)
+            .await
+            .map_err(|e| e.to_string())?
+        else {
+            continue;
+        };
+        let row: Value = serde_json::from_str(&text)
+            .map_err(|e| format!("the stored row of {} is not JSON: {e}", log.record_key))?;
+        let stage = if log.step == steps::ROW_SCRIPT {
+            Stage::Mapped
+        } else {
+            Stage::Final
+        };
+        let identity = (log.record_key.clone(), text);
+        if execution_id.is_none() && !seen.insert(identity) {
+            continue;
+        }
+        rows.push(StoredRow {
+            key: log.record_key,
+            stage,
+            row,
+        });
+    }
+    Ok(rows)
+}
+
+/// The Login step, then the rows; `Err` is the execution's error message.
+async fn execute(
+    scope: &ExecutionScope<'_>,
+    flow: &OrderStatusFlow,
+    input: StatusInput,
+) -> Result<Value, String> {
+    let engine = scope.engine();
+    let store = engine.store.as_ref();
+    let started = engine.clock.now();
+    let connections = Connections::new(&flow.omnitron, &flow.erp, &flow.config.run)?;
+    connections.login(store).await?;
+    let mut attributes = scope.base_attributes();
+    connections
+        .set_tokens(&mut attributes)
+        .await
+        .map_err(|stop| stop.error.unwrap_or_default())?;
+    let mut run_params = Vec::new();
+    let scheduled = matches!(input, StatusInput::Read(ReadMode::Scheduled));
+    let mut summary = serde_json::Map::new();
+    if let StatusInput::Read(mode) = &input {
+        let since = last_request(store, flow, started, scheduled).await?;
+        let since_text = format_last_request(since, flow.timezone);
+        attributes.set("last.request", since_text.clone());
+        match mode {
+            ReadMode::Scheduled => {
+                attributes.set("http.query.string", "");
+                run_params.push((DATE_PARAMETER.to_string(), since_text.clone()));
+                summary.insert("last_request".into(), Value::from(since_text));
+            }
+            ReadMode::Triggered(params) => {
+                params.set_attributes(&mut attributes);
+                run_params = params.given();
+                summary.insert("trigger".into(), Value::from(params.query_string()));
+            }
+        }
+    } else {
+        attributes.set("http.query.string", "");
+    }
+    let driver = StatusDriver {
+        rows: RowContext {
+            flow,
+            store,
+            scripts: &engine.scripts,
+            connections: &connections,
+            execution_id: scope.id(),
+        },
+        input,
+        attributes,
+        run_params,
+    };
+    let read = scope
+        .run_records(&driver, flow.config.run.concurrency)
+        .await?;
+    if let Value::Object(read) = read {
+        summary.extend(read);
+    }
+    if scheduled {
+        // Every page was read and every row read has its row log (a failed one with its payload,
+        // to replay): the window can move on.
+        advance_last_request(store, flow, started).await?;
+        summary.insert(
+            "next_last_request".into(),
+            Value::from(format_last_request(started, flow.timezone)),
+        );
+    }
+    summary.insert(
+        "erp_logins".into(),
+        Value::from(connections.erp.login_count()),
+    );
+    Ok(Value::Object(summary))
+}
+
+/// The Order Status Flow as the runtime sees it.
+struct StatusDriver<'a> {
+    rows: RowContext<'a>,
+    input: StatusInput,
+    /// The run's attributes (tokens, `http.query.*`, `last.request`).
+    attributes: Attributes,
+    /// Appended to a plain ERP URL.
+    run_params: Vec<(String, String)>,
+}
+
+impl Driver for StatusDriver<'_> {
+    type Record = StatusRecord;
+
+    async fn read(&self, feed: Feed<'_, StatusRecord>) -> Result<Value, String> {
+        match &self.input {
+            StatusInput::Read(_) => self.read_erp(&feed).await,
+            StatusInput::Pushed(rows) => {
+                let mut attributes = self.attributes.clone();
+                let rows = self
+                    .page_rows(
+                        Value::Array(rows.clone()),
+                        &mut attributes,
+                        "the pushed rows",
+                    )
+                    .await?;
+                let count = rows.len();
+                self.feed(&feed, rows, attributes, |i| format!("row {i}"))
+                    .await;
+                Ok(json!({"rows": count}))
+            }
+            StatusInput::Stored(rows) => {
+                let attributes = Arc::new(self.attributes.clone());
+                feed.read(rows.len());
+                for stored in rows {
+                    let record = StatusRecord {
+                        label: stored.key.clone(),
+                        row: stored.row.clone(),
+                        stage: stored.stage,
+                        attributes: attributes.clone(),
+                    };
+                    if !feed.send(record).await {
+                        break;
+                    }
+                }
+                Ok(json!({"rows": rows.len()}))
+            }
+        }
+    }
+
+    async fn process(&self, record: StatusRecord) -> RecordReport {
+        process_row(&self.rows, record).await
+    }
+}
+
+impl StatusDriver<'_> {
+    /// Reads page after page; each page goes through the Script and the Mapping and its rows to
+    /// the workers before the next page is asked for.
+    async fn read_erp(&self, feed: &Feed<'_, StatusRecord>) -> Result<Value, String> {
+        let flow = self.rows.flow;
+        let Some(reader) = &flow.read else {
+            return Err("this flow has no Read Data From ERP card".to_string());
+        };
+        let mut pages = PageReader::new(
+            reader,
+            self.rows.connections,
+            &self.attributes,
+            self.run_params.clone(),
+        );
+        let mut total = 0;
+        while let Some(page) = pages.next_page().await? {
+            let mut attributes = self.attributes.clone();
+            attributes.set_invokehttp(&page.exchange);
+            let what = format!("page {}", page.number);
+            let rows = self.page_rows(page.payload, &mut attributes, &what).await?;
+            if page.rows_missing && !rows.is_empty() {
+                return Err(format!(
+                    "Read Data From ERP: {what} made {} rows, but the pagination found no rows                      where read.pagination.rows_path points, so it cannot tell whether more                      pages follow; set rows_path to the list of rows in the ERP's answer",
+                    rows.len()
+                ));
+            }
+            // Each row is its own content now; the page's body would only be copied into every
+            // row's attributes.
+            attributes.remove("invokehttp.response.body");
+            total += rows.len();
+            let number = page.number;
+            if !self
+                .feed(feed, rows, attributes, |i| format!("page {number} row {i}"))
+                .await
+            {
+                break;
+            }
+        }
+        Ok(json!({"pages_read": pages.pages_read(), "rows": total}))
+    }
+
+    /// A page's payload through the Script and the Mapping, into rows. The result must be a
+    /// list (a Mapping that matched nothing, `null`, is no rows); anything else fails the read.
+    async fn page_rows(
+        &self,
+        payload: Value,
+        attributes: &mut Attributes,
+        what: &str,
+    ) -> Result<Vec<Value>, String> {
+        let flow = self.rows.flow;
+        let mut content = payload;
+        if let Some(script) = &flow.script {
+            content = script
+                .run_json(
+                    self.rows.scripts,
+                    flow.config.run.script_timeout,
+                    &content,
+                    attributes,
+                )
+                .await
+                .map_err(|stop| format!("{what}: {}", stop.error.unwrap_or_default()))?;
+        }
+        if let Some(mapping) = &flow.mapping {
+            content = mapping
+                .apply(&content)
+                .map_err(|stop| format!("{what}: {}", stop.error.unwrap_or_default()))?;
+        }
+        match content {
+            Value::Array(rows) => Ok(rows),
+            Value::Null => Ok(Vec::new()),
+            other => {
+                let source = match (&flow.script, &flow.mapping) {
+                    (_, Some(mapping)) => mapping.name(),
+                    (Some(script), None) => script.name(),
+                    (None, None) => "the ERP's answer (with no Script or Mapping)".to_string(),
+                };
+                let text = other.to_string();
+                let preview = crate::text::cut(&text, 200);
+                Err(format!(
+                    "{what}: {source} must give a list of order objects, one per row; it gave {}: {preview}",
+                    json_kind(&other)
+                ))
+            }
+        }
+    }
+
+    /// Hands rows to the workers; `false` when they stopped.
+    async fn feed(
+        &self,
+        feed: &Feed<'_, StatusRecord>,
+        rows: Vec<Value>,
+        attributes: Attributes,
+        label: impl Fn(usize) -> String,
+    ) -> bool {
+        feed.read(rows.len());
+        let attributes = Arc::new(attributes);
+        for (i, row) in rows.into_iter().enumerate() {
+            let record = StatusRecord {
+                label: label(i + 1),
+                row,
+                stage: Stage::Mapped,
+                attributes: attributes.clone(),
+            };
+            if !feed.send(record).await {
+                return false;
+            }
+        }
+        true
+    }
+}
+
+/// The step a stored row starts from, for messages.
+pub fn stage_step(stage: Stage) -> Step {
+    match stage {
+        Stage::Mapped => steps::ROW_SCRIPT,
+        Stage::Final => steps::CHECK,
+    }
+}
