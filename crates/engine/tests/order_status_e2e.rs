@@ -7,13 +7,14 @@ mod status_support;
 use std::sync::Arc;
 
 use omnibridge_engine::ManualClock;
+use omnibridge_engine::flows::order_status::OrderStatusFlow;
 use omnibridge_engine::flows::order_status::{PushError, StatusInput, push, stored_rows};
 use omnibridge_sim::erp::AuthMode;
 use omnibridge_sim::erp::scenario::{PageFault, Pagination, StatusFeed};
 use omnibridge_sim::{ErpConfig, FaultAction, FaultRule};
 use omnibridge_store::{ExecutionQuery, ExecutionStatus, RowStatus, Trigger};
 use serde_json::{Value, json};
-use status_support::{StatusHarness, Target, decoded_query, row};
+use status_support::{StatusHarness, Target, decoded_query, query_param, row};
 
 fn feed(pagination: Pagination, page_size: usize) -> StatusFeed {
     StatusFeed {
@@ -21,6 +22,22 @@ fn feed(pagination: Pagination, page_size: usize) -> StatusFeed {
         page_size,
         ..StatusFeed::default()
     }
+}
+
+/// Simulators whose ERP feed is `feed`, `count` movable orders with feed rows moving them to
+/// 500, and a flow `name` reading the feed with this `[read]` setting.
+async fn feed_setup(
+    feed: StatusFeed,
+    count: usize,
+    name: &str,
+    read: &str,
+) -> (StatusHarness, OrderStatusFlow, Vec<Target>) {
+    let h = StatusHarness::start(120, ErpConfig::default().status_feed(feed)).await;
+    let targets = h.targets(count).await;
+    h.add_rows(&targets, "500").await;
+    h.feed_flow(name, read, "");
+    let flow = h.load(name).await;
+    (h, flow, targets)
 }
 
 /// Every target's items are at `status`, and each target has one successful row log.
@@ -47,19 +64,13 @@ async fn assert_applied(h: &StatusHarness, execution: &str, targets: &[Target], 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_offset_paginated_json_feed_is_read_page_by_page_and_applied_once() {
-    let h = StatusHarness::start(
-        120,
-        ErpConfig::default().status_feed(feed(Pagination::Offset, 7)),
-    )
-    .await;
-    let targets = h.targets(17).await;
-    h.add_rows(&targets, "500").await;
-    h.feed_flow(
+    let (h, flow, targets) = feed_setup(
+        feed(Pagination::Offset, 7),
+        17,
         "feed",
         "[read.pagination]\ntype = \"offset\"\npage_size = 7",
-        "",
-    );
-    let flow = h.load("feed").await;
+    )
+    .await;
     let summary = h.scheduled(&flow).await;
     let execution = &summary.execution;
     assert_eq!(execution.status, ExecutionStatus::Success, "{execution:?}");
@@ -70,12 +81,7 @@ async fn an_offset_paginated_json_feed_is_read_page_by_page_and_applied_once() {
     let requests = h.feed_requests().await;
     let offsets: Vec<String> = requests
         .iter()
-        .map(|e| {
-            url::form_urlencoded::parse(e.query.as_bytes())
-                .find(|(k, _)| k == "offset")
-                .map(|(_, v)| v.into_owned())
-                .unwrap()
-        })
+        .map(|e| query_param(e, "offset").unwrap())
         .collect();
     assert_eq!(
         offsets,
@@ -131,19 +137,13 @@ async fn an_xml_feed_is_turned_into_json_the_xmltodict_way() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn seek_pagination_follows_the_last_rows_marker() {
-    let h = StatusHarness::start(
-        120,
-        ErpConfig::default().status_feed(feed(Pagination::Seek, 5)),
-    )
-    .await;
-    let targets = h.targets(12).await;
-    h.add_rows(&targets, "500").await;
-    h.feed_flow(
+    let (h, flow, targets) = feed_setup(
+        feed(Pagination::Seek, 5),
+        12,
         "seek",
         "[read.pagination]\ntype = \"seek\"\npage_size = 5",
-        "",
-    );
-    let flow = h.load("seek").await;
+    )
+    .await;
     let summary = h.scheduled(&flow).await;
     assert_eq!(summary.execution.status, ExecutionStatus::Success);
     assert_eq!(summary.execution.counts.outcome("updated"), 12);
@@ -152,11 +152,7 @@ async fn seek_pagination_follows_the_last_rows_marker() {
         .feed_requests()
         .await
         .iter()
-        .map(|e| {
-            url::form_urlencoded::parse(e.query.as_bytes())
-                .find(|(k, _)| k == "after")
-                .map(|(_, v)| v.into_owned())
-        })
+        .map(|e| query_param(e, "after"))
         .collect();
     assert_eq!(
         afters.len(),
@@ -170,22 +166,16 @@ async fn seek_pagination_follows_the_last_rows_marker() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn next_field_pagination_follows_links_and_tokens() {
     for token in [false, true] {
-        let h = StatusHarness::start(
-            120,
-            ErpConfig::default().status_feed(StatusFeed {
+        let (h, flow, targets) = feed_setup(
+            StatusFeed {
                 next_token: token,
                 ..feed(Pagination::NextField, 4)
-            }),
-        )
-        .await;
-        let targets = h.targets(10).await;
-        h.add_rows(&targets, "500").await;
-        h.feed_flow(
+            },
+            10,
             "next",
             "[read.pagination]\ntype = \"next_field\"\npage_size = 4",
-            "",
-        );
-        let flow = h.load("next").await;
+        )
+        .await;
         let summary = h.scheduled(&flow).await;
         assert_eq!(
             summary.execution.status,
@@ -199,11 +189,7 @@ async fn next_field_pagination_follows_links_and_tokens() {
             .feed_requests()
             .await
             .iter()
-            .filter_map(|e| {
-                url::form_urlencoded::parse(e.query.as_bytes())
-                    .find(|(k, _)| k == "cursor")
-                    .map(|(_, v)| v.into_owned())
-            })
+            .filter_map(|e| query_param(e, "cursor"))
             .collect();
         let expected: Vec<&str> = if token {
             vec!["p2", "p3"]
@@ -247,26 +233,20 @@ async fn an_unpaginated_feed_is_one_request() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_middle_page_fails_the_run_keeps_last_request_and_the_rerun_writes_nothing_twice()
 {
-    let h = StatusHarness::start(
-        120,
-        ErpConfig::default().status_feed(StatusFeed {
+    let (h, flow, targets) = feed_setup(
+        StatusFeed {
             page_status: Some(PageFault {
                 page: 2,
                 status: 500,
                 ms: 0,
             }),
             ..feed(Pagination::Offset, 5)
-        }),
-    )
-    .await;
-    let targets = h.targets(13).await;
-    h.add_rows(&targets, "500").await;
-    h.feed_flow(
+        },
+        13,
         "paged",
         "[read.pagination]\ntype = \"offset\"\npage_size = 5",
-        "",
-    );
-    let flow = h.load("paged").await;
+    )
+    .await;
     let first = h.scheduled(&flow).await;
     assert_eq!(first.execution.status, ExecutionStatus::Failed);
     let error = first.execution.error.clone().unwrap();
@@ -325,11 +305,7 @@ async fn a_failing_middle_page_fails_the_run_keeps_last_request_and_the_rerun_wr
         .feed_requests()
         .await
         .iter()
-        .filter_map(|e| {
-            url::form_urlencoded::parse(e.query.as_bytes())
-                .find(|(k, _)| k == "modified_date__gt")
-                .map(|(_, v)| v.into_owned())
-        })
+        .filter_map(|e| query_param(e, "modified_date__gt"))
         .collect();
     assert!(
         queries.len() > 3 && queries.windows(2).all(|w| w[0] == w[1]),
@@ -345,21 +321,15 @@ async fn a_failing_middle_page_fails_the_run_keeps_last_request_and_the_rerun_wr
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_that_repeats_a_page_stops_the_read_with_an_error() {
-    let h = StatusHarness::start(
-        120,
-        ErpConfig::default().status_feed(feed(Pagination::Offset, 4)),
-    )
-    .await;
-    let targets = h.targets(10).await;
-    h.add_rows(&targets, "500").await;
     // The ERP calls its offset parameter `offset`; this flow sends `start`, so the ERP answers
     // the first page again and again.
-    h.feed_flow(
+    let (h, flow, _targets) = feed_setup(
+        feed(Pagination::Offset, 4),
+        10,
         "loop",
         "[read.pagination]\ntype = \"offset\"\npage_size = 4\noffset_param = \"start\"",
-        "",
-    );
-    let flow = h.load("loop").await;
+    )
+    .await;
     let summary = h.scheduled(&flow).await;
     assert_eq!(summary.execution.status, ExecutionStatus::Failed);
     let error = summary.execution.error.unwrap();
@@ -747,10 +717,7 @@ async fn a_mapping_that_does_not_give_a_list_fails_the_execution_and_says_what_i
 /// The `modified_date__gt` of the feed's last request.
 async fn date_asked(h: &StatusHarness) -> String {
     let entry = h.feed_requests().await.last().unwrap().clone();
-    url::form_urlencoded::parse(entry.query.as_bytes())
-        .find(|(k, _)| k == "modified_date__gt")
-        .map(|(_, v)| v.into_owned())
-        .unwrap()
+    query_param(&entry, "modified_date__gt").unwrap()
 }
 
 async fn push_flow(h: &StatusHarness) -> omnibridge_engine::flows::order_status::OrderStatusFlow {

@@ -9,7 +9,7 @@ use omnibridge_script::ScriptPool;
 use crate::config::error::{FlowError, FlowErrors};
 use crate::config::load::{self, LoadOptions, Problems, SourceFile};
 use crate::config::logins::{ErpRef, OmnitronLogin, OmnitronRef};
-use crate::config::{RunConfig, ScheduleConfig};
+use crate::config::{FlowKind, RunConfig, ScheduleConfig};
 use crate::login::ErpLoginConfig;
 
 /// Largest script or Jolt spec file a flow may name.
@@ -36,6 +36,30 @@ impl<'a> BuildContext<'a> {
             scripts,
             problems: Problems::default(),
         }
+    }
+
+    /// Reads the flow's `flow.toml` as `C` (every `${env:...}` substituted), and a context to
+    /// build its cards in; a file that cannot be read as `C` is the one error.
+    pub fn begin<C: serde::de::DeserializeOwned>(
+        dir: &'a Path,
+        options: &LoadOptions,
+        scripts: &'a ScriptPool,
+    ) -> Result<(C, Self), FlowErrors> {
+        let flow_file = dir.join(load::FLOW_FILE);
+        let lookup = |name: &str| (options.env)(name);
+        let config = load::read_toml(&flow_file, &lookup).map_err(|e| FlowErrors(vec![e]))?;
+        Ok((config, Self::new(dir, flow_file, scripts)))
+    }
+
+    /// Checks the flow's `type` and `name`.
+    pub fn check_header(&mut self, kind: FlowKind, expected: FlowKind, name: &str) {
+        if kind != expected {
+            self.error(
+                "type",
+                format!("this is an {}, not an {}", kind.title(), expected.title()),
+            );
+        }
+        self.check_name(name);
     }
 
     /// Records a problem with `field` of `flow.toml`.

@@ -312,6 +312,13 @@ pub fn row(target: &Target, status: &str) -> StatusRow {
     }
 }
 
+/// One parameter of a journal entry's query.
+pub fn query_param(entry: &JournalEntry, name: &str) -> Option<String> {
+    url::form_urlencoded::parse(entry.query.as_bytes())
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
 /// The query string of a journal entry, percent-decoded.
 pub fn decoded_query(entry: &JournalEntry) -> String {
     url::form_urlencoded::parse(entry.query.as_bytes())

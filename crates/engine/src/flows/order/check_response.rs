@@ -9,6 +9,8 @@
 
 use serde_json::Value;
 
+use crate::config::cards::json_kind as kind;
+
 /// The product's default Check Response Script (Python, ExecuteScript style).
 pub const DEFAULT_CHECK_RESPONSE_SCRIPT: &str = include_str!("default_check_response.py");
 
@@ -182,17 +184,6 @@ fn parse_item(index: usize, item: &Value) -> Result<ItemMapping, String> {
             .cloned(),
         extra_field: object.get("extra_field").filter(|v| !v.is_null()).cloned(),
     })
-}
-
-fn kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "a list",
-        Value::Object(_) => "an object",
-    }
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use crate::cards::mapping::MappingStep;
 use crate::cards::request::{RequestTemplate, WRITE_METHODS};
 use crate::cards::script::ScriptStep;
 use crate::config::error::FlowErrors;
-use crate::config::load::{self, FLOW_FILE, LoadOptions};
+use crate::config::load::LoadOptions;
 use crate::config::logins::OmnitronLogin;
 use crate::config::order::{QueryCheckCard, ReadOrdersCard, WriteErpCard};
 use crate::config::{FlowKind, OrderFlowConfig};
@@ -74,18 +74,8 @@ pub async fn load_order_flow(
     options: &LoadOptions,
     scripts: &ScriptPool,
 ) -> Result<OrderFlow, FlowErrors> {
-    let flow_file = dir.join(FLOW_FILE);
-    let lookup = |name: &str| (options.env)(name);
-    let config: OrderFlowConfig =
-        load::read_toml(&flow_file, &lookup).map_err(|e| FlowErrors(vec![e]))?;
-    let mut cx = BuildContext::new(dir, flow_file, scripts);
-    if config.kind != FlowKind::Order {
-        cx.error(
-            "type",
-            format!("this is an {}, not an Order Flow", config.kind.title()),
-        );
-    }
-    cx.check_name(&config.name);
+    let (config, mut cx) = BuildContext::begin::<OrderFlowConfig>(dir, options, scripts)?;
+    cx.check_header(config.kind, FlowKind::Order, &config.name);
     let (omnitron, erp) = cx.logins(options, &config.omnitron, &config.erp);
     config.read.check(&mut cx);
     cx.check_run(&config.run);

@@ -13,7 +13,7 @@ use crate::cards::mapping::MappingStep;
 use crate::cards::request::parse_method;
 use crate::cards::script::ScriptStep;
 use crate::config::error::FlowErrors;
-use crate::config::load::{self, FLOW_FILE, LoadOptions};
+use crate::config::load::LoadOptions;
 use crate::config::logins::OmnitronLogin;
 use crate::config::order_status::{Integration, TriggerCard, WriteStatusCard};
 use crate::config::{FlowKind, OrderStatusFlowConfig};
@@ -79,21 +79,8 @@ pub async fn load_order_status_flow(
     options: &LoadOptions,
     scripts: &ScriptPool,
 ) -> Result<OrderStatusFlow, FlowErrors> {
-    let flow_file = dir.join(FLOW_FILE);
-    let lookup = |name: &str| (options.env)(name);
-    let config: OrderStatusFlowConfig =
-        load::read_toml(&flow_file, &lookup).map_err(|e| FlowErrors(vec![e]))?;
-    let mut cx = BuildContext::new(dir, flow_file, scripts);
-    if config.kind != FlowKind::OrderStatus {
-        cx.error(
-            "type",
-            format!(
-                "this is an {}, not an Order Status Flow",
-                config.kind.title()
-            ),
-        );
-    }
-    cx.check_name(&config.name);
+    let (config, mut cx) = BuildContext::begin::<OrderStatusFlowConfig>(dir, options, scripts)?;
+    cx.check_header(config.kind, FlowKind::OrderStatus, &config.name);
     let (omnitron, erp) = cx.logins(options, &config.omnitron, &config.erp);
     cx.check_run(&config.run);
     let timezone = cx.check_timezone(&config.schedule);
