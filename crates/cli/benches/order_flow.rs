@@ -11,68 +11,19 @@
 //! Run: `cargo bench -p omnibridge --bench order_flow` (`-- quick` for a shorter run).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+mod support;
 
-const BIN: &str = env!("CARGO_BIN_EXE_omnibridge");
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use support::{BIN, Sims, get, post, run_flow, start_sims};
+
 /// Sequential round trips on one order's critical path, by data dependency: the detail (detail,
 /// items and discounts lists, then item and discount details: 2), the write, the item mappings
 /// (concurrent with each other), the order mapping, `is_send`. Query Check Order needs only the
 /// list row's fields, so it overlaps the detail reads and adds none. (Before the engine overlapped
 /// it, this bench counted 7 and its figures read about 17% higher against that looser limit.)
 const ROUND_TRIPS_PER_ORDER: f64 = 6.0;
-
-struct Sims {
-    child: Child,
-    omnitron: String,
-    erp: String,
-}
-
-impl Drop for Sims {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_sims(orders: usize) -> Sims {
-    let mut child = Command::new(BIN)
-        .args([
-            "sim",
-            "--omnitron-listen",
-            "127.0.0.1:0",
-            "--erp-listen",
-            "127.0.0.1:0",
-        ])
-        .args(["--orders", &orders.to_string(), "--seed", "42"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let (mut omnitron, mut erp) = (String::new(), String::new());
-    for line in lines.by_ref() {
-        let line = line.unwrap();
-        if let Some(rest) = line.strip_prefix("Omnitron simulator: ") {
-            omnitron = rest.split_whitespace().next().unwrap().to_string();
-        }
-        if let Some(rest) = line.strip_prefix("ERP simulator: ") {
-            erp = rest.split_whitespace().next().unwrap().to_string();
-        }
-        if line.starts_with("Press Ctrl-C") {
-            break;
-        }
-    }
-    // Keep draining stdout so the simulator never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    Sims {
-        child,
-        omnitron,
-        erp,
-    }
-}
 
 fn flow_dir(work: &Path, concurrency: usize) -> PathBuf {
     let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
@@ -92,7 +43,7 @@ fn flow_dir(work: &Path, concurrency: usize) -> PathBuf {
 }
 
 fn eligible(sims: &Sims) -> usize {
-    let state: serde_json::Value = reqwest::blocking_get(&format!("{}/__sim/state", sims.omnitron));
+    let state = get(&format!("{}/__sim/state", sims.omnitron));
     let now = chrono::Utc::now() - chrono::Duration::days(21);
     state["orders"]
         .as_array()
@@ -109,94 +60,6 @@ fn eligible(sims: &Sims) -> usize {
         .count()
 }
 
-/// Minimal blocking helpers over reqwest's async client.
-mod reqwest {
-    pub fn blocking_get(url: &str) -> serde_json::Value {
-        runtime().block_on(async { ::reqwest::get(url).await.unwrap().json().await.unwrap() })
-    }
-    pub fn blocking_post(url: &str, body: serde_json::Value) {
-        runtime().block_on(async {
-            let answer = ::reqwest::Client::new()
-                .post(url)
-                .json(&body)
-                .send()
-                .await
-                .unwrap();
-            assert!(answer.status().is_success(), "{url}: {}", answer.status());
-        })
-    }
-    fn runtime() -> tokio::runtime::Runtime {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap()
-    }
-}
-
-struct Outcome {
-    sent: u64,
-    seconds: f64,
-    peak_kib: u64,
-}
-
-/// Runs `omnibridge run --once` and reads its summary and peak memory.
-fn run_flow(sims: &Sims, work: &Path, flow: &Path) -> Outcome {
-    let database = format!(
-        "sqlite://{}",
-        work.join(format!("store-{}.db", std::process::id()))
-            .display()
-    );
-    let _ = std::fs::remove_file(work.join(format!("store-{}.db", std::process::id())));
-    let mut child = Command::new(BIN)
-        .args([
-            "run",
-            flow.to_str().unwrap(),
-            "--once",
-            "--quiet",
-            "--database",
-            &database,
-        ])
-        .env("OMNITRON_URL", format!("{}/", sims.omnitron))
-        .env("ERP_URL", &sims.erp)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let status_file = format!("/proc/{}/status", child.id());
-    let mut peak_kib = 0;
-    loop {
-        if let Ok(status) = std::fs::read_to_string(&status_file)
-            && let Some(line) = status.lines().find(|l| l.starts_with("VmHWM:"))
-        {
-            let kib: u64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
-            peak_kib = peak_kib.max(kib);
-        }
-        if child.try_wait().unwrap().is_some() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(25));
-    }
-    let out = child.wait_with_output().unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let sent = stdout
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("read "))
-        .and_then(|l| l.split(", sent ").nth(1))
-        .and_then(|l| l.split(',').next())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("no summary in: {stdout}"));
-    let seconds = stdout
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("duration "))
-        .and_then(|l| l.trim_end_matches(" s").parse().ok())
-        .unwrap();
-    Outcome {
-        sent,
-        seconds,
-        peak_kib,
-    }
-}
-
 fn main() {
     let quick = std::env::args().any(|a| a == "quick");
     let work = tempfile::tempdir().unwrap();
@@ -207,13 +70,13 @@ fn main() {
     let orders = eligible(&sims);
     let flow = flow_dir(work.path(), 16);
     let started = Instant::now();
-    let outcome = run_flow(&sims, work.path(), &flow);
-    assert_eq!(outcome.sent as usize, orders, "every order was sent");
+    let outcome = run_flow(&sims, work.path(), &flow, "sent");
+    assert_eq!(outcome.count as usize, orders, "every order was sent");
     println!(
         "no latency, concurrency 16: {} orders in {:.2} s = {:.0} orders/s (process wall {:.2} s, peak {:.1} MiB)",
-        outcome.sent,
+        outcome.count,
         outcome.seconds,
-        outcome.sent as f64 / outcome.seconds,
+        outcome.count as f64 / outcome.seconds,
         started.elapsed().as_secs_f64(),
         outcome.peak_kib as f64 / 1024.0
     );
@@ -226,14 +89,14 @@ fn main() {
     let sims = start_sims(if quick { 300 } else { 2_600 });
     let orders = eligible(&sims);
     for base in [&sims.omnitron, &sims.erp] {
-        reqwest::blocking_post(
+        post(
             &format!("{base}/__sim/faults"),
-            serde_json::json!({"action": {"kind": "latency", "ms": 20}}),
+            &serde_json::json!({"action": {"kind": "latency", "ms": 20}}),
         );
     }
-    let outcome = run_flow(&sims, work.path(), &flow);
-    assert_eq!(outcome.sent as usize, orders);
-    let rate = outcome.sent as f64 / outcome.seconds;
+    let outcome = run_flow(&sims, work.path(), &flow, "sent");
+    assert_eq!(outcome.count as usize, orders);
+    let rate = outcome.count as f64 / outcome.seconds;
     let limit = 16.0 / (ROUND_TRIPS_PER_ORDER * 0.020);
     println!(
         "20 ms per call, concurrency 16: {:.1} orders/s; latency-bound limit {:.1} orders/s \
@@ -248,8 +111,8 @@ fn main() {
     if !quick {
         let sims = start_sims(26_000);
         let orders = eligible(&sims);
-        let outcome = run_flow(&sims, work.path(), &flow);
-        assert_eq!(outcome.sent as usize, orders);
+        let outcome = run_flow(&sims, work.path(), &flow, "sent");
+        assert_eq!(outcome.count as usize, orders);
         println!(
             "peak memory: {:.1} MiB at {} orders, {:.1} MiB at {} orders ({:+.0}%); {:.0} orders/s",
             peak_small.1 as f64 / 1024.0,
@@ -257,7 +120,7 @@ fn main() {
             outcome.peak_kib as f64 / 1024.0,
             orders,
             100.0 * (outcome.peak_kib as f64 / peak_small.1 as f64 - 1.0),
-            outcome.sent as f64 / outcome.seconds
+            outcome.count as f64 / outcome.seconds
         );
     }
 }

@@ -38,9 +38,13 @@ enum Command {
     Run(commands::run::RunArgs),
     /// Show executions, or the row logs of one execution or one order.
     Logs(commands::logs::LogsArgs),
-    /// Run the failed and in-doubt orders of an execution (or one order) again.
+    /// Trigger an inbound Order Status Flow with parameters: `trigger <flow-dir> number=1001`.
+    Trigger(commands::trigger::TriggerArgs),
+    /// Push rows to an outbound Order Status Flow, as the ERP does: `push <flow-dir> rows.json`.
+    Push(commands::push::PushArgs),
+    /// Run the failed and in-doubt records of an execution (or one order) again.
     Replay(commands::replay::ReplayArgs),
-    /// The demo: both simulators and the example Order Flow, on embedded SQLite.
+    /// The demo: both simulators and the example flows, on embedded SQLite.
     Demo(commands::demo::DemoArgs),
     /// A flow's per-record ledger: list orders held in doubt, resolve them (resend or done).
     Ledger(commands::ledger::LedgerArgs),
@@ -65,6 +69,8 @@ fn main() -> anyhow::Result<()> {
         Command::Sim(args) => commands::sim::run(args),
         Command::Run(args) => std::process::exit(commands::run::run(args)?),
         Command::Logs(args) => commands::logs::run(args),
+        Command::Trigger(args) => std::process::exit(commands::trigger::run(args)?),
+        Command::Push(args) => std::process::exit(commands::push::run(args)?),
         Command::Replay(args) => std::process::exit(commands::replay::run(args)?),
         Command::Demo(args) => commands::demo::run(args),
         Command::Ledger(args) => commands::ledger::run(args),

@@ -5,22 +5,10 @@
 
 mod support_flow;
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use omnibridge_sim::OmnitronConfig;
-use support_flow::{FlowFixture, text};
-
-/// A small deterministic generator, so a failure can be replayed with the same kill times.
-struct Lcg(u64);
-impl Lcg {
-    fn next_in(&mut self, low: u64, high: u64) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        low + (self.0 >> 33) % (high - low)
-    }
-}
+use support_flow::{Crashes, FlowFixture, text};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killing_the_engine_at_random_points_never_loses_or_duplicates_an_order() {
@@ -29,58 +17,22 @@ async fn killing_the_engine_at_random_points_never_loses_or_duplicates_an_order(
     assert!(eligible.len() >= 500, "a 500-order run: {}", eligible.len());
     let flow = fx.flow_dir();
     let flow = flow.to_str().unwrap();
-    let seed = std::env::var("OMNIBRIDGE_CRASH_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(7);
-    let mut rng = Lcg(seed);
     let started = Instant::now();
-    let mut kills = 0;
-    let mut finished = false;
-    for _ in 0..40 {
-        let mut child = fx
-            .command(&["run", flow, "--once", "--quiet"])
-            .spawn()
-            .unwrap();
-        let wait = Duration::from_millis(rng.next_in(300, 2500));
-        let deadline = Instant::now() + wait;
-        let mut exited = None;
-        while Instant::now() < deadline {
-            if let Some(status) = child.try_wait().unwrap() {
-                exited = Some(status);
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        match exited {
-            Some(status) => {
+    let Crashes { kills, .. } = fx
+        .kill_at_random(
+            &["run", flow, "--once", "--quiet"],
+            7,
+            (300, 2500),
+            async |status| {
                 assert!(
                     status.success() || status.code() == Some(2),
                     "run exited with {status}"
                 );
                 let sent = fx.omnitron.state().await;
-                if eligible.iter().all(|n| sent.order(n).unwrap().is_send) {
-                    finished = true;
-                    break;
-                }
-            }
-            None => {
-                child.kill().unwrap(); // SIGKILL
-                child.wait().unwrap();
-                kills += 1;
-            }
-        }
-    }
-    if !finished {
-        // Let the last run go to the end.
-        let out = fx.run(&["run", flow, "--once", "--quiet"]);
-        assert!(
-            out.status.success(),
-            "{}\n{}",
-            text(&out.stdout),
-            text(&out.stderr)
-        );
-    }
+                eligible.iter().all(|n| sent.order(n).unwrap().is_send)
+            },
+        )
+        .await;
     assert!(
         kills >= 3,
         "the engine was killed {kills} times; the test needs real crashes"

@@ -6,12 +6,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use omnibridge_engine::order_flow::record::RecordReport;
-use omnibridge_engine::order_flow::{
-    Engine, LoadOptions, OrderFlow, Progress, RunSummary, load_order_flow,
-};
+use omnibridge_engine::config::FlowKind;
+use omnibridge_engine::config::load::{EnvLookup, LoadOptions};
+use omnibridge_engine::execution::{Engine, Progress, RecordReport, RunSummary};
+use omnibridge_engine::flows::{Flow, load_flow as load_any_flow};
 use omnibridge_script::{PoolConfig, ScriptPool};
-use omnibridge_store::{Execution, RowStatus, Store, StoreOptions};
+use omnibridge_store::{Counts, Execution, RowStatus, Store, StoreOptions};
 
 /// Where the store lives unless `--database` says otherwise.
 pub const DEFAULT_DATABASE: &str = "sqlite://.omnibridge/omnibridge.db";
@@ -51,20 +51,16 @@ pub async fn start_engine(database: &str) -> Result<Engine> {
     let scripts = ScriptPool::start(PoolConfig::default())
         .await
         .context("cannot start the Python script workers")?;
-    Ok(Engine {
-        store,
-        scripts,
-        node: omnibridge_engine::order_flow::node_name(),
-    })
+    Ok(Engine::new(store, scripts))
 }
 
-/// Loads an Order Flow directory, printing every problem found.
+/// Loads a flow directory of any kind, printing every problem found.
 pub async fn load_flow(
     engine: &Engine,
     dir: &Path,
     logins: Option<PathBuf>,
-    env: Option<omnibridge_engine::order_flow::definition::EnvLookup>,
-) -> Result<OrderFlow> {
+    env: Option<EnvLookup>,
+) -> Result<Flow> {
     let mut options = LoadOptions {
         logins,
         ..LoadOptions::default()
@@ -72,7 +68,7 @@ pub async fn load_flow(
     if let Some(env) = env {
         options.env = env;
     }
-    load_order_flow(dir, &options, &engine.scripts)
+    load_any_flow(dir, &options, &engine.scripts)
         .await
         .map_err(|errors| anyhow::anyhow!("the flow in {} cannot run:\n{errors}", dir.display()))
 }
@@ -90,7 +86,7 @@ impl ConsoleProgress {
             let bar = indicatif::ProgressBar::new(0);
             bar.set_style(
                 indicatif::ProgressStyle::with_template(
-                    "{spinner} {pos}/{len} orders [{elapsed_precise}] {wide_msg}",
+                    "{spinner} {pos}/{len} records [{elapsed_precise}] {wide_msg}",
                 )
                 .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
             );
@@ -121,14 +117,20 @@ impl Progress for ConsoleProgress {
     }
 
     fn record(&self, report: &RecordReport) {
+        // Rows that never had an order number are named by their place (`page 2 row 3`).
+        let name = if report.key.starts_with("page ") || report.key.starts_with("row ") {
+            report.key.clone()
+        } else {
+            format!("order {}", report.key)
+        };
+        let how = report.outcome.unwrap_or(report.status.as_str());
         let line = match &report.error {
             Some(error) => format!(
-                "order {}: {} at {}: {error}",
-                report.key,
+                "{name}: {} at {}: {error}",
                 report.status.as_str(),
                 report.step.as_str()
             ),
-            None => format!("order {}: {}", report.key, report.status.as_str()),
+            None => format!("{name}: {how}"),
         };
         match &self.bar {
             Some(bar) => {
@@ -145,28 +147,69 @@ impl Progress for ConsoleProgress {
     }
 }
 
-/// The closing summary of an execution.
-pub fn print_summary(summary: &RunSummary) {
+/// The closing summary of an execution of a flow of `kind`.
+pub fn print_summary(summary: &RunSummary, kind: FlowKind) {
     let execution = &summary.execution;
-    print_execution_summary(execution);
+    print_execution_summary(execution, Some(kind));
     println!("  duration {:.2} s", summary.duration.as_secs_f64());
 }
 
-/// Counts and outcome of an execution, as `run` prints them.
-pub fn print_execution_summary(execution: &Execution) {
-    let c = &execution.counts;
+/// Counts and outcome of an execution, as `run` prints them (in the flow kind's words when it is
+/// known).
+pub fn print_execution_summary(execution: &Execution, kind: Option<FlowKind>) {
     println!(
         "execution {} of {}: {}",
         execution.id,
         execution.flow_name,
         execution.status.as_str()
     );
-    println!(
-        "  read {}, sent {}, already in ERP {}, failed {}, in doubt {}, skipped {}",
-        c.read, c.sent, c.already_in_erp, c.failed, c.in_doubt, c.skipped
-    );
+    println!("  {}", counts_line(&execution.counts, kind));
     if let Some(error) = &execution.error {
         println!("  error: {error}");
+    }
+}
+
+/// An execution's counts in one line.
+pub fn counts_line(c: &Counts, kind: Option<FlowKind>) -> String {
+    match kind {
+        Some(FlowKind::Order) => format!(
+            "read {}, sent {}, already in ERP {}, failed {}, in doubt {}, skipped {}",
+            c.read,
+            c.outcome("sent"),
+            c.outcome("already_in_erp"),
+            c.failed,
+            c.in_doubt,
+            c.skipped
+        ),
+        Some(FlowKind::OrderStatus) => format!(
+            "read {} rows, updated {}, already applied {}, failed {}, in doubt {}, skipped {}",
+            c.read,
+            c.outcome("updated"),
+            c.outcome("already_applied"),
+            c.failed,
+            c.in_doubt,
+            c.skipped
+        ),
+        _ => {
+            let outcomes: Vec<String> = c
+                .outcomes
+                .iter()
+                .map(|(name, n)| format!("{name} {n}"))
+                .collect();
+            format!(
+                "read {}, succeeded {}{}, failed {}, in doubt {}, skipped {}",
+                c.read,
+                c.succeeded,
+                if outcomes.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", outcomes.join(", "))
+                },
+                c.failed,
+                c.in_doubt,
+                c.skipped
+            )
+        }
     }
 }
 

@@ -4,7 +4,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 use omnibridge_store::{ExecutionQuery, ExecutionStatus, RowLogQuery, RowStatus};
 
-use super::flow_runtime::{DEFAULT_DATABASE, open_store, print_execution_summary};
+use super::flow_runtime::{DEFAULT_DATABASE, counts_line, open_store, print_execution_summary};
 
 /// Arguments of `omnibridge logs`.
 #[derive(Debug, Args)]
@@ -42,7 +42,7 @@ async fn run_async(args: LogsArgs) -> Result<()> {
     if args.execution.is_some() || args.order.is_some() {
         let statuses = match &args.status {
             Some(s) => vec![RowStatus::parse(s).with_context(|| {
-                format!("--status {s:?}: one of success, failed, already_in_erp, in_doubt, skipped")
+                format!("--status {s:?}: one of success, failed, in_doubt, skipped")
             })?],
             None => vec![],
         };
@@ -52,7 +52,7 @@ async fn run_async(args: LogsArgs) -> Result<()> {
                 .await?
                 .with_context(|| format!("no execution {id} in {}", args.database))?;
             if !args.json {
-                print_execution_summary(&execution);
+                print_execution_summary(&execution, None);
             }
         }
         let rows = store
@@ -74,7 +74,7 @@ async fn run_async(args: LogsArgs) -> Result<()> {
                 "{}  order {:<16} {:<15} step {:<15} {}",
                 row.created_at.format("%Y-%m-%d %H:%M:%S"),
                 row.record_key,
-                row.status.as_str(),
+                row.outcome.as_deref().unwrap_or(row.status.as_str()),
                 row.step.as_str(),
                 row.error.as_deref().unwrap_or("")
             );
@@ -109,19 +109,14 @@ async fn run_async(args: LogsArgs) -> Result<()> {
         return Ok(());
     }
     for e in &page.items {
-        let c = &e.counts;
         println!(
-            "{}  {}  {:<20} {:<11} {:<12} read {} sent {} in-ERP {} failed {} doubt {}{}",
+            "{}  {}  {:<20} {:<11} {:<12} {}{}",
             e.started_at.format("%Y-%m-%d %H:%M:%S"),
             e.id,
             e.flow_name,
             e.status.as_str(),
             e.trigger.kind(),
-            c.read,
-            c.sent,
-            c.already_in_erp,
-            c.failed,
-            c.in_doubt,
+            counts_line(&e.counts, None),
             e.error
                 .as_deref()
                 .map(|m| format!("  error: {m}"))

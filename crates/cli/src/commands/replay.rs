@@ -1,10 +1,16 @@
-//! `omnibridge replay <execution|order> --flow <dir>`: runs failed records again.
+//! `omnibridge replay <execution|record> --flow <dir>`: runs failed records again — Order Flow
+//! orders by number (still unsent in Omnitron), Order Status Flow rows from the payloads kept
+//! with their row logs (so the ERP need not send them again).
 
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use omnibridge_engine::order_flow::{RunRequest, Selection, run_order_flow};
+use omnibridge_engine::flows::Flow;
+use omnibridge_engine::flows::order::{RunRequest, Selection, run_order_flow};
+use omnibridge_engine::flows::order_status::{
+    StatusInput, StatusRunRequest, run_order_status_flow, stored_rows,
+};
 use omnibridge_store::{RowLogQuery, RowStatus, Trigger};
 
 use super::flow_runtime::{
@@ -14,7 +20,7 @@ use super::flow_runtime::{
 /// Arguments of `omnibridge replay`.
 #[derive(Debug, Args)]
 pub struct ReplayArgs {
-    /// An execution id (its failed and in-doubt orders run again) or an order number.
+    /// An execution id (its failed and in-doubt records run again) or an order number.
     pub target: String,
     /// The flow directory.
     #[arg(long = "flow")]
@@ -33,65 +39,109 @@ async fn run_async(args: ReplayArgs) -> Result<i32> {
     let engine = start_engine(&args.engine.database).await?;
     let flow = load_flow(&engine, &args.flow_dir, args.engine.logins.clone(), None).await?;
     let user = std::env::var("USER").ok();
-    let (numbers, parent) = match engine.store.get_execution(&args.target).await? {
-        Some(execution) => {
-            if execution.flow_id != flow.id {
-                bail!(
-                    "execution {} belongs to flow {:?}, not {:?}",
-                    execution.id,
-                    execution.flow_id,
-                    flow.id
-                );
-            }
-            let rows = engine
-                .store
-                .list_row_logs(&RowLogQuery {
-                    execution_id: Some(execution.id.clone()),
-                    statuses: vec![RowStatus::Failed, RowStatus::InDoubt],
-                    limit: 100_000,
-                    ..RowLogQuery::default()
-                })
-                .await?;
-            let mut numbers: Vec<String> = rows.items.into_iter().map(|r| r.record_key).collect();
-            numbers.sort();
-            numbers.dedup();
-            (numbers, execution.id)
-        }
-        None => (vec![args.target.clone()], String::new()),
-    };
-    if numbers.is_empty() {
-        println!(
-            "execution {} has no failed or in-doubt orders: nothing to replay",
-            args.target
+    let execution = engine.store.get_execution(&args.target).await?;
+    if let Some(execution) = &execution
+        && execution.flow_id != flow.id()
+    {
+        bail!(
+            "execution {} belongs to flow {:?}, not {:?}",
+            execution.id,
+            execution.flow_id,
+            flow.id()
         );
-        return Ok(0);
     }
-    eprintln!(
-        "replaying {} order(s): {}",
-        numbers.len(),
-        numbers.join(", ")
-    );
-    let progress = ConsoleProgress::new(args.engine.quiet);
-    let trigger = if parent.is_empty() {
-        Trigger::Manual {
-            user: user.unwrap_or_else(|| "cli".to_string()),
-        }
-    } else {
-        Trigger::Replay { parent, user }
-    };
-    let summary = run_order_flow(
-        &engine,
-        &flow,
-        RunRequest {
-            trigger,
-            selection: Selection::Numbers(numbers),
+    let trigger = match &execution {
+        Some(execution) => Trigger::Replay {
+            parent: execution.id.clone(),
+            user,
         },
-        &progress,
-    )
-    .await;
+        None => Trigger::Manual {
+            user: user.unwrap_or_else(|| "cli".to_string()),
+        },
+    };
+    let progress = ConsoleProgress::new(args.engine.quiet);
+    let summary = match &flow {
+        Flow::Order(order) => {
+            let numbers = match &execution {
+                Some(execution) => {
+                    let rows = engine
+                        .store
+                        .list_row_logs(&RowLogQuery {
+                            execution_id: Some(execution.id.clone()),
+                            statuses: vec![RowStatus::Failed, RowStatus::InDoubt],
+                            limit: 100_000,
+                            ..RowLogQuery::default()
+                        })
+                        .await?;
+                    let mut numbers: Vec<String> =
+                        rows.items.into_iter().map(|r| r.record_key).collect();
+                    numbers.sort();
+                    numbers.dedup();
+                    numbers
+                }
+                None => vec![args.target.clone()],
+            };
+            if numbers.is_empty() {
+                println!(
+                    "execution {} has no failed or in-doubt orders: nothing to replay",
+                    args.target
+                );
+                return Ok(0);
+            }
+            eprintln!(
+                "replaying {} order(s): {}",
+                numbers.len(),
+                numbers.join(", ")
+            );
+            run_order_flow(
+                &engine,
+                order,
+                RunRequest {
+                    trigger,
+                    selection: Selection::Numbers(numbers),
+                },
+                &progress,
+            )
+            .await
+        }
+        Flow::OrderStatus(status) => {
+            let rows = match &execution {
+                Some(execution) => {
+                    stored_rows(engine.store.as_ref(), status, Some(&execution.id), None).await
+                }
+                None => stored_rows(engine.store.as_ref(), status, None, Some(&args.target)).await,
+            }
+            .map_err(anyhow::Error::msg)?;
+            if rows.is_empty() {
+                match &execution {
+                    Some(_) => println!(
+                        "execution {} has no failed or in-doubt rows: nothing to replay",
+                        args.target
+                    ),
+                    None => bail!(
+                        "{:?} is neither an execution id nor an order with a failed row in flow {:?}",
+                        args.target,
+                        status.id
+                    ),
+                }
+                return Ok(0);
+            }
+            eprintln!("replaying {} row(s) from their stored payloads", rows.len());
+            run_order_status_flow(
+                &engine,
+                status,
+                StatusRunRequest {
+                    trigger,
+                    input: StatusInput::Stored(rows),
+                },
+                &progress,
+            )
+            .await
+        }
+    };
     progress.finish();
     let summary = summary?;
-    print_summary(&summary);
+    print_summary(&summary, flow.kind());
     engine.scripts.shutdown().await;
     Ok(exit_code(&summary.execution))
 }

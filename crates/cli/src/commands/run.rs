@@ -1,11 +1,17 @@
-//! `omnibridge run <flow-dir> --once`: one execution of a flow from the command line.
+//! `omnibridge run <flow-dir> --once`: one execution of a flow from the command line (for an
+//! Order Status Flow, a scheduled read from `last.request`).
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use omnibridge_engine::order_flow::{RunRequest, Selection, run_order_flow};
+use omnibridge_engine::execution::{Engine, Progress, RunError, RunSummary};
+use omnibridge_engine::flows::Flow;
+use omnibridge_engine::flows::order::{RunRequest, Selection, run_order_flow};
+use omnibridge_engine::flows::order_status::{
+    ReadMode, StatusInput, StatusRunRequest, run_order_status_flow,
+};
 use omnibridge_store::Trigger;
 
 use super::flow_runtime::{
@@ -33,10 +39,23 @@ pub fn run(args: RunArgs) -> Result<i32> {
 async fn run_async(args: RunArgs) -> Result<i32> {
     let engine = start_engine(&args.engine.database).await?;
     let flow = load_flow(&engine, &args.flow_dir, args.engine.logins.clone(), None).await?;
+    if let Flow::OrderStatus(status) = &flow
+        && status.is_outbound()
+    {
+        bail!(
+            "flow {:?} is outbound: the ERP pushes its rows; use `omnibridge push {} rows.json`",
+            status.id,
+            args.flow_dir.display()
+        );
+    }
+    let schedule = match &flow {
+        Flow::Order(order) => &order.config.schedule,
+        Flow::OrderStatus(status) => &status.config.schedule,
+    };
     let interval = if args.once {
         None
     } else {
-        match (&flow.config.schedule.every, &flow.config.schedule.cron) {
+        match (&schedule.every, &schedule.cron) {
             (Some(every), _) => Some(
                 humantime::parse_duration(every)
                     .with_context(|| format!("schedule.every {every:?} is not a duration"))?,
@@ -52,23 +71,15 @@ async fn run_async(args: RunArgs) -> Result<i32> {
     let mut code;
     loop {
         let progress = ConsoleProgress::new(args.engine.quiet);
-        let summary = run_order_flow(
-            &engine,
-            &flow,
-            RunRequest {
-                trigger: if interval.is_some() {
-                    Trigger::Scheduled
-                } else {
-                    Trigger::Manual { user: user.clone() }
-                },
-                selection: Selection::Unsent,
-            },
-            &progress,
-        )
-        .await;
+        let trigger = if interval.is_some() {
+            Trigger::Scheduled
+        } else {
+            Trigger::Manual { user: user.clone() }
+        };
+        let summary = run_flow_once(&engine, &flow, trigger, &progress).await;
         progress.finish();
         let summary = summary?;
-        print_summary(&summary);
+        print_summary(&summary, flow.kind());
         code = exit_code(&summary.execution);
         let Some(interval) = interval else { break };
         tokio::select! {
@@ -78,4 +89,40 @@ async fn run_async(args: RunArgs) -> Result<i32> {
     }
     engine.scripts.shutdown().await;
     Ok(code)
+}
+
+/// One scheduled-style execution of any flow: every unsent order, or a read since
+/// `last.request`.
+pub async fn run_flow_once(
+    engine: &Engine,
+    flow: &Flow,
+    trigger: Trigger,
+    progress: &dyn Progress,
+) -> Result<RunSummary, RunError> {
+    match flow {
+        Flow::Order(order) => {
+            run_order_flow(
+                engine,
+                order,
+                RunRequest {
+                    trigger,
+                    selection: Selection::Unsent,
+                },
+                progress,
+            )
+            .await
+        }
+        Flow::OrderStatus(status) => {
+            run_order_status_flow(
+                engine,
+                status,
+                StatusRunRequest {
+                    trigger,
+                    input: StatusInput::Read(ReadMode::Scheduled),
+                },
+                progress,
+            )
+            .await
+        }
+    }
 }

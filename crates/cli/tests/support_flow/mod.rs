@@ -3,7 +3,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, ExitStatus, Output};
+use std::time::{Duration, Instant};
 
 use omnibridge_sim::{ErpConfig, ErpHandle, ErpSim, OmnitronConfig, OmnitronHandle, OmnitronSim};
 use tempfile::TempDir;
@@ -20,14 +21,21 @@ pub fn examples() -> PathBuf {
 
 impl FlowFixture {
     pub async fn start(omnitron: OmnitronConfig) -> FlowFixture {
+        Self::start_with(omnitron, ErpConfig::default()).await
+    }
+
+    /// Simulators with these settings, and every example flow in a temporary directory.
+    pub async fn start_with(omnitron: OmnitronConfig, erp: ErpConfig) -> FlowFixture {
         let omnitron = OmnitronSim::start(omnitron).await.unwrap();
-        let erp = ErpSim::start(ErpConfig::default()).await.unwrap();
+        let erp = ErpSim::start(erp).await.unwrap();
         let dir = tempfile::tempdir().unwrap();
-        let flow = dir.path().join("order-flow");
-        std::fs::create_dir_all(&flow).unwrap();
-        for entry in std::fs::read_dir(examples().join("order-flow")).unwrap() {
-            let entry = entry.unwrap();
-            std::fs::copy(entry.path(), flow.join(entry.file_name())).unwrap();
+        for name in ["order-flow", "order-status-flow", "order-status-push"] {
+            let flow = dir.path().join(name);
+            std::fs::create_dir_all(&flow).unwrap();
+            for entry in std::fs::read_dir(examples().join(name)).unwrap() {
+                let entry = entry.unwrap();
+                std::fs::copy(entry.path(), flow.join(entry.file_name())).unwrap();
+            }
         }
         std::fs::copy(
             examples().join("logins.toml"),
@@ -39,6 +47,11 @@ impl FlowFixture {
 
     pub fn flow_dir(&self) -> PathBuf {
         self.dir.path().join("order-flow")
+    }
+
+    /// The directory of the example flow `name` (`order-status-flow`, ...).
+    pub fn example(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
     }
 
     pub fn database(&self) -> String {
@@ -72,6 +85,100 @@ impl FlowFixture {
             .map(|o| o.number.clone())
             .collect()
     }
+}
+
+/// How a run of killed engines went.
+pub struct Crashes {
+    /// How many engines were killed.
+    pub kills: usize,
+    /// The seed of the kill times (`OMNIBRIDGE_CRASH_SEED` replays it).
+    pub seed: u64,
+}
+
+impl FlowFixture {
+    /// Runs `omnibridge <args>` again and again, killing each engine (SIGKILL) after a random
+    /// time in `window_ms`, until one exits by itself and `done` (given its exit status) says the
+    /// work is over; a last run goes to the end if 40 were not enough.
+    pub async fn kill_at_random(
+        &self,
+        args: &[&str],
+        default_seed: u64,
+        window_ms: (u64, u64),
+        mut done: impl AsyncFnMut(ExitStatus) -> bool,
+    ) -> Crashes {
+        let seed = std::env::var("OMNIBRIDGE_CRASH_SEED")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(default_seed);
+        let mut rng = Lcg(seed);
+        let mut kills = 0;
+        for _ in 0..40 {
+            let mut child = self.command(args).spawn().unwrap();
+            let deadline =
+                Instant::now() + Duration::from_millis(rng.next_in(window_ms.0, window_ms.1));
+            let mut exited = None;
+            while Instant::now() < deadline {
+                if let Some(status) = child.try_wait().unwrap() {
+                    exited = Some(status);
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            match exited {
+                Some(status) => {
+                    child.wait().unwrap(); // reaped already; returns at once
+                    if done(status).await {
+                        return Crashes { kills, seed };
+                    }
+                }
+                None => {
+                    child.kill().unwrap(); // SIGKILL
+                    child.wait().unwrap();
+                    kills += 1;
+                }
+            }
+        }
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "{}\n{}",
+            text(&out.stdout),
+            text(&out.stderr)
+        );
+        Crashes { kills, seed }
+    }
+}
+
+/// A small deterministic generator, so a failure can be replayed with the same kill times.
+struct Lcg(u64);
+impl Lcg {
+    fn next_in(&mut self, low: u64, high: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        low + (self.0 >> 33) % (high - low)
+    }
+}
+
+/// Orders whose items are all at 400 or 450 (so a status row may move them to 500), with their
+/// items' pks.
+pub async fn movable(omnitron: &OmnitronHandle, count: usize) -> Vec<(String, Vec<u64>)> {
+    let state = omnitron.state().await;
+    let found: Vec<(String, Vec<u64>)> = state
+        .orders
+        .iter()
+        .filter(|o| o.cancel_status.is_none() && !o.items.is_empty())
+        .filter(|o| {
+            o.items
+                .iter()
+                .all(|i| ["400", "450"].contains(&i.status.as_str()) && i.cancel_status.is_none())
+        })
+        .take(count)
+        .map(|o| (o.number.clone(), o.items.iter().map(|i| i.pk).collect()))
+        .collect();
+    assert_eq!(found.len(), count, "the seed has {count} movable orders");
+    found
 }
 
 pub fn text(bytes: &[u8]) -> String {
