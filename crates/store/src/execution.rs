@@ -190,6 +190,19 @@ pub struct Counts {
 }
 
 impl Counts {
+    /// Adds `other` to these counts (saturating: counts never wrap).
+    pub fn add(&mut self, other: &Counts) {
+        self.read = self.read.saturating_add(other.read);
+        self.succeeded = self.succeeded.saturating_add(other.succeeded);
+        self.failed = self.failed.saturating_add(other.failed);
+        self.in_doubt = self.in_doubt.saturating_add(other.in_doubt);
+        self.skipped = self.skipped.saturating_add(other.skipped);
+        for (label, count) in &other.outcomes {
+            let total = self.outcomes.entry(label.clone()).or_default();
+            *total = total.saturating_add(*count);
+        }
+    }
+
     /// The count of one outcome label; 0 when it was never counted.
     pub fn outcome(&self, name: &str) -> u64 {
         self.outcomes.get(name).copied().unwrap_or(0)

@@ -106,7 +106,7 @@
 //!             outcomes: [("sent".to_string(), 1)].into(),
 //!             ..Counts::default()
 //!         },
-//!         Some(Completion { flow_id: "orders", record_key: "1001", attempt: entry.attempt }),
+//!         Some(Completion { flow_id: "orders", record_key: "1001", how: Completed::Accepted { attempt: entry.attempt } }),
 //!     )
 //!     .await?;
 //! assert!(refused.is_none());
@@ -163,7 +163,9 @@ pub use row_log::{
     MAX_NAME_CHARS, MAX_ROW_LOG_PAYLOAD_BYTES, NewRowLog, RowLog, RowLogQuery, RowStatus, Step,
 };
 pub use sqlite::SqliteStore;
-pub use store::{Backend, Completion, Page, SqliteDurability, Store, StoreOptions};
+pub use store::{
+    Backend, Completed, Completion, FinishedRecord, Page, SqliteDurability, Store, StoreOptions,
+};
 
 /// Opens the store named by a database URL: `sqlite://path` (created if missing),
 /// `sqlite::memory:`, or `postgres://user@host/db` (`postgresql://` too). Migrations are

@@ -28,7 +28,7 @@ use crate::row_log::{
     MAX_NAME_CHARS, MAX_ROW_LOG_PAYLOAD_BYTES, NewRowLog, RowLog, RowLogQuery, RowStatus, Step,
 };
 use crate::sql_impl::{BoxFut, sql_store_impl};
-use crate::store::{Backend, Completion, Page, Store, StoreOptions};
+use crate::store::{Backend, Completed, Completion, FinishedRecord, Page, Store, StoreOptions};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 

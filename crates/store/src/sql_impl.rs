@@ -546,6 +546,105 @@ macro_rules! sql_store_impl {
             .await?)
         }
 
+        /// What a record's completion writes, owned for the write job.
+        enum CompletionJob {
+            /// `accepted` → `completed`.
+            Accepted {
+                flow_id: String,
+                record_key: String,
+                attempt: u32,
+            },
+            /// Created, or an open entry completed, with the (redacted, capped) result.
+            Idempotent {
+                flow_id: String,
+                record_key: String,
+                status: i64,
+                reference: Option<String>,
+                error: Option<String>,
+                body: Option<StoredBody>,
+            },
+        }
+
+        /// Completes one record's ledger entry; a refused completion is returned, not raised
+        /// (the row log and counts are written anyway).
+        async fn complete(
+            conn: &mut DbConn,
+            job: &CompletionJob,
+            log: &PreparedRowLog,
+            now: i64,
+        ) -> StoreResult<Option<StoreError>> {
+                let changed = match job {
+                    CompletionJob::Accepted { flow_id, record_key, attempt } => sqlx::query(sql!(
+                        "UPDATE ledger SET phase = 'completed', completed_at = ?, \
+                         updated_at = ? WHERE flow_id = ? AND record_key = ? \
+                         AND phase = 'accepted' AND attempt = ? RETURNING attempt"
+                    ))
+                    .bind(now)
+                    .bind(now)
+                    .bind(flow_id)
+                    .bind(record_key)
+                    .bind(i64::from(*attempt))
+                    .fetch_optional(&mut *conn)
+                    .await?,
+                    // One statement: a new entry is created completed; an open one
+                    // (intent: the same attempt; rejected, released: the next) completes.
+                    CompletionJob::Idempotent { flow_id, record_key, status, reference, error, body } => sqlx::query(sql!(
+                        "INSERT INTO ledger (flow_id, record_key, record_id, phase, \
+                         attempt, execution_id, result_at, result_status, \
+                         result_accepted, result_reference, result_error, response_text, \
+                         response_bytes, response_truncated, completed_at, created_at, \
+                         updated_at) \
+                         VALUES (?, ?, ?, 'completed', 1, ?, ?, ?, TRUE, ?, ?, ?, ?, ?, ?, ?, ?) \
+                         ON CONFLICT (flow_id, record_key) DO UPDATE SET \
+                         record_id = COALESCE(excluded.record_id, ledger.record_id), \
+                         attempt = CASE WHEN ledger.phase = 'intent' THEN ledger.attempt \
+                         ELSE ledger.attempt + 1 END, \
+                         intent_at = CASE WHEN ledger.phase = 'intent' THEN ledger.intent_at \
+                         ELSE NULL END, \
+                         request_hash = CASE WHEN ledger.phase = 'intent' \
+                         THEN ledger.request_hash ELSE NULL END, \
+                         phase = 'completed', execution_id = excluded.execution_id, \
+                         result_at = excluded.result_at, \
+                         result_status = excluded.result_status, \
+                         result_accepted = excluded.result_accepted, \
+                         result_reference = excluded.result_reference, \
+                         result_error = excluded.result_error, \
+                         response_text = excluded.response_text, \
+                         response_bytes = excluded.response_bytes, \
+                         response_truncated = excluded.response_truncated, \
+                         completed_at = excluded.completed_at, resolution = NULL, \
+                         resolved_by = NULL, resolution_note = NULL, resolved_at = NULL, \
+                         updated_at = excluded.updated_at \
+                         WHERE ledger.phase IN ('intent', 'rejected', 'released') \
+                         RETURNING attempt"
+                    ))
+                    .bind(flow_id)
+                    .bind(record_key)
+                    .bind(&log.log.record_id)
+                    .bind(&log.log.execution_id)
+                    .bind(now)
+                    .bind(*status)
+                    .bind(reference.clone())
+                    .bind(error.clone())
+                    .bind(body.as_ref().map(|b| b.text.clone()))
+                    .bind(body.as_ref().map(|b| b.original_bytes as i64))
+                    .bind(body.as_ref().map(|b| b.truncated))
+                    .bind(now)
+                    .bind(now)
+                    .bind(now)
+                    .fetch_optional(&mut *conn)
+                    .await?,
+                };
+            if changed.is_some() {
+                return Ok(None);
+            }
+            let (CompletionJob::Accepted { flow_id, record_key, .. }
+            | CompletionJob::Idempotent { flow_id, record_key, .. }) = job;
+            Ok(Some(
+                ledger_conflict(conn, flow_id, record_key, "mark it completed").await,
+            ))
+        }
+
         impl $store {
             fn now_us(&self) -> i64 {
                 to_micros(self.options.clock.now())
@@ -557,6 +656,36 @@ macro_rules! sql_store_impl {
 
             fn stored_body(&self, body: Option<&str>, cap: usize) -> Option<StoredBody> {
                 body.map(|b| self.options.redactor.prepare_body(b, cap))
+            }
+
+            /// What a completion will write, checked and prepared (redacted, capped).
+            fn completion_job(
+                &self,
+                completed: Option<Completion<'_>>,
+            ) -> StoreResult<Option<CompletionJob>> {
+                let Some(c) = completed else {
+                    return Ok(None);
+                };
+                let (flow_id, record_key) = (c.flow_id.to_string(), c.record_key.to_string());
+                Ok(Some(match c.how {
+                    Completed::Accepted { attempt } => CompletionJob::Accepted {
+                        flow_id,
+                        record_key,
+                        attempt,
+                    },
+                    Completed::Idempotent { result } if !result.accepted => {
+                        return Err(crate::store::refusing_result());
+                    }
+                    // Redacted and capped as record_result does.
+                    Completed::Idempotent { result } => CompletionJob::Idempotent {
+                        flow_id,
+                        record_key,
+                        status: i64::from(result.status_code),
+                        reference: result.reference.clone(),
+                        error: self.redact_opt(result.error.as_deref()),
+                        body: self.stored_body(result.response.as_deref(), self.options.ledger_body_cap),
+                    },
+                }))
             }
 
             /// A row log as it will be stored: error, outcome, attributes and bodies redacted,
@@ -882,38 +1011,54 @@ macro_rules! sql_store_impl {
                 delta: Counts,
                 completed: Option<Completion<'_>>,
             ) -> StoreResult<Option<StoreError>> {
-                let delta = count_delta(&delta, &self.options.redactor)?;
-                let completed = completed
-                    .map(|c| (c.flow_id.to_string(), c.record_key.to_string(), c.attempt));
-                let prepared = self.prepare_row_log(log)?;
+                let mut refused = self
+                    .finish_records(vec![FinishedRecord {
+                        log,
+                        delta,
+                        completed,
+                    }])
+                    .await?;
+                Ok(refused.pop().flatten())
+            }
+
+            async fn finish_records(
+                &self,
+                records: Vec<FinishedRecord<'_>>,
+            ) -> StoreResult<Vec<Option<StoreError>>> {
+                // Everything is checked and prepared (redacted, capped) before the write; the
+                // counts of the batch are summed per execution, so a batch adds each once.
+                let mut prepared = Vec::with_capacity(records.len());
+                let mut totals: std::collections::BTreeMap<String, Counts> =
+                    std::collections::BTreeMap::new();
+                for record in records {
+                    let job = self.completion_job(record.completed)?;
+                    totals
+                        .entry(record.log.execution_id.clone())
+                        .or_default()
+                        .add(&record.delta);
+                    prepared.push((job, self.prepare_row_log(record.log)?));
+                }
+                let deltas = totals
+                    .into_iter()
+                    .map(|(id, counts)| Ok((id, count_delta(&counts, &self.options.redactor)?)))
+                    .collect::<StoreResult<Vec<_>>>()?;
                 let now = self.now_us();
                 self.write_tx(move |conn| Box::pin(async move {
-                    let mut refused = None;
-                    if let Some((flow_id, record_key, attempt)) = completed {
-                        let changed = sqlx::query(sql!(
-                            "UPDATE ledger SET phase = 'completed', completed_at = ?, \
-                             updated_at = ? WHERE flow_id = ? AND record_key = ? \
-                             AND phase = 'accepted' AND attempt = ? RETURNING attempt"
-                        ))
-                        .bind(now)
-                        .bind(now)
-                        .bind(&flow_id)
-                        .bind(&record_key)
-                        .bind(i64::from(attempt))
-                        .fetch_optional(&mut *conn)
-                        .await?;
-                        if changed.is_none() {
-                            refused = Some(
-                                ledger_conflict(conn, &flow_id, &record_key, "mark it completed")
-                                    .await,
-                            );
+                    let mut refusals = Vec::with_capacity(prepared.len());
+                    for (job, log) in &prepared {
+                        let refused = match job {
+                            Some(job) => complete(conn, job, log, now).await?,
+                            None => None,
+                        };
+                        if insert_row_log(conn, log, now).await?.is_none() {
+                            return Err(StoreError::ExecutionNotFound(log.log.execution_id.clone()));
                         }
+                        refusals.push(refused);
                     }
-                    if insert_row_log(conn, &prepared, now).await?.is_none() {
-                        return Err(StoreError::ExecutionNotFound(prepared.log.execution_id));
+                    for (id, delta) in &deltas {
+                        add_counts(conn, id, delta).await?;
                     }
-                    add_counts(conn, &prepared.log.execution_id, &delta).await?;
-                    Ok(refused)
+                    Ok(refusals)
                 }))
                 .await
             }
@@ -975,6 +1120,57 @@ macro_rules! sql_store_impl {
                 .fetch_optional(&self.read)
                 .await?;
                 Ok(payload.flatten())
+            }
+
+            async fn get_ledger_entries(
+                &self,
+                flow_id: &str,
+                record_keys: &[String],
+            ) -> StoreResult<Vec<LedgerEntry>> {
+                // Well under both databases' limits on bound parameters.
+                const CHUNK: usize = 500;
+                let mut entries = Vec::new();
+                if record_keys.is_empty() {
+                    return Ok(entries);
+                }
+                let mut tx = self.read.begin().await?;
+                for keys in record_keys.chunks(CHUNK) {
+                    let list = placeholders(keys.len());
+                    let rows_sql = dyn_sql(format!(
+                        "SELECT * FROM ledger WHERE flow_id = ? AND record_key IN {list}"
+                    ));
+                    let mut rows = sqlx::query(AssertSqlSafe(rows_sql)).bind(flow_id);
+                    for key in keys {
+                        rows = rows.bind(key);
+                    }
+                    let rows = rows.fetch_all(&mut *tx).await?;
+                    if rows.is_empty() {
+                        continue;
+                    }
+                    let steps_sql = dyn_sql(format!(
+                        "SELECT record_key, attempt, step FROM ledger_steps WHERE flow_id = ? \
+                         AND record_key IN {list} ORDER BY id"
+                    ));
+                    let mut steps = sqlx::query(AssertSqlSafe(steps_sql)).bind(flow_id);
+                    for key in keys {
+                        steps = steps.bind(key);
+                    }
+                    let mut by_key: std::collections::HashMap<(String, i64), Vec<String>> =
+                        std::collections::HashMap::new();
+                    for step in steps.fetch_all(&mut *tx).await? {
+                        let key: String = step.try_get("record_key")?;
+                        let attempt: i64 = step.try_get("attempt")?;
+                        by_key.entry((key, attempt)).or_default().push(step.try_get("step")?);
+                    }
+                    for row in &rows {
+                        let key: String = row.try_get("record_key")?;
+                        let attempt: i64 = row.try_get("attempt")?;
+                        let steps = by_key.remove(&(key, attempt)).unwrap_or_default();
+                        entries.push(ledger_from_row(row, steps)?);
+                    }
+                }
+                tx.commit().await?;
+                Ok(entries)
             }
 
             async fn get_ledger_entry(

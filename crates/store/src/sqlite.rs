@@ -34,7 +34,9 @@ use crate::row_log::{
     MAX_NAME_CHARS, MAX_ROW_LOG_PAYLOAD_BYTES, NewRowLog, RowLog, RowLogQuery, RowStatus, Step,
 };
 use crate::sql_impl::{BoxFut, sql_store_impl};
-use crate::store::{Backend, Completion, Page, SqliteDurability, Store, StoreOptions};
+use crate::store::{
+    Backend, Completed, Completion, FinishedRecord, Page, SqliteDurability, Store, StoreOptions,
+};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 

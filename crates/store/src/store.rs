@@ -12,7 +12,7 @@ use crate::execution::{
     Counts, Execution, ExecutionId, ExecutionQuery, FinishExecution, NewExecution,
 };
 use crate::lease::{Lease, LeaseOutcome};
-use crate::ledger::{LedgerEntry, LedgerQuery, NewIntent, Resolution, WriteResult};
+use crate::ledger::{LedgerEntry, LedgerPhase, LedgerQuery, NewIntent, Resolution, WriteResult};
 use crate::redact::{DEFAULT_LEDGER_BODY_CAP, DEFAULT_ROW_LOG_BODY_CAP, Redactor};
 use crate::retention::{PruneReport, RetentionPolicy};
 use crate::row_log::{NewRowLog, RowLog, RowLogQuery};
@@ -27,15 +27,56 @@ pub struct Page<T> {
 }
 
 /// Which ledger entry a finished record completes ([`Store::finish_record`]): the flow, the
-/// record's ledger key (which may differ from its row log's record key) and the attempt.
+/// record's ledger key (which may differ from its row log's record key) and how.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Completion<'a> {
     /// The flow id of the ledger entry.
     pub flow_id: &'a str,
     /// The record's ledger key.
     pub record_key: &'a str,
-    /// The accepted attempt to complete.
-    pub attempt: u32,
+    /// What is completed.
+    pub how: Completed<'a>,
+}
+
+/// One finished record for [`Store::finish_records`]: its row log, its share of the counts, and
+/// the ledger entry it completes.
+#[derive(Debug, Clone)]
+pub struct FinishedRecord<'a> {
+    /// The row log.
+    pub log: NewRowLog,
+    /// What it adds to its execution's counts.
+    pub delta: Counts,
+    /// The ledger entry it completes, if any.
+    pub completed: Option<Completion<'a>>,
+}
+
+/// How a ledger entry is completed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Completed<'a> {
+    /// The write of this attempt was accepted (and recorded so): `accepted` → `completed`.
+    Accepted {
+        /// The accepted attempt.
+        attempt: u32,
+    },
+    /// An idempotent write (setting a status an item already has changes nothing), recorded
+    /// only once the target accepted it: the entry is created `completed` with this result, or
+    /// an open one (`intent`, `rejected`, `released`) is completed with it. Such a write needs
+    /// no intent before it: if a crash hides whether it landed, sending it again is harmless;
+    /// what the ledger must remember is that it is done, so it is never sent twice.
+    Idempotent {
+        /// The target's accepting answer.
+        result: &'a WriteResult,
+    },
+}
+
+/// The error for a completion that carries a refusal: only an accepted write completes a record.
+pub(crate) fn refusing_result() -> StoreError {
+    StoreError::InvalidValue {
+        field: "completion.how.result",
+        value: "accepted = false".to_string(),
+        problem: "only an accepted write completes a record; record a refusal with record_result"
+            .to_string(),
+    }
 }
 
 /// Which database a store talks to.
@@ -162,7 +203,8 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn append_row_log(&self, log: NewRowLog) -> StoreResult<RowLog>;
 
     /// Everything that follows a finished record, as one write: when `completed` names a
-    /// ledger entry, marks it `completed` (like [`Store::mark_completed`]); appends the
+    /// ledger entry, marks it `completed` (see [`Completed`]; an idempotent completion with a
+    /// refusing result is an `InvalidValue`); appends the
     /// record's row log (like [`Store::append_row_log`]); adds `delta` to the execution's
     /// counts and outcome counters (like [`Store::increment_counts`]).
     ///
@@ -176,16 +218,75 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         completed: Option<Completion<'_>>,
     ) -> StoreResult<Option<StoreError>> {
         let refused = match completed {
-            Some(c) => self
-                .mark_completed(c.flow_id, c.record_key, c.attempt)
+            Some(Completion {
+                flow_id,
+                record_key,
+                how: Completed::Accepted { attempt },
+            }) => self
+                .mark_completed(flow_id, record_key, attempt)
                 .await
                 .err(),
+            Some(Completion {
+                flow_id,
+                record_key,
+                how: Completed::Idempotent { result },
+            }) => {
+                if !result.accepted {
+                    return Err(refusing_result());
+                }
+                // Without an entry, or with a closed one, an intent opens it; then the result.
+                let entry = match self.get_ledger_entry(flow_id, record_key).await? {
+                    Some(entry) if entry.phase == LedgerPhase::Intent => Ok(entry),
+                    _ => {
+                        self.record_intent(
+                            flow_id,
+                            record_key,
+                            NewIntent {
+                                execution_id: log.execution_id.clone(),
+                                record_id: log.record_id.clone(),
+                                request_hash: String::new(),
+                            },
+                        )
+                        .await
+                    }
+                };
+                match entry {
+                    Ok(entry) => match self
+                        .record_result(flow_id, record_key, entry.attempt, result.clone())
+                        .await
+                    {
+                        Ok(_) => self
+                            .mark_completed(flow_id, record_key, entry.attempt)
+                            .await
+                            .err(),
+                        Err(error) => Some(error),
+                    },
+                    Err(error) => Some(error),
+                }
+            }
             None => None,
         };
         let execution_id = log.execution_id.clone();
         self.append_row_log(log).await?;
         self.increment_counts(&execution_id, delta).await?;
         Ok(refused)
+    }
+
+    /// [`Store::finish_record`] for many records as one write (a batch of what the row-log
+    /// writer has ready): one refusal (or `None`) per record, in order. `Err` means nothing of
+    /// the batch was written.
+    async fn finish_records(
+        &self,
+        records: Vec<FinishedRecord<'_>>,
+    ) -> StoreResult<Vec<Option<StoreError>>> {
+        let mut refusals = Vec::with_capacity(records.len());
+        for record in records {
+            refusals.push(
+                self.finish_record(record.log, record.delta, record.completed)
+                    .await?,
+            );
+        }
+        Ok(refusals)
     }
 
     /// Row logs matching `query` (by execution, by flow + record key across executions, by
@@ -197,6 +298,15 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn row_log_payload(&self, row_log_id: i64) -> StoreResult<Option<String>>;
 
     // ---- ledger ----------------------------------------------------------------------------
+
+    /// The ledger entries of these record keys of one flow — the ones that exist, in no
+    /// particular order — in one read (a page of records checked at once). Keys are read in
+    /// chunks, so any number may be given.
+    async fn get_ledger_entries(
+        &self,
+        flow_id: &str,
+        record_keys: &[String],
+    ) -> StoreResult<Vec<LedgerEntry>>;
 
     /// The record's ledger entry, or `None` when it was never attempted.
     async fn get_ledger_entry(

@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use common::{Fixture, new_execution};
 use omnibridge_store::{
-    Completion, Counts, LedgerEntry, LedgerPhase, LedgerPhaseName, LedgerQuery, NewIntent,
-    NewRowLog, Resolution, RowLogQuery, RowStatus, Step, Store, StoreError, WriteResult,
-    request_hash,
+    Completed, Completion, Counts, FinishedRecord, LedgerEntry, LedgerPhase, LedgerPhaseName,
+    LedgerQuery, NewIntent, NewRowLog, Resolution, RowLogQuery, RowStatus, Step, Store, StoreError,
+    WriteResult, request_hash,
 };
 
 on_every_backend!(
@@ -26,6 +26,9 @@ on_every_backend!(
     the_ledger_response_is_redacted_and_capped,
     finishing_a_record_completes_it_logs_it_and_counts_it_in_one_write,
     an_idempotent_write_left_in_doubt_is_released_to_be_written_again,
+    an_idempotent_write_is_recorded_once_done_in_the_row_logs_write,
+    many_entries_are_read_at_once,
+    a_batch_of_finished_records_is_written_at_once,
 );
 
 const FLOW: &str = "orders";
@@ -839,7 +842,7 @@ async fn finishing_a_record_completes_it_logs_it_and_counts_it_in_one_write(f: F
             Some(Completion {
                 flow_id: FLOW,
                 record_key: "1001",
-                attempt: 1,
+                how: Completed::Accepted { attempt: 1 },
             }),
         )
         .await
@@ -857,7 +860,7 @@ async fn finishing_a_record_completes_it_logs_it_and_counts_it_in_one_write(f: F
             Some(Completion {
                 flow_id: FLOW,
                 record_key: "1002",
-                attempt: 1,
+                how: Completed::Accepted { attempt: 1 },
             }),
         )
         .await
@@ -1002,7 +1005,7 @@ async fn an_idempotent_write_left_in_doubt_is_released_to_be_written_again(f: Fi
             Some(Completion {
                 flow_id: flow,
                 record_key: "1001/item-7",
-                attempt: 3,
+                how: Completed::Accepted { attempt: 3 },
             }),
         )
         .await
@@ -1050,4 +1053,341 @@ async fn an_idempotent_write_left_in_doubt_is_released_to_be_written_again(f: Fi
     let err = store.resolve(flow, "item-8", retry()).await.unwrap_err();
     assert!(err.to_string().contains("idempotent retry"), "{err}");
     assert_conflict(err, LedgerPhaseName::Phase(LedgerPhase::Rejected));
+}
+
+fn status_row_log(execution_id: &str) -> NewRowLog {
+    NewRowLog {
+        execution_id: execution_id.to_string(),
+        record_key: "1001".into(),
+        record_id: Some("1001#abc".into()),
+        status: RowStatus::Success,
+        step: Step::new("done"),
+        outcome: Some("updated".into()),
+        error: None,
+        attributes: serde_json::Map::new(),
+        request: Some("{\"order\": \"1001\"}".into()),
+        response: None,
+        payload: Some("{\"order\": \"1001\"}".into()),
+    }
+}
+
+/// An idempotent write (a status update) needs no intent: its completion, with the target's
+/// answer, is recorded in the row log's write. It creates the entry, completes an open one, and
+/// is refused (harmlessly) for a record already done.
+async fn an_idempotent_write_is_recorded_once_done_in_the_row_logs_write(f: Fixture) {
+    let store = f.open().await;
+    let flow = "order-status";
+    let run = store
+        .create_execution(new_execution(flow, "node-a"))
+        .await
+        .unwrap()
+        .id;
+    let mut answer = accepted("ignored-ref");
+    answer.status_code = 200;
+    answer.response = Some("[{\"id\": 7, \"status\": \"500\"}]".into());
+    let completion = |key, result| Completion {
+        flow_id: flow,
+        record_key: key,
+        how: Completed::Idempotent { result },
+    };
+    let delta = || Counts {
+        read: 1,
+        succeeded: 1,
+        ..Counts::default()
+    };
+    // No entry yet: it is created completed, attempt 1, with the answer and the row's id.
+    let refused = store
+        .finish_record(
+            status_row_log(&run),
+            delta(),
+            Some(completion("1001#abc", &answer)),
+        )
+        .await
+        .unwrap();
+    assert!(refused.is_none(), "{refused:?}");
+    let done = store
+        .get_ledger_entry(flow, "1001#abc")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((done.phase, done.attempt), (LedgerPhase::Completed, 1));
+    assert_eq!(done.record_id.as_deref(), Some("1001#abc"));
+    assert_eq!(done.execution_id.as_deref(), Some(run.as_str()));
+    let result = done.result.clone().unwrap();
+    assert_eq!((result.status_code, result.accepted), (Some(200), true));
+    assert!(result.response.unwrap().text.contains("\"status\""));
+    assert!(done.completed_at.is_some());
+
+    // Done already: refused, nothing changes; the row log and counts are written anyway.
+    let refused = store
+        .finish_record(
+            status_row_log(&run),
+            delta(),
+            Some(completion("1001#abc", &answer)),
+        )
+        .await
+        .unwrap();
+    assert!(refused.is_some());
+    assert_eq!(
+        store
+            .get_ledger_entry(flow, "1001#abc")
+            .await
+            .unwrap()
+            .unwrap(),
+        done
+    );
+    let counts = store.get_execution(&run).await.unwrap().unwrap().counts;
+    assert_eq!((counts.read, counts.succeeded), (2, 2));
+
+    // An intent left open (by a run that died) is completed at its own attempt; a rejected
+    // entry at the next one.
+    store
+        .record_intent(flow, "1002#def", intent(&run, "row"))
+        .await
+        .unwrap();
+    store
+        .finish_record(
+            status_row_log(&run),
+            delta(),
+            Some(completion("1002#def", &answer)),
+        )
+        .await
+        .unwrap();
+    let e = store
+        .get_ledger_entry(flow, "1002#def")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((e.phase, e.attempt), (LedgerPhase::Completed, 1));
+    assert!(e.intent_at.is_some());
+    store
+        .record_intent(flow, "1003#ghi", intent(&run, "row"))
+        .await
+        .unwrap();
+    let mut refusal = answer.clone();
+    refusal.accepted = false;
+    store
+        .record_result(flow, "1003#ghi", 1, refusal.clone())
+        .await
+        .unwrap();
+    store
+        .finish_record(
+            status_row_log(&run),
+            delta(),
+            Some(completion("1003#ghi", &answer)),
+        )
+        .await
+        .unwrap();
+    let e = store
+        .get_ledger_entry(flow, "1003#ghi")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((e.phase, e.attempt), (LedgerPhase::Completed, 2));
+
+    // A refusal never completes a record.
+    let err = store
+        .finish_record(
+            status_row_log(&run),
+            delta(),
+            Some(completion("1004#jkl", &refusal)),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::InvalidValue { .. }), "{err}");
+    assert_eq!(
+        store.get_ledger_entry(flow, "1004#jkl").await.unwrap(),
+        None
+    );
+}
+
+/// A page of records is checked against the ledger in one read, whatever its size (keys go in
+/// chunks); missing keys are simply absent, and each entry comes with its attempt's steps.
+async fn many_entries_are_read_at_once(f: Fixture) {
+    let store = f.open().await;
+    let run = store
+        .create_execution(new_execution(FLOW, "node-a"))
+        .await
+        .unwrap()
+        .id;
+    let keys: Vec<String> = (0..620).map(|i| format!("k{i:04}")).collect();
+    let writes = keys.iter().map(|key| {
+        let store = store.clone();
+        let run = run.clone();
+        async move {
+            store
+                .record_intent(FLOW, key, intent(&run, key))
+                .await
+                .unwrap()
+        }
+    });
+    futures::future::join_all(writes).await;
+    store
+        .record_result(FLOW, "k0007", 1, accepted("E7"))
+        .await
+        .unwrap();
+    store
+        .record_step(FLOW, "k0007", 1, "order_mapping")
+        .await
+        .unwrap();
+    let mut asked = keys.clone();
+    asked.extend((0..90).map(|i| format!("missing-{i}")));
+    let entries = store.get_ledger_entries(FLOW, &asked).await.unwrap();
+    assert_eq!(entries.len(), 620);
+    let seven = entries.iter().find(|e| e.record_key == "k0007").unwrap();
+    assert_eq!(seven.phase, LedgerPhase::Accepted);
+    assert_eq!(seven.steps, ["order_mapping"]);
+    assert!(
+        entries
+            .iter()
+            .filter(|e| e.record_key != "k0007")
+            .all(|e| e.phase == LedgerPhase::Intent && e.steps.is_empty())
+    );
+    assert!(
+        store
+            .get_ledger_entries(FLOW, &[])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .get_ledger_entries("other-flow", &keys)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+/// The row-log writer hands the store what it has ready as one batch: every row log, every
+/// completion (a refused one reported in its place), the counts summed per execution.
+async fn a_batch_of_finished_records_is_written_at_once(f: Fixture) {
+    let store = f.open().await;
+    let flow = "order-status";
+    let run = store
+        .create_execution(new_execution(flow, "node-a"))
+        .await
+        .unwrap()
+        .id;
+    let other = store
+        .create_execution(new_execution("another-flow", "node-a"))
+        .await
+        .unwrap()
+        .id;
+    let mut answer = accepted("ref");
+    answer.status_code = 200;
+    store
+        .finish_record(
+            status_row_log(&run),
+            Counts::default(),
+            Some(Completion {
+                flow_id: flow,
+                record_key: "done-already",
+                how: Completed::Idempotent { result: &answer },
+            }),
+        )
+        .await
+        .unwrap();
+    let keys: Vec<String> = (0..40).map(|i| format!("{i}#k")).collect();
+    let mut records: Vec<FinishedRecord<'_>> = keys
+        .iter()
+        .map(|key| FinishedRecord {
+            log: status_row_log(&run),
+            delta: Counts {
+                read: 1,
+                succeeded: 1,
+                outcomes: [("updated".to_string(), 1)].into(),
+                ..Counts::default()
+            },
+            completed: Some(Completion {
+                flow_id: flow,
+                record_key: key,
+                how: Completed::Idempotent { result: &answer },
+            }),
+        })
+        .collect();
+    records.push(FinishedRecord {
+        log: status_row_log(&run),
+        delta: Counts {
+            read: 1,
+            skipped: 1,
+            ..Counts::default()
+        },
+        completed: Some(Completion {
+            flow_id: flow,
+            record_key: "done-already",
+            how: Completed::Idempotent { result: &answer },
+        }),
+    });
+    let mut elsewhere = status_row_log(&other);
+    elsewhere.status = RowStatus::Failed;
+    records.push(FinishedRecord {
+        log: elsewhere,
+        delta: Counts {
+            read: 1,
+            failed: 1,
+            ..Counts::default()
+        },
+        completed: None,
+    });
+    let refusals = store.finish_records(records).await.unwrap();
+    assert_eq!(refusals.len(), 42);
+    assert!(refusals[..40].iter().all(Option::is_none));
+    assert!(
+        refusals[40].is_some(),
+        "a record done already is reported in its place"
+    );
+    assert!(refusals[41].is_none());
+    let entries = store.get_ledger_entries(flow, &keys).await.unwrap();
+    assert_eq!(entries.len(), 40);
+    assert!(entries.iter().all(|e| e.phase == LedgerPhase::Completed));
+    let counts = store.get_execution(&run).await.unwrap().unwrap().counts;
+    assert_eq!(
+        (
+            counts.read,
+            counts.succeeded,
+            counts.skipped,
+            counts.outcome("updated")
+        ),
+        (41, 40, 1, 40)
+    );
+    let counts = store.get_execution(&other).await.unwrap().unwrap().counts;
+    assert_eq!((counts.read, counts.failed), (1, 1));
+    let logs = store
+        .list_row_logs(&RowLogQuery {
+            execution_id: Some(run.clone()),
+            limit: 100,
+            ..RowLogQuery::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(logs.total, 42, "the first row log and the batch's 41");
+
+    // A batch with an unknown execution is refused whole.
+    let lost = FinishedRecord {
+        log: status_row_log("no-such-execution"),
+        delta: Counts::default(),
+        completed: None,
+    };
+    let err = store
+        .finish_records(vec![
+            FinishedRecord {
+                log: status_row_log(&run),
+                delta: Counts::default(),
+                completed: None,
+            },
+            lost,
+        ])
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::ExecutionNotFound(_)), "{err}");
+    let logs = store
+        .list_row_logs(&RowLogQuery {
+            execution_id: Some(run.clone()),
+            limit: 100,
+            ..RowLogQuery::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(logs.total, 42, "nothing of the refused batch was written");
 }
