@@ -134,54 +134,68 @@ pub(crate) async fn handle(
         },
     };
     let number = p.str("number");
-    let rows: Vec<Value> = if feed.empty {
-        Vec::new()
-    } else {
-        crate::lock(&app.store)
-            .status_rows
-            .iter()
-            .filter(|r| since.is_none_or(|s| r.modified_date.is_some_and(|m| m > s)))
-            .filter(|r| {
-                number.as_deref().is_none_or(|n| match &r.order {
-                    Value::String(s) => s == n,
-                    other => *other == n,
-                })
-            })
-            .map(row_json)
-            .collect()
-    };
     let limit = match p.usize("limit") {
         Ok(l) => l.filter(|l| *l > 0).unwrap_or(feed.page_size.max(1)),
         Err(r) => return *r,
     };
-    // Where the page starts, and its number (from 1) for the per-page faults.
-    let start = match feed.pagination {
-        Pagination::Offset => match p.usize("offset") {
-            Ok(o) => o.unwrap_or(0),
-            Err(r) => return *r,
-        },
-        Pagination::Seek => match p.str("after") {
-            None => 0,
-            Some(a) => match a.parse::<u64>() {
-                Ok(after) => rows
-                    .iter()
-                    .take_while(|r| r["id"].as_u64().is_some_and(|id| id <= after))
-                    .count(),
-                Err(_) => {
-                    return bad(&format!(
-                        "after: expected the last id of the previous page, got {a:?}"
-                    ));
-                }
+    // The matching rows are found by reference and only the page's rows are turned into JSON:
+    // a feed of many thousand rows is read a page at a time.
+    let (start, total, page) = {
+        let store = crate::lock(&app.store);
+        let rows: Vec<&super::state::StatusRow> = if feed.empty {
+            Vec::new()
+        } else {
+            store
+                .status_rows
+                .iter()
+                .filter(|r| since.is_none_or(|s| r.modified_date.is_some_and(|m| m > s)))
+                .filter(|r| {
+                    number.as_deref().is_none_or(|n| match &r.order {
+                        Value::String(s) => s == n,
+                        other => *other == n,
+                    })
+                })
+                .collect()
+        };
+        // Where the page starts (its number, from 1, drives the per-page faults).
+        let start = match feed.pagination {
+            Pagination::Offset => match p.usize("offset") {
+                Ok(o) => o.unwrap_or(0),
+                Err(r) => return *r,
             },
-        },
-        Pagination::NextField => match p.str("cursor") {
-            None => 0,
-            Some(c) => match c.trim_start_matches('p').parse::<usize>() {
-                Ok(page) if page >= 1 => (page - 1) * limit,
-                _ => return bad(&format!("cursor: unknown cursor {c:?}")),
+            Pagination::Seek => match p.str("after") {
+                None => 0,
+                Some(a) => match a.parse::<u64>() {
+                    Ok(after) => rows.iter().take_while(|r| r.id <= after).count(),
+                    Err(_) => {
+                        return bad(&format!(
+                            "after: expected the last id of the previous page, got {a:?}"
+                        ));
+                    }
+                },
             },
-        },
-        Pagination::None => 0,
+            Pagination::NextField => match p.str("cursor") {
+                None => 0,
+                Some(c) => match c.trim_start_matches('p').parse::<usize>() {
+                    Ok(page) if page >= 1 => (page - 1) * limit,
+                    _ => return bad(&format!("cursor: unknown cursor {c:?}")),
+                },
+            },
+            Pagination::None => 0,
+        };
+        let mut page: Vec<Value> = if feed.pagination == Pagination::None {
+            rows.iter().map(|r| row_json(r)).collect()
+        } else {
+            rows.iter()
+                .skip(start)
+                .take(limit)
+                .map(|r| row_json(r))
+                .collect()
+        };
+        if feed.duplicate_across_pages && start > 0 && start <= rows.len() {
+            page.insert(0, row_json(rows[start - 1]));
+        }
+        (start, rows.len(), page)
     };
     let page_no = (start / limit) as u32 + 1;
     if let Some(slow) = &feed.slow_page
@@ -210,15 +224,6 @@ pub(crate) async fn handle(
             "{\"results\": [{\"order\": ",
         )
             .into_response();
-    }
-    let total = rows.len();
-    let mut page: Vec<Value> = if feed.pagination == Pagination::None {
-        rows.clone()
-    } else {
-        rows.iter().skip(start).take(limit).cloned().collect()
-    };
-    if feed.duplicate_across_pages && start > 0 && start <= rows.len() {
-        page.insert(0, rows[start - 1].clone());
     }
     let body = match feed.pagination {
         Pagination::None => Value::Array(page),
