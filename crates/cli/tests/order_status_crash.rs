@@ -1,6 +1,6 @@
 //! The engine is killed (SIGKILL) at random points of a 1,000-row Order Status Flow run and
 //! restarted until a run completes: every row is applied, each has exactly one successful row
-//! log, and only rows whose write was in flight at a kill are ever sent again.
+//! log, and only rows a kill caught written but not yet logged are ever sent again.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support_flow;
@@ -16,6 +16,9 @@ use support_flow::{Crashes, FlowFixture, movable};
 
 const ROWS: usize = 1000;
 const CONCURRENCY: usize = 8;
+/// Rows a kill can catch written but not yet logged: those in flight (the concurrency), those
+/// queued for the row-log writer (four per slot) and two batches being written (64 each).
+const UNLOGGED_AT_A_KILL: usize = CONCURRENCY + 4 * CONCURRENCY + 2 * 64;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killing_the_engine_during_a_status_run_applies_every_row_once() {
@@ -114,7 +117,7 @@ file = "row_script.py"
             "order {number} was applied"
         );
     }
-    // Only writes in flight at a kill were sent again: at most one per worker per kill.
+    // Only rows a kill caught written but not yet logged were sent again (a no-op in Omnitron).
     let mut patches: BTreeMap<String, usize> = BTreeMap::new();
     for entry in fx
         .omnitron
@@ -132,7 +135,7 @@ file = "row_script.py"
     assert_eq!(patches.len(), ROWS);
     let resent: usize = patches.values().map(|n| n - 1).sum();
     assert!(
-        resent <= kills * CONCURRENCY && patches.values().all(|n| *n <= kills + 1),
+        resent <= kills * UNLOGGED_AT_A_KILL && patches.values().all(|n| *n <= kills + 1),
         "{resent} rows sent again after {kills} kills"
     );
     // Exactly one successful row log per row, across every execution.

@@ -20,8 +20,9 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use omnibridge_script::ScriptPool;
 use omnibridge_store::{
-    Clock, Completion, Counts, Execution, ExecutionStatus, FinishExecution, LeaseOutcome,
-    NewExecution, NewRowLog, RowStatus, Step, Store, StoreError, SystemClock, Trigger,
+    Clock, Completed, Completion, Counts, Execution, ExecutionStatus, FinishExecution,
+    FinishedRecord, LeaseOutcome, NewExecution, NewRowLog, RowStatus, Step, Store, StoreError,
+    SystemClock, Trigger, WriteResult,
 };
 use serde_json::Value;
 
@@ -100,13 +101,28 @@ pub enum RunError {
     Store(#[from] StoreError),
 }
 
-/// The ledger entry to mark completed once a record's row log is written.
+/// The ledger entry to mark completed once a record's row log is written, in the same write.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LedgerCompletion {
     /// The record's ledger key (the order number for the Order Flow).
     pub record_key: String,
-    /// The attempt that finished.
-    pub attempt: u32,
+    /// How it completes.
+    pub how: CompletionKind,
+}
+
+/// How a record's ledger entry completes (see `omnibridge_store::Completed`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CompletionKind {
+    /// Its write (this attempt) was accepted and recorded so.
+    Accepted {
+        /// The attempt.
+        attempt: u32,
+    },
+    /// An idempotent write the target accepted, recorded only now.
+    Idempotent {
+        /// The target's answer.
+        result: WriteResult,
+    },
 }
 
 /// What happened to one record: becomes its row log and its share of the counts.
@@ -275,8 +291,10 @@ impl<R: Send> Feed<'_, R> {
 
 /// How long a flow's lease lasts without a heartbeat.
 const LEASE_TTL: Duration = Duration::from_secs(60);
-/// Row logs written at once (the store batches them into shared commits).
-const ROW_LOG_WRITERS: usize = 8;
+/// Batches of row logs written at once.
+const ROW_LOG_WRITERS: usize = 2;
+/// Most row logs in one batch.
+const ROW_LOG_BATCH: usize = 64;
 
 /// Who an execution is for and why it runs.
 #[derive(Debug, Clone)]
@@ -450,23 +468,50 @@ impl<'e> ExecutionScope<'e> {
             })
             .await;
         };
+        // What is ready goes to the store as one batch (one write, counts summed), so the
+        // store's cost per record falls as the records come faster.
         let writer = futures::stream::unfold(log_receiver, |mut rx| async move {
             rx.recv().await.map(|item| (item, rx))
         })
-        .for_each_concurrent(ROW_LOG_WRITERS, |job| async move {
-            let key = job.log.record_key.clone();
-            let completion = job.completion.as_ref().map(|c| Completion {
-                flow_id,
-                record_key: &c.record_key,
-                attempt: c.attempt,
-            });
-            match store.finish_record(job.log, job.delta, completion).await {
-                Ok(None) => {}
-                Ok(Some(error)) => {
-                    tracing::error!(record = %key, "marking the ledger entry completed failed: {error}");
+        .ready_chunks(ROW_LOG_BATCH)
+        .for_each_concurrent(ROW_LOG_WRITERS, |jobs| async move {
+            let mut logs = Vec::with_capacity(jobs.len());
+            let mut completions = Vec::with_capacity(jobs.len());
+            for job in jobs {
+                logs.push((job.log, job.delta));
+                completions.push(job.completion);
+            }
+            let keys: Vec<String> = logs.iter().map(|(log, _)| log.record_key.clone()).collect();
+            let records = logs
+                .into_iter()
+                .zip(&completions)
+                .map(|((log, delta), completion)| FinishedRecord {
+                    log,
+                    delta,
+                    completed: completion.as_ref().map(|c| Completion {
+                        flow_id,
+                        record_key: &c.record_key,
+                        how: match &c.how {
+                            CompletionKind::Accepted { attempt } => {
+                                Completed::Accepted { attempt: *attempt }
+                            }
+                            CompletionKind::Idempotent { result } => {
+                                Completed::Idempotent { result }
+                            }
+                        },
+                    }),
+                })
+                .collect();
+            match store.finish_records(records).await {
+                Ok(refusals) => {
+                    for (key, refused) in keys.iter().zip(refusals) {
+                        if let Some(error) = refused {
+                            tracing::error!(record = %key, "marking the ledger entry completed failed: {error}");
+                        }
+                    }
                 }
                 Err(error) => {
-                    tracing::error!(record = %key, "writing the row log and counts failed: {error}");
+                    tracing::error!(records = keys.len(), "writing row logs and counts failed: {error}");
                 }
             }
         });

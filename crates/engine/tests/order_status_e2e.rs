@@ -201,6 +201,75 @@ async fn next_field_pagination_follows_links_and_tokens() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_post_read_sends_extra_params_and_pages_in_the_body_with_the_extra_headers() {
+    let (h, flow, targets) = feed_setup(
+        StatusFeed {
+            auth_expired_on_page: Some(2),
+            ..feed(Pagination::Offset, 4)
+        },
+        9,
+        "post",
+        "method = \"POST\"\nextra_params = '{\"warehouse\": \"MAIN\", \"channels\": [1, 2]}'\n\
+         headers = { \"X-Flow\" = \"${flow.name}\", \"X-Api-Version\" = \"2\" }\n\
+         [read.pagination]\ntype = \"offset\"\npage_size = 4",
+    )
+    .await;
+    let summary = h.scheduled(&flow).await;
+    assert_eq!(
+        summary.execution.status,
+        ExecutionStatus::Success,
+        "{:?}",
+        summary.execution
+    );
+    assert_applied(&h, &summary.execution.id, &targets, "500").await;
+    assert_eq!(
+        summary.execution.summary.as_ref().unwrap()["erp_logins"],
+        2,
+        "the token that expired on page 2 was renewed"
+    );
+    let requests: Vec<_> = h
+        .feed_requests()
+        .await
+        .into_iter()
+        .filter(|e| e.status == Some(200))
+        .collect();
+    assert_eq!(requests.len(), 3);
+    for (i, request) in requests.iter().enumerate() {
+        assert_eq!(request.method, "POST");
+        assert_eq!(request.body["warehouse"], "MAIN");
+        assert_eq!(request.body["channels"], json!([1, 2]));
+        assert_eq!(request.body["offset"], json!(i * 4));
+        assert_eq!(request.body["limit"], 4);
+        assert!(
+            request.body["modified_date__gt"].is_null(),
+            "a plain URL keeps its date in the query"
+        );
+        assert!(query_param(request, "modified_date__gt").is_some());
+        assert_eq!(request.headers["x-flow"], "post");
+        assert_eq!(request.headers["x-api-version"], "2");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn more_pages_than_the_card_allows_stop_the_read_with_an_error() {
+    let (h, flow, _) = feed_setup(
+        feed(Pagination::Offset, 3),
+        10,
+        "limited",
+        "[read.pagination]\ntype = \"offset\"\npage_size = 3\nmax_pages = 2",
+    )
+    .await;
+    let summary = h.scheduled(&flow).await;
+    assert_eq!(summary.execution.status, ExecutionStatus::Failed);
+    let error = summary.execution.error.unwrap();
+    assert!(
+        error.contains("stopped after 2 pages") && error.contains("max_pages"),
+        "{error}"
+    );
+    assert_eq!(h.feed_requests().await.len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unpaginated_feed_is_one_request() {
     let h = StatusHarness::start(
         120,

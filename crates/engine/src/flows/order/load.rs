@@ -15,7 +15,7 @@ use crate::cards::script::ScriptStep;
 use crate::config::error::FlowErrors;
 use crate::config::load::LoadOptions;
 use crate::config::logins::OmnitronLogin;
-use crate::config::order::{QueryCheckCard, ReadOrdersCard, WriteErpCard};
+use crate::config::order::{PostScriptCard, QueryCheckCard, ReadOrdersCard, WriteErpCard};
 use crate::config::{FlowKind, OrderFlowConfig};
 use crate::json_path::UserPath;
 use crate::login::ErpLoginConfig;
@@ -100,16 +100,7 @@ pub async fn load_order_flow(
         )),
     };
     let post_script = match &config.post_script {
-        Some(card) => Some(
-            crate::config::cards::build_script(
-                &mut cx,
-                "post_script",
-                "the Post Script",
-                &card.file,
-                &card.properties,
-            )
-            .await,
-        ),
+        Some(card) => Some(card.build(&mut cx).await),
         None => None,
     };
     let flow = (|| {
@@ -187,6 +178,20 @@ impl QueryCheckCard {
                 not_found_codes: self.order_not_found_codes.clone(),
             },
         })
+    }
+}
+
+impl PostScriptCard {
+    /// Reads and compiles the Post Script.
+    pub async fn build(&self, cx: &mut BuildContext<'_>) -> Option<ScriptStep> {
+        crate::config::cards::build_script(
+            cx,
+            "post_script",
+            "the Post Script",
+            &self.file,
+            &self.properties,
+        )
+        .await
     }
 }
 

@@ -21,7 +21,7 @@ use crate::cards::connections::Connections;
 use crate::cards::ledger::Ledger;
 use crate::cards::request::RequestTemplate;
 use crate::cards::script::ScriptStep;
-use crate::execution::{Done, LedgerCompletion, RecordReport, Stop};
+use crate::execution::{CompletionKind, Done, LedgerCompletion, RecordReport, Stop};
 use crate::text::truncate;
 
 /// Everything one record needs, shared by all records of an execution.
@@ -478,7 +478,7 @@ impl<'a> Trip<'_, 'a> {
             .map_err(|e| Stop::failed(format!("Write Data to Omnitron failed: {e}")))?;
         self.report.completion = Some(LedgerCompletion {
             record_key: self.report.key.clone(),
-            attempt,
+            how: CompletionKind::Accepted { attempt },
         });
 
         if let Some(post) = &self.flow().post_script {

@@ -1,26 +1,27 @@
 //! One row through Write Data to Omnitron: the per-row script, the row's check, then the bulk
 //! status update, guarded by the ledger.
 //!
-//! A row's ledger key is its order number and a hash of its final payload, so the same row read
-//! again (a rerun after a failed page, a resumed run) is recognised: once applied it is skipped,
-//! never written twice. Setting an item to a status it already has is a no-op in Omnitron, so a
-//! row whose write may have landed before a crash is simply sent again on resume, and an answer
-//! saying the item already has that status counts as done.
+//! A row's ledger key is its order number and a hash of the row as it was read (or pushed), so
+//! the same row read again (a rerun after a failed page, a resumed run) is recognised: once
+//! applied it is skipped, before its per-row script even runs, and never written twice. The
+//! reader looks a page's keys up in one read ([`ledger_key`], `Store::get_ledger_entries`).
+//! Setting an item to a status it already has is a no-op in Omnitron, so a row whose write may
+//! have landed before a crash is simply sent again on resume, and an answer saying the item
+//! already has that status counts as done.
 
 use std::sync::Arc;
 
 use omnibridge_http::Exchange;
 use omnibridge_script::ScriptPool;
-use omnibridge_store::{LedgerPhase, Resolution, Store, WriteResult, request_hash};
+use omnibridge_store::{LedgerEntry, LedgerPhase, Store, WriteResult, request_hash};
 use serde_json::Value;
 
 use super::load::OrderStatusFlow;
 use super::{outcomes, steps};
 use crate::attributes::Attributes;
 use crate::cards::connections::Connections;
-use crate::cards::ledger::Ledger;
 use crate::config::cards::json_kind;
-use crate::execution::{Done, LedgerCompletion, RecordReport, Stop};
+use crate::execution::{CompletionKind, Done, LedgerCompletion, RecordReport, Stop};
 use crate::text::truncate;
 
 /// Most items one row may carry.
@@ -46,6 +47,22 @@ pub struct StatusRecord {
     pub stage: Stage,
     /// The attributes it inherits (its page's, after the Script).
     pub attributes: Arc<Attributes>,
+    /// Its ledger key ([`ledger_key`] of the row as read).
+    pub ledger_key: String,
+    /// Its ledger entry when the row was read, if it had one.
+    pub entry: Option<LedgerEntry>,
+    /// The same row came earlier in this execution: it is not written again.
+    pub repeated: bool,
+}
+
+/// A row's ledger key: its `order` and a hash of the row as read.
+pub fn ledger_key(row: &Value) -> String {
+    let text = row.to_string();
+    format!(
+        "{}#{}",
+        order_number(row).unwrap_or_else(|| "row".to_string()),
+        &request_hash(text.as_bytes())[..16]
+    )
 }
 
 /// Everything a row needs, shared by all rows of an execution.
@@ -68,22 +85,62 @@ pub async fn process_row(cx: &RowContext<'_>, record: StatusRecord) -> RecordRep
         Stage::Mapped if cx.flow.row_script.is_some() => steps::ROW_SCRIPT,
         _ => steps::CHECK,
     };
-    let mut report = RecordReport::new(record.label, (*record.attributes).clone(), step);
-    let result = run(cx, record.row, record.stage, &mut report).await;
+    let mut report = RecordReport::new(record.label.clone(), (*record.attributes).clone(), step);
+    let result = run(cx, record, &mut report).await;
     report.conclude(result);
     report
 }
 
 async fn run(
     cx: &RowContext<'_>,
-    row: Value,
-    stage: Stage,
+    record: StatusRecord,
     report: &mut RecordReport,
 ) -> Result<Done, Stop> {
+    let StatusRecord {
+        row,
+        stage,
+        ledger_key,
+        entry,
+        repeated,
+        ..
+    } = record;
     // Kept from the start, so even a row whose per-row script fails can be replayed.
     report.payload = Some(row.to_string());
+    report.id = Some(ledger_key.clone());
     if let Some(order) = order_number(&row) {
         report.key = order;
+    }
+    if repeated {
+        return Err(Stop::skipped(
+            "the same row came earlier in this read; it is written once",
+        ));
+    }
+    if let Some(entry) = entry {
+        match entry.phase {
+            LedgerPhase::Completed => {
+                return Err(Stop::skipped(format!(
+                    "this row was already applied{}; it is not sent again",
+                    entry
+                        .execution_id
+                        .as_deref()
+                        .map(|e| format!(" by execution {e}"))
+                        .unwrap_or_default()
+                )));
+            }
+            LedgerPhase::Accepted => {
+                // Omnitron took it; only the completion and the row log were missing.
+                report.completion = Some(LedgerCompletion {
+                    record_key: ledger_key,
+                    how: CompletionKind::Accepted {
+                        attempt: entry.attempt,
+                    },
+                });
+                report.step = steps::DONE;
+                return Ok(Done::success(outcomes::UPDATED));
+            }
+            // Open (a run that died mid-write left an intent) or closed: written (again).
+            LedgerPhase::Intent | LedgerPhase::Rejected | LedgerPhase::Released => {}
+        }
     }
     cx.connections.set_tokens(&mut report.attributes).await?;
     let row = match (&cx.flow.row_script, stage) {
@@ -118,52 +175,19 @@ async fn run(
 
     report.step = steps::WRITE_OMNITRON;
     report.request = Some(body.clone());
-    let ledger = Ledger {
-        store: cx.store,
-        flow_id: &cx.flow.id,
-        execution_id: cx.execution_id,
-    };
-    let ledger_key = format!("{order}#{}", &request_hash(body.as_bytes())[..16]);
-    report.id = Some(ledger_key.clone());
-    if let Some(entry) = ledger.entry(&ledger_key).await? {
-        match entry.phase {
-            LedgerPhase::Completed => {
-                return Err(Stop::skipped(format!(
-                    "this row was already applied{}; it is not sent again",
-                    entry
-                        .execution_id
-                        .as_deref()
-                        .map(|e| format!(" by execution {e}"))
-                        .unwrap_or_default()
-                )));
-            }
-            LedgerPhase::Accepted => {
-                // Omnitron took it; only the row log (and completion) were missing.
-                report.completion = Some(LedgerCompletion {
-                    record_key: ledger_key,
-                    attempt: entry.attempt,
-                });
-                report.step = steps::DONE;
-                return Ok(Done::success(outcomes::UPDATED));
-            }
-            LedgerPhase::Intent => {
-                // A run died between the write and its answer. Setting statuses is idempotent,
-                // so it is simply sent again.
-                ledger
-                    .resolve(
-                        &ledger_key,
-                        Resolution::RetryIdempotent {
-                            execution_id: cx.execution_id.to_string(),
-                        },
-                    )
-                    .await?;
-            }
-            LedgerPhase::Rejected | LedgerPhase::Released => {}
-        }
-    }
-    let intent = ledger
-        .intent(&ledger_key, Some(order.clone()), body.as_bytes())
-        .await?;
+    write(cx, row, ledger_key, report).await
+}
+
+/// The bulk status update of one row, and what its answer means. Setting statuses is
+/// idempotent, so no intent is recorded before it: if a crash hides whether it landed, the row
+/// is sent again on resume (a no-op if it had). What the ledger keeps is that it is done, in
+/// the row log's own write, so a row read again is never written twice.
+async fn write(
+    cx: &RowContext<'_>,
+    row: Value,
+    ledger_key: String,
+    report: &mut RecordReport,
+) -> Result<Done, Stop> {
     let write = &cx.flow.write;
     let exchange = cx
         .connections
@@ -171,24 +195,9 @@ async fn run(
         .exchange(write.method.clone(), &write.path, Some(&row))
         .await
         .map_err(|e| Stop::failed(format!("Write Data to Omnitron failed: {e}")));
-    let exchange = match exchange {
-        Ok(exchange) => exchange,
-        Err(stop) => {
-            record(
-                &ledger,
-                &ledger_key,
-                intent.attempt,
-                0,
-                false,
-                None,
-                stop.error.clone(),
-            )
-            .await?;
-            return Err(stop);
-        }
-    };
-    report.attributes.set_invokehttp(&exchange);
-    report.response = exchange.response().map(|r| r.text());
+    let exchange = exchange?;
+    // Nothing runs after the write, so no invokehttp.* attributes are set; Omnitron's answer is
+    // kept with the row log when it refused the row (its exact words), not when it took it.
     let status = exchange.status().map_or(0, |s| s.as_u16());
     match verdict(&exchange) {
         answer @ (Verdict::Applied | Verdict::AlreadyApplied) => {
@@ -197,79 +206,33 @@ async fn run(
             } else {
                 outcomes::ALREADY_APPLIED
             };
-            record(
-                &ledger,
-                &ledger_key,
-                intent.attempt,
-                status,
-                true,
-                report.response.clone(),
-                None,
-            )
-            .await?;
             report.completion = Some(LedgerCompletion {
                 record_key: ledger_key,
-                attempt: intent.attempt,
+                how: CompletionKind::Idempotent {
+                    result: WriteResult {
+                        status_code: status,
+                        accepted: true,
+                        reference: None,
+                        response: None,
+                        error: None,
+                    },
+                },
             });
             report.step = steps::DONE;
             Ok(Done::success(outcome))
         }
         Verdict::Refused(message) => {
-            record(
-                &ledger,
-                &ledger_key,
-                intent.attempt,
-                status,
-                false,
-                report.response.clone(),
-                Some(message.clone()),
-            )
-            .await?;
+            report.response = exchange.response().map(|r| r.text());
             Err(Stop::failed(message))
         }
         Verdict::NoAnswer(message) => {
             // Whether or not it landed, sending it again is safe.
-            record(
-                &ledger,
-                &ledger_key,
-                intent.attempt,
-                0,
-                false,
-                None,
-                Some(message.clone()),
-            )
-            .await?;
             Err(Stop::failed(format!(
                 "{message}; it may or may not have been applied, and sending it again is safe \
                  (the next run or a replay does)"
             )))
         }
     }
-}
-
-async fn record(
-    ledger: &Ledger<'_>,
-    key: &str,
-    attempt: u32,
-    status_code: u16,
-    accepted: bool,
-    response: Option<String>,
-    error: Option<String>,
-) -> Result<(), Stop> {
-    ledger
-        .result(
-            key,
-            attempt,
-            WriteResult {
-                status_code,
-                accepted,
-                reference: None,
-                response,
-                error,
-            },
-        )
-        .await
-        .map(|_| ())
 }
 
 /// The row's `order` as text, when it has a usable one.

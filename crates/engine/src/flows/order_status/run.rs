@@ -1,13 +1,14 @@
 //! Executions of an Order Status Flow: an inbound read (scheduled or triggered), a push from
 //! the ERP (outbound), or a replay of stored rows, all through the same row processing.
 
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use omnibridge_store::{RowLogQuery, RowStatus, Step, Store, Trigger};
+use omnibridge_store::{LedgerEntry, RowLogQuery, RowStatus, Store, Trigger};
 use serde_json::{Value, json};
 
 use super::load::OrderStatusFlow;
-use super::row::{RowContext, Stage, StatusRecord, process_row};
+use super::row::{RowContext, Stage, StatusRecord, ledger_key, process_row};
 use super::steps;
 use super::trigger::{
     DATE_PARAMETER, ReadMode, advance_last_request, format_last_request, last_request,
@@ -42,6 +43,8 @@ pub enum StatusInput {
 pub struct StoredRow {
     /// The row log's record key.
     pub key: String,
+    /// The row's ledger key, as its row log recorded it.
+    pub ledger_key: Option<String>,
     /// Where the row starts: before the per-row script when it failed there.
     pub stage: Stage,
     /// The row.
@@ -199,6 +202,7 @@ pub async fn stored_rows(
         }
         rows.push(StoredRow {
             key: log.record_key,
+            ledger_key: log.record_id,
             stage,
             row,
         });
@@ -295,6 +299,7 @@ impl Driver for StatusDriver<'_> {
         match &self.input {
             StatusInput::Read(_) => self.read_erp(&feed).await,
             StatusInput::Pushed(rows) => {
+                let mut seen = Seen::default();
                 let mut attributes = self.attributes.clone();
                 let rows = self
                     .page_rows(
@@ -304,25 +309,29 @@ impl Driver for StatusDriver<'_> {
                     )
                     .await?;
                 let count = rows.len();
-                self.feed(&feed, rows, attributes, |i| format!("row {i}"))
-                    .await;
+                let rows = rows
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, row)| Fed::new(format!("row {}", i + 1), row))
+                    .collect();
+                self.feed(&feed, rows, attributes, &mut seen).await?;
                 Ok(json!({"rows": count}))
             }
             StatusInput::Stored(rows) => {
-                let attributes = Arc::new(self.attributes.clone());
-                feed.read(rows.len());
-                for stored in rows {
-                    let record = StatusRecord {
+                let mut seen = Seen::default();
+                let rows: Vec<Fed> = rows
+                    .iter()
+                    .map(|stored| Fed {
                         label: stored.key.clone(),
                         row: stored.row.clone(),
                         stage: stored.stage,
-                        attributes: attributes.clone(),
-                    };
-                    if !feed.send(record).await {
-                        break;
-                    }
-                }
-                Ok(json!({"rows": rows.len()}))
+                        ledger_key: stored.ledger_key.clone(),
+                    })
+                    .collect();
+                let count = rows.len();
+                self.feed(&feed, rows, self.attributes.clone(), &mut seen)
+                    .await?;
+                Ok(json!({"rows": count}))
             }
         }
     }
@@ -347,14 +356,18 @@ impl StatusDriver<'_> {
             self.run_params.clone(),
         );
         let mut total = 0;
-        while let Some(page) = pages.next_page().await? {
+        let mut seen = Seen::default();
+        let mut next = pages.next_page().await?;
+        while let Some(page) = next {
             let mut attributes = self.attributes.clone();
             attributes.set_invokehttp(&page.exchange);
             let what = format!("page {}", page.number);
             let rows = self.page_rows(page.payload, &mut attributes, &what).await?;
             if page.rows_missing && !rows.is_empty() {
                 return Err(format!(
-                    "Read Data From ERP: {what} made {} rows, but the pagination found no rows                      where read.pagination.rows_path points, so it cannot tell whether more                      pages follow; set rows_path to the list of rows in the ERP's answer",
+                    "Read Data From ERP: {what} made {} rows, but the pagination found no rows \
+                     where read.pagination.rows_path points, so it cannot tell whether more \
+                     pages follow; set rows_path to the list of rows in the ERP's answer",
                     rows.len()
                 ));
             }
@@ -363,12 +376,22 @@ impl StatusDriver<'_> {
             attributes.remove("invokehttp.response.body");
             total += rows.len();
             let number = page.number;
-            if !self
-                .feed(feed, rows, attributes, |i| format!("page {number} row {i}"))
-                .await
-            {
+            let rows = rows
+                .into_iter()
+                .enumerate()
+                .map(|(i, row)| Fed::new(format!("page {number} row {}", i + 1), row))
+                .collect();
+            seen.next_page();
+            // The next page is asked for while this one's rows are handed out, so the workers
+            // never wait for a page: two pages at most are in memory.
+            let (fetched, fed) = tokio::join!(
+                pages.next_page(),
+                self.feed(feed, rows, attributes, &mut seen)
+            );
+            if !fed? {
                 break;
             }
+            next = fetched?;
         }
         Ok(json!({"pages_read": pages.pages_read(), "rows": total}))
     }
@@ -418,35 +441,88 @@ impl StatusDriver<'_> {
         }
     }
 
-    /// Hands rows to the workers; `false` when they stopped.
+    /// Hands rows to the workers, each with its ledger key and the entry the ledger has for
+    /// it (one read for all of them); `false` when the workers stopped.
     async fn feed(
         &self,
         feed: &Feed<'_, StatusRecord>,
-        rows: Vec<Value>,
+        rows: Vec<Fed>,
         attributes: Attributes,
-        label: impl Fn(usize) -> String,
-    ) -> bool {
+        seen: &mut Seen,
+    ) -> Result<bool, String> {
         feed.read(rows.len());
+        let keys: Vec<String> = rows
+            .iter()
+            .map(|fed| {
+                fed.ledger_key
+                    .clone()
+                    .unwrap_or_else(|| ledger_key(&fed.row))
+            })
+            .collect();
+        let mut entries: HashMap<String, LedgerEntry> = self
+            .rows
+            .store
+            .get_ledger_entries(&self.rows.flow.id, &keys)
+            .await
+            .map_err(|e| format!("reading the ledger failed: {e}"))?
+            .into_iter()
+            .map(|entry| (entry.record_key.clone(), entry))
+            .collect();
         let attributes = Arc::new(attributes);
-        for (i, row) in rows.into_iter().enumerate() {
+        for (fed, key) in rows.into_iter().zip(keys) {
+            let repeated = !seen.insert(&key);
             let record = StatusRecord {
-                label: label(i + 1),
-                row,
-                stage: Stage::Mapped,
+                label: fed.label,
+                row: fed.row,
+                stage: fed.stage,
                 attributes: attributes.clone(),
+                entry: entries.remove(&key),
+                ledger_key: key,
+                repeated,
             };
             if !feed.send(record).await {
-                return false;
+                return Ok(false);
             }
         }
-        true
+        Ok(true)
     }
 }
 
-/// The step a stored row starts from, for messages.
-pub fn stage_step(stage: Stage) -> Step {
-    match stage {
-        Stage::Mapped => steps::ROW_SCRIPT,
-        Stage::Final => steps::CHECK,
+/// A row about to be handed to the workers.
+struct Fed {
+    label: String,
+    row: Value,
+    stage: Stage,
+    /// Its ledger key when known (a stored row's); else computed from the row.
+    ledger_key: Option<String>,
+}
+
+impl Fed {
+    fn new(label: String, row: Value) -> Self {
+        Self {
+            label,
+            row,
+            stage: Stage::Mapped,
+            ledger_key: None,
+        }
+    }
+}
+
+/// The ledger keys of this page and the one before: a row an ERP repeats at a page boundary is
+/// written once. Two pages, so memory stays flat however long the read.
+#[derive(Default)]
+struct Seen {
+    current: HashSet<String>,
+    previous: HashSet<String>,
+}
+
+impl Seen {
+    fn next_page(&mut self) {
+        self.previous = std::mem::take(&mut self.current);
+    }
+
+    /// Whether `key` is new here.
+    fn insert(&mut self, key: &str) -> bool {
+        !self.previous.contains(key) && self.current.insert(key.to_string())
     }
 }
