@@ -268,6 +268,14 @@ pub trait Driver: Sync {
 
     /// Processes one record to its end.
     fn process(&self, record: Self::Record) -> impl Future<Output = RecordReport> + Send;
+
+    /// Most row logs written in one store write. One (the default) suits records that write
+    /// the ledger themselves while they run (an intent before each write): a big batch would
+    /// queue ahead of those writes and slow every record down. Records that never wait on a
+    /// store write are best served by large batches.
+    fn row_log_batch(&self) -> usize {
+        1
+    }
 }
 
 /// Where a driver's reader puts records: a bounded channel to the record workers.
@@ -291,10 +299,12 @@ impl<R: Send> Feed<'_, R> {
 
 /// How long a flow's lease lasts without a heartbeat.
 const LEASE_TTL: Duration = Duration::from_secs(60);
+/// Single row logs written at once (the store still shares one commit among them).
+const ROW_LOG_WRITERS: usize = 8;
 /// Batches of row logs written at once.
-const ROW_LOG_WRITERS: usize = 2;
-/// Most row logs in one batch.
-const ROW_LOG_BATCH: usize = 64;
+const BATCH_WRITERS: usize = 2;
+/// Most row logs in one batch, whatever a driver asks.
+const MAX_ROW_LOG_BATCH: usize = 256;
 
 /// Who an execution is for and why it runs.
 #[derive(Debug, Clone)]
@@ -468,13 +478,19 @@ impl<'e> ExecutionScope<'e> {
             })
             .await;
         };
-        // What is ready goes to the store as one batch (one write, counts summed), so the
-        // store's cost per record falls as the records come faster.
+        // What is ready goes to the store in batches of up to `batch` (one write, counts summed):
+        // many small writes at once, or a few large ones.
+        let batch = driver.row_log_batch().clamp(1, MAX_ROW_LOG_BATCH);
+        let writers = if batch == 1 {
+            ROW_LOG_WRITERS
+        } else {
+            BATCH_WRITERS
+        };
         let writer = futures::stream::unfold(log_receiver, |mut rx| async move {
             rx.recv().await.map(|item| (item, rx))
         })
-        .ready_chunks(ROW_LOG_BATCH)
-        .for_each_concurrent(ROW_LOG_WRITERS, |jobs| async move {
+        .ready_chunks(batch)
+        .for_each_concurrent(writers, |jobs| async move {
             let mut logs = Vec::with_capacity(jobs.len());
             let mut completions = Vec::with_capacity(jobs.len());
             for job in jobs {

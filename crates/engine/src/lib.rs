@@ -16,12 +16,13 @@
 //!   [`cards::erp_read::ErpReader`], [`cards::connections::Connections`]: the cards;
 //! - [`flows::Flow`] and [`flows::load_flow`]: any flow directory, loaded.
 //!
-//! The key decision: **the ledger before every write.** Whatever a flow writes (an order to the
-//! ERP, item statuses to Omnitron), the record's ledger entry says so durably before the request
-//! leaves, and records the answer after. A crash at any point leaves a phase a resumed run knows
-//! how to finish: an accepted write is finished without sending again; a write that may or may
-//! not have landed is settled by a query, sent again when the write is idempotent (status
-//! updates), or held *in doubt* for a person — never sent twice blindly.
+//! The key decision: **the ledger decides every write.** A write that must not happen twice (an
+//! order to the ERP) has its intent recorded durably before the request leaves, and its answer
+//! after; a crash at any point leaves a phase a resumed run knows how to finish — an accepted
+//! write is finished without sending again, one that may or may not have landed is settled by a
+//! query or held *in doubt* for a person, never sent twice blindly. A write that is harmless to
+//! repeat (setting item statuses) is recorded once done, in its row log's own write: a record
+//! read again is recognised and skipped, and one whose fate a crash hid is simply sent again.
 //!
 //! Time comes from the engine's [`Clock`] (the Order Flow's read window, the Order Status
 //! Flow's `last.request`), so tests move it instead of waiting.

@@ -339,6 +339,12 @@ impl Driver for StatusDriver<'_> {
     async fn process(&self, record: StatusRecord) -> RecordReport {
         process_row(&self.rows, record).await
     }
+
+    /// A row waits on no store write while it runs (its completion is in its row log's
+    /// write), so row logs go in large batches.
+    fn row_log_batch(&self) -> usize {
+        64
+    }
 }
 
 impl StatusDriver<'_> {
