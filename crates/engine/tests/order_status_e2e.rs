@@ -998,3 +998,67 @@ async fn a_failed_outbound_row_is_replayed_from_its_stored_payload() {
         "three rows, and the one replayed"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_script_that_fails_stops_the_read_and_names_the_page() {
+    let (h, _, targets) = feed_setup(
+        feed(Pagination::Offset, 3),
+        7,
+        "scripted",
+        "[read.pagination]\ntype = \"offset\"\npage_size = 3",
+    )
+    .await;
+    // The Script refuses the second page it is given.
+    let script = r#"
+import json
+from org.apache.commons.io import IOUtils
+from java.nio.charset import StandardCharsets
+ff = session.get()
+page = json.loads(IOUtils.toString(session.read(ff), StandardCharsets.UTF_8))
+offset = [r["id"] for r in page["results"]]
+if offset and min(offset) > 3:
+    ff = session.putAttribute(ff, "log.script.error", "ValueError: the ERP sent a page I cannot read")
+    session.transfer(ff, REL_FAILURE)
+else:
+    session.transfer(ff, REL_SUCCESS)
+"#;
+    std::fs::write(h.flow_dir("scripted").join("page.py"), script).unwrap();
+    let toml_path = h.flow_dir("scripted").join("flow.toml");
+    let toml = std::fs::read_to_string(&toml_path).unwrap();
+    std::fs::write(
+        &toml_path,
+        format!("{toml}\n[script]\nfile = \"page.py\"\n"),
+    )
+    .unwrap();
+    let flow = h.load("scripted").await;
+    let summary = h.scheduled(&flow).await;
+    assert_eq!(summary.execution.status, ExecutionStatus::Failed);
+    let error = summary.execution.error.unwrap();
+    assert!(
+        error.contains("page 2")
+            && error.contains("the Script (page.py)")
+            && error.contains("the ERP sent a page I cannot read"),
+        "{error}"
+    );
+    assert_eq!(
+        summary.execution.counts.outcome("updated"),
+        3,
+        "page 1 went through"
+    );
+    for target in &targets[..3] {
+        assert!(
+            h.item_statuses(&target.number)
+                .await
+                .iter()
+                .all(|s| s == "500")
+        );
+    }
+    for target in &targets[3..] {
+        assert!(
+            h.item_statuses(&target.number)
+                .await
+                .iter()
+                .all(|s| s != "500")
+        );
+    }
+}
