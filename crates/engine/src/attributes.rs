@@ -47,17 +47,25 @@ impl Attributes {
     /// `_order.<field>` for every scalar top-level field of the order, so `${_order.number}`
     /// works in a Query URL.
     pub fn set_order_fields(&mut self, order: &Value) {
-        if let Some(object) = order.as_object() {
-            for (key, value) in object {
-                let text = match value {
-                    Value::String(s) => s.clone(),
-                    Value::Number(n) => n.to_string(),
-                    Value::Bool(b) => b.to_string(),
-                    // Absent in NiFi as an attribute; keep the key readable as empty.
-                    Value::Null => String::new(),
-                    Value::Array(_) | Value::Object(_) => continue,
-                };
-                self.0.insert(format!("_order.{key}"), text);
+        self.set_fields("_order", order, false);
+    }
+
+    /// `<prefix>.<field>` for every scalar top-level field of `object`, and with `nested` also
+    /// `<prefix>.<field>.<sub>` for the scalars of its object fields (a plan's
+    /// `_plan.order.number`).
+    pub fn set_fields(&mut self, prefix: &str, object: &Value, nested: bool) {
+        let Some(object) = object.as_object() else {
+            return;
+        };
+        for (key, value) in object {
+            match (scalar_text(value), value) {
+                (Some(text), _) => {
+                    self.0.insert(format!("{prefix}.{key}"), text);
+                }
+                (None, Value::Object(_)) if nested => {
+                    self.set_fields(&format!("{prefix}.{key}"), value, false);
+                }
+                _ => {}
             }
         }
     }
@@ -123,6 +131,18 @@ impl Attributes {
     pub fn order_exists(&self) -> bool {
         self.get("order_exists")
             .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
+    }
+}
+
+/// A scalar as an attribute's text; `None` for lists and objects. `null` is kept as an empty
+/// string (absent in NiFi, but readable).
+fn scalar_text(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        Value::Null => Some(String::new()),
+        Value::Array(_) | Value::Object(_) => None,
     }
 }
 

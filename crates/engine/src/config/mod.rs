@@ -12,6 +12,7 @@ pub mod error;
 pub mod load;
 pub mod logins;
 pub mod order;
+pub mod order_cancel;
 pub mod order_status;
 
 use std::time::Duration;
@@ -21,6 +22,7 @@ use serde::{Deserialize, Serialize};
 pub use codes::StatusCodes;
 pub use error::FlowError;
 pub use order::OrderFlowConfig;
+pub use order_cancel::OrderCancelFlowConfig;
 pub use order_status::OrderStatusFlowConfig;
 
 /// What kind of flow a definition describes.

@@ -2,6 +2,7 @@
 //! [`load_flow`], which reads any flow directory.
 
 pub mod order;
+pub mod order_cancel;
 pub mod order_status;
 
 use std::path::Path;
@@ -12,6 +13,7 @@ use crate::config::FlowKind;
 use crate::config::error::FlowErrors;
 use crate::config::load::{self, LoadOptions};
 use order::OrderFlow;
+use order_cancel::OrderCancelFlow;
 use order_status::OrderStatusFlow;
 
 /// A loaded flow of any kind (boxed: a compiled flow is a few kilobytes).
@@ -21,6 +23,8 @@ pub enum Flow {
     Order(Box<OrderFlow>),
     /// An Order Status Flow.
     OrderStatus(Box<OrderStatusFlow>),
+    /// An Order Cancel Flow.
+    OrderCancel(Box<OrderCancelFlow>),
 }
 
 impl Flow {
@@ -29,6 +33,7 @@ impl Flow {
         match self {
             Flow::Order(flow) => &flow.id,
             Flow::OrderStatus(flow) => &flow.id,
+            Flow::OrderCancel(flow) => &flow.id,
         }
     }
 
@@ -37,6 +42,7 @@ impl Flow {
         match self {
             Flow::Order(flow) => &flow.config.name,
             Flow::OrderStatus(flow) => &flow.config.name,
+            Flow::OrderCancel(flow) => &flow.config.name,
         }
     }
 
@@ -45,6 +51,7 @@ impl Flow {
         match self {
             Flow::Order(_) => FlowKind::Order,
             Flow::OrderStatus(_) => FlowKind::OrderStatus,
+            Flow::OrderCancel(_) => FlowKind::OrderCancel,
         }
     }
 }
@@ -62,10 +69,8 @@ pub async fn load_flow(
         FlowKind::OrderStatus => order_status::load_order_status_flow(dir, options, scripts)
             .await
             .map(|flow| Flow::OrderStatus(Box::new(flow))),
-        FlowKind::OrderCancel => Err(FlowErrors(vec![crate::config::error::FlowError::new(
-            dir.join(load::FLOW_FILE),
-            "type",
-            "the Order Cancel Flow is not available yet",
-        )])),
+        FlowKind::OrderCancel => order_cancel::load_order_cancel_flow(dir, options, scripts)
+            .await
+            .map(|flow| Flow::OrderCancel(Box::new(flow))),
     }
 }
