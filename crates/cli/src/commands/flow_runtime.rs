@@ -117,8 +117,12 @@ impl Progress for ConsoleProgress {
     }
 
     fn record(&self, report: &RecordReport) {
-        // Rows that never had an order number are named by their place (`page 2 row 3`).
-        let name = if report.key.starts_with("page ") || report.key.starts_with("row ") {
+        // Rows that never had an order number are named by their place (`page 2 row 3`),
+        // cancellation plans by their key (`plan:12`).
+        let name = if report.key.starts_with("page ")
+            || report.key.starts_with("row ")
+            || report.key.contains(':')
+        {
             report.key.clone()
         } else {
             format!("order {}", report.key)
@@ -190,7 +194,17 @@ pub fn counts_line(c: &Counts, kind: Option<FlowKind>) -> String {
             c.in_doubt,
             c.skipped
         ),
-        _ => {
+        Some(FlowKind::OrderCancel) => format!(
+            "read {} plans, succeeded {}, rejected {}, left for later {}, failed {}, in doubt {}, skipped {}",
+            c.read,
+            c.succeeded,
+            c.outcome("rejected"),
+            c.outcome("do_nothing"),
+            c.failed,
+            c.in_doubt,
+            c.skipped
+        ),
+        None => {
             let outcomes: Vec<String> = c
                 .outcomes
                 .iter()

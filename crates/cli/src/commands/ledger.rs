@@ -29,17 +29,22 @@ pub enum LedgerCommand {
         #[arg(long)]
         all: bool,
     },
-    /// Decide what happens to one order: send it again, or treat it as done.
+    /// Decide what happens to one record: send it again, finish it without sending, or treat
+    /// it as done.
     Resolve {
         /// The flow's id (its name).
         flow: String,
-        /// The order number.
+        /// The record's ledger key (an order number, `plan:<pk>`, ...).
         order: String,
-        /// The ERP does not have it: the next run sends it again.
-        #[arg(long, conflicts_with = "done", required_unless_present = "done")]
+        /// The target does not have it: the next run sends it again.
+        #[arg(long, group = "decision", required_unless_present_any = ["done", "written"])]
         resend: bool,
-        /// The ERP has it (e.g. entered by hand): it is never sent again.
-        #[arg(long)]
+        /// The target has it (seen there by hand): the next run finishes the rest (Omnitron)
+        /// without sending it again.
+        #[arg(long, group = "decision")]
+        written: bool,
+        /// Nothing more is to be done (e.g. entered everywhere by hand): never sent again.
+        #[arg(long, group = "decision")]
         done: bool,
         /// Why, kept with the entry.
         #[arg(long)]
@@ -90,23 +95,33 @@ async fn run_async(args: LedgerArgs) -> Result<()> {
             flow,
             order,
             resend,
+            written,
             done,
             note,
         } => {
             let by = std::env::var("USER").unwrap_or_else(|_| "cli".to_string());
-            let resolution = match (resend, done) {
-                (true, false) => Resolution::Resend { by, note },
-                (false, true) => Resolution::MarkDone { by, note },
-                _ => bail!("give exactly one of --resend or --done"),
+            let resolution = match (resend, written, done) {
+                (true, false, false) => Resolution::Resend { by, note },
+                (false, false, true) => Resolution::MarkDone { by, note },
+                // Seen in the target by a person: as if the target had answered 200.
+                (false, true, false) => {
+                    if note.is_some() {
+                        bail!("--note goes with --resend or --done");
+                    }
+                    Resolution::AlreadyWritten {
+                        execution_id: format!("manual:{by}"),
+                        status_code: 200,
+                        reference: None,
+                        response: None,
+                    }
+                }
+                _ => bail!("give exactly one of --resend, --written or --done"),
             };
             if store.get_ledger_entry(&flow, &order).await?.is_none() {
                 bail!("flow {flow:?} has no ledger entry for order {order:?}");
             }
             let entry = store.resolve(&flow, &order, resolution).await?;
-            println!(
-                "order {order} of flow {flow} is now {}",
-                entry.phase.as_str()
-            );
+            println!("{order} of flow {flow} is now {}", entry.phase.as_str());
         }
     }
     Ok(())

@@ -8,6 +8,9 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use omnibridge_engine::flows::Flow;
 use omnibridge_engine::flows::order::{RunRequest, Selection, run_order_flow};
+use omnibridge_engine::flows::order_cancel::{
+    CancelSelection, run_order_cancel_flow, stored_plans,
+};
 use omnibridge_engine::flows::order_status::{
     StatusInput, StatusRunRequest, run_order_status_flow, stored_rows,
 };
@@ -100,6 +103,42 @@ async fn run_async(args: ReplayArgs) -> Result<i32> {
                     trigger,
                     selection: Selection::Numbers(numbers),
                 },
+                &progress,
+            )
+            .await
+        }
+        Flow::OrderCancel(cancel) => {
+            let records = match &execution {
+                Some(execution) => {
+                    stored_plans(engine.store.as_ref(), cancel, Some(&execution.id), None).await
+                }
+                None => stored_plans(engine.store.as_ref(), cancel, None, Some(&args.target)).await,
+            }
+            .map_err(anyhow::Error::msg)?;
+            if records.is_empty() {
+                match &execution {
+                    Some(_) => println!(
+                        "execution {} has no failed or in-doubt plans: nothing to replay",
+                        args.target
+                    ),
+                    None => bail!(
+                        "{:?} is neither an execution id nor a plan key (plan:<pk>, \
+                         transaction:<pk>) with a failed row in flow {:?}",
+                        args.target,
+                        cancel.id
+                    ),
+                }
+                return Ok(0);
+            }
+            eprintln!(
+                "replaying {} plan(s) from their stored payloads",
+                records.len()
+            );
+            run_order_cancel_flow(
+                &engine,
+                cancel,
+                trigger,
+                CancelSelection::Stored(records),
                 &progress,
             )
             .await

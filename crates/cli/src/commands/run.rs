@@ -9,6 +9,7 @@ use clap::Args;
 use omnibridge_engine::execution::{Engine, Progress, RunError, RunSummary};
 use omnibridge_engine::flows::Flow;
 use omnibridge_engine::flows::order::{RunRequest, Selection, run_order_flow};
+use omnibridge_engine::flows::order_cancel::{CancelSelection, run_order_cancel_flow};
 use omnibridge_engine::flows::order_status::{
     ReadMode, StatusInput, StatusRunRequest, run_order_status_flow,
 };
@@ -51,6 +52,7 @@ async fn run_async(args: RunArgs) -> Result<i32> {
     let schedule = match &flow {
         Flow::Order(order) => &order.config.schedule,
         Flow::OrderStatus(status) => &status.config.schedule,
+        Flow::OrderCancel(cancel) => &cancel.config.schedule,
     };
     let interval = if args.once {
         None
@@ -91,8 +93,8 @@ async fn run_async(args: RunArgs) -> Result<i32> {
     Ok(code)
 }
 
-/// One scheduled-style execution of any flow: every unsent order, or a read since
-/// `last.request`.
+/// One scheduled-style execution of any flow: every unsent order, a read since `last.request`,
+/// or the cancel task's list.
 pub async fn run_flow_once(
     engine: &Engine,
     flow: &Flow,
@@ -123,6 +125,9 @@ pub async fn run_flow_once(
                 progress,
             )
             .await
+        }
+        Flow::OrderCancel(cancel) => {
+            run_order_cancel_flow(engine, cancel, trigger, CancelSelection::Listed, progress).await
         }
     }
 }

@@ -29,7 +29,12 @@ impl FlowFixture {
         let omnitron = OmnitronSim::start(omnitron).await.unwrap();
         let erp = ErpSim::start(erp).await.unwrap();
         let dir = tempfile::tempdir().unwrap();
-        for name in ["order-flow", "order-status-flow", "order-status-push"] {
+        for name in [
+            "order-flow",
+            "order-status-flow",
+            "order-status-push",
+            "order-cancel-flow",
+        ] {
             let flow = dir.path().join(name);
             std::fs::create_dir_all(&flow).unwrap();
             for entry in std::fs::read_dir(examples().join(name)).unwrap() {
