@@ -549,6 +549,66 @@ session.transfer(ff, REL_SUCCESS)
     );
     assert_eq!(h.plan_status(again).await, "rejected");
     assert_eq!(h.plan_status(fresh).await, "approved");
+    assert_eq!(
+        rejected_count_queries(&h).await as u64,
+        summary.execution.counts.read,
+        "one count per plan"
+    );
+}
+
+/// How many times Omnitron was asked for an order's rejected plans.
+async fn rejected_count_queries(h: &CancelHarness) -> usize {
+    h.omnitron
+        .journal(JournalQuery {
+            path: Some("cancellation_plans".to_string()),
+            ..JournalQuery::default()
+        })
+        .await
+        .iter()
+        .filter(|e| e.query.contains("status=rejected"))
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_rejected_count_is_asked_only_when_the_flow_can_read_it() {
+    let h = CancelHarness::start(160, ErpConfig::default()).await;
+    let orders = h.cancellable_web_orders(2).await;
+    let first = h.cancel_order(orders[0], "cancel").await;
+    // The example's scripts and the default Custom Response Script never read it (the default
+    // only names it in a comment).
+    let flow = h.load().await;
+    assert!(!flow.reads_rejected_count);
+    let summary = h.run(&flow).await;
+    let rows = h.rows(&summary.execution.id).await;
+    assert_eq!(rows[&format!("plan:{first}")].status, RowStatus::Success);
+    assert_eq!(rejected_count_queries(&h).await, 0);
+    // A header naming it, or a script reading every attribute, needs it.
+    h.set(
+        "write",
+        "headers",
+        "{ \"X-Rejected\" = \"${rejected_count}\" }",
+    );
+    assert!(h.load().await.reads_rejected_count);
+    h.set("write", "headers", "{}");
+    h.write_file(
+        "custom_response.py",
+        r#"
+ff = session.get()
+for name, value in ff.getAttributes().items():
+    pass
+ff = session.putAttribute(ff, "relation", "continue")
+session.transfer(ff, REL_SUCCESS)
+"#,
+    );
+    h.set("custom_response", "file", "\"custom_response.py\"");
+    let flow = h.load().await;
+    assert!(flow.reads_rejected_count);
+    let second = h.cancel_order(orders[1], "cancel").await;
+    let summary = h.run(&flow).await;
+    let rows = h.rows(&summary.execution.id).await;
+    assert_eq!(rows[&format!("plan:{second}")].status, RowStatus::Success);
+    assert_eq!(summary.execution.counts.read, 1);
+    assert_eq!(rejected_count_queries(&h).await, 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -588,4 +648,46 @@ async fn omnitron_refusing_the_next_state_is_logged_in_its_words_and_finished_la
         .unwrap();
     assert_eq!(entry.phase, LedgerPhase::Accepted);
     assert_eq!(h.erp_count(plan).await, 1);
+}
+
+/// The default Custom Response Script ships as Python (the template users start from) and is
+/// decided natively when a flow keeps it: both must agree on every kind of answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_native_default_decides_as_the_shipped_default_script() {
+    use omnibridge_engine::attributes::Attributes;
+    use omnibridge_engine::cards::script::ScriptStep;
+    use omnibridge_engine::flows::order_cancel::DEFAULT_CUSTOM_RESPONSE_SCRIPT;
+    use omnibridge_engine::flows::order_cancel::plan::Relation;
+    use omnibridge_script::{PoolConfig, ScriptPool};
+
+    let pool = ScriptPool::start(PoolConfig {
+        workers: 1,
+        ..PoolConfig::default()
+    })
+    .await
+    .unwrap();
+    let script = ScriptStep::builtin("the Custom Response Script", DEFAULT_CUSTOM_RESPONSE_SCRIPT);
+    let statuses = [
+        0, 100, 199, 200, 201, 204, 299, 300, 302, 304, 399, 400, 401, 402, 403, 404, 409, 422,
+        429, 499, 500, 502, 503, 504, 599, 600,
+    ];
+    for status in statuses {
+        let mut attributes = Attributes::new();
+        attributes.set("invokehttp.status.code", status.to_string());
+        script
+            .run(
+                &pool,
+                std::time::Duration::from_secs(10),
+                br#"{"request_data": {}, "response_data": null}"#.to_vec(),
+                &mut attributes,
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            attributes.get("relation"),
+            Some(Relation::by_default(status).as_str()),
+            "HTTP {status}"
+        );
+    }
+    pool.shutdown().await;
 }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use omnibridge_http::Method;
 use omnibridge_script::ScriptPool;
 
-use super::DEFAULT_CUSTOM_RESPONSE_SCRIPT;
+use super::CustomResponse;
 use crate::cards::build::{BuildContext, given};
 use crate::cards::mapping::MappingStep;
 use crate::cards::request::RequestTemplate;
@@ -41,10 +41,13 @@ pub struct OrderCancelFlow {
     pub write: RequestTemplate,
     /// Where an order transaction's mapping code is in the ERP's answer.
     pub reference_path: Option<UserPath>,
-    /// The Custom Response Script (`None` when the setting is off).
-    pub custom_response: Option<ScriptStep>,
+    /// The Custom Response Setting.
+    pub custom_response: CustomResponse,
     /// The Post Script.
     pub post_script: Option<ScriptStep>,
+    /// Whether anything of the flow can read the `rejected_count` attribute (a script, a
+    /// property or the ERP request); counting costs one Omnitron request per plan.
+    pub reads_rejected_count: bool,
 }
 
 impl OrderCancelFlow {
@@ -104,28 +107,26 @@ pub async fn load_order_cancel_flow(
                 "custom_response.file",
                 "has no effect with custom_response.enabled = false",
             );
-            Some(None)
+            Some(CustomResponse::Off)
         }
-        (false, None) => None,
-        (true, Some(file)) => Some(
-            build_script(
-                &mut cx,
-                "custom_response",
-                "the Custom Response Script",
-                file,
-                &card.properties,
-            )
-            .await,
-        ),
-        (true, None) => Some(Some(ScriptStep::builtin(
+        (false, None) => Some(CustomResponse::Off),
+        (true, Some(file)) => build_script(
+            &mut cx,
+            "custom_response",
             "the Custom Response Script",
-            DEFAULT_CUSTOM_RESPONSE_SCRIPT,
-        ))),
+            file,
+            &card.properties,
+        )
+        .await
+        .map(CustomResponse::Script),
+        (true, None) => Some(CustomResponse::Default),
     };
     let post_script = match &config.post_script {
         Some(card) => Some(card.build(&mut cx, "post_script", "the Post Script").await),
         None => None,
     };
+    let reads_rejected_count =
+        reads_rejected_count(&config, &script, &custom_response, &post_script);
     let flow = (|| {
         Some(OrderCancelFlow {
             id: config.name.clone(),
@@ -136,12 +137,57 @@ pub async fn load_order_cancel_flow(
             mapping: given(mapping)?,
             write: write?,
             reference_path: given(reference_path)?,
-            custom_response: given(custom_response)?,
+            custom_response: custom_response?,
+            reads_rejected_count,
             post_script: given(post_script)?,
             config: config.clone(),
         })
     })();
     cx.finish(flow)
+}
+
+/// Whether a script (outside its comments), a property or the ERP request of the flow names
+/// `rejected_count`, or a script reads every attribute at once.
+fn reads_rejected_count(
+    config: &OrderCancelFlowConfig,
+    script: &Option<Option<ScriptStep>>,
+    custom_response: &Option<CustomResponse>,
+    post_script: &Option<Option<ScriptStep>>,
+) -> bool {
+    const NAME: &str = "rejected_count";
+    let custom_response = match custom_response {
+        Some(CustomResponse::Script(step)) => Some(step),
+        _ => None,
+    };
+    let scripts = [
+        script.iter().flatten().next(),
+        custom_response,
+        post_script.iter().flatten().next(),
+    ];
+    let scripts_read = scripts.into_iter().flatten().any(|step| {
+        step.script
+            .source()
+            .lines()
+            .filter(|line| !line.trim_start().starts_with('#'))
+            .any(|line| line.contains(NAME) || line.contains("getAttributes"))
+    });
+    let properties = [
+        config.script.as_ref().map(|c| &c.properties),
+        config.post_script.as_ref().map(|c| &c.properties),
+        Some(&config.custom_response.properties),
+    ];
+    let properties_read = properties
+        .into_iter()
+        .flatten()
+        .flat_map(|p| p.values())
+        .any(|v| v.contains(NAME));
+    let write = &config.write;
+    let request_reads = write.url.contains(NAME)
+        || write
+            .headers
+            .iter()
+            .any(|(k, v)| k.contains(NAME) || v.contains(NAME));
+    scripts_read || properties_read || request_reads
 }
 
 impl ReadPlansCard {

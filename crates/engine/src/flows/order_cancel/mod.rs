@@ -16,8 +16,22 @@ pub use load::{OrderCancelFlow, load_order_cancel_flow};
 pub use read::CancelRecord;
 pub use run::{CancelSelection, run_order_cancel_flow, stored_plans};
 
-/// The product's default Custom Response Script (Python, ExecuteScript style).
+/// The product's default Custom Response Script (Python, ExecuteScript style): the template a
+/// user starts their own from. A flow that keeps the default gets the same decision from
+/// [`plan::Relation::by_default`] without a round trip to a script worker.
 pub const DEFAULT_CUSTOM_RESPONSE_SCRIPT: &str = include_str!("default_custom_response.py");
+
+/// The Custom Response Setting of a flow.
+#[derive(Debug, Clone)]
+pub enum CustomResponse {
+    /// Off: a 2xx answer continues, any other is left for a later run.
+    Off,
+    /// On, with the product's default script ([`DEFAULT_CUSTOM_RESPONSE_SCRIPT`]), decided
+    /// natively ([`plan::Relation::by_default`]).
+    Default,
+    /// On, with the user's script.
+    Script(crate::cards::script::ScriptStep),
+}
 
 /// The steps a plan reaches, as row logs name them.
 pub mod steps {

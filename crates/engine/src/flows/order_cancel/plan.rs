@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 
 use super::load::OrderCancelFlow;
 use super::read::{CancelRecord, as_u64};
-use super::{outcomes, steps};
+use super::{CustomResponse, outcomes, steps};
 use crate::attributes::Attributes;
 use crate::cards::connections::Connections;
 use crate::cards::ledger::Ledger;
@@ -73,6 +73,18 @@ impl Relation {
             "auth_fail" => Self::AuthFail,
             _ => return None,
         })
+    }
+
+    /// What the product's default Custom Response Script decides for an ERP answer's status
+    /// (0: no answer): 2xx continue, 401 and 403 auth_fail, no answer or 5xx do_nothing, any
+    /// other failure.
+    pub fn by_default(status: u16) -> Self {
+        match status {
+            200..=299 => Self::Continue,
+            401 | 403 => Self::AuthFail,
+            0 | 500.. => Self::DoNothing,
+            _ => Self::Failure,
+        }
     }
 
     /// As scripts write it.
@@ -162,7 +174,7 @@ impl<'a> Trip<'_, 'a> {
         }
         self.prepare_attributes(&plan).await?;
         let body = self.body(&plan).await?;
-        let (attempt, answer, relation) = match entry.filter(|e| e.phase == LedgerPhase::Accepted) {
+        let written = match entry.filter(|e| e.phase == LedgerPhase::Accepted) {
             // The ERP took an earlier attempt: its answer decides again, nothing is re-sent.
             Some(entry) => {
                 self.report.request = Some(body.to_string());
@@ -172,20 +184,17 @@ impl<'a> Trip<'_, 'a> {
                     .attributes
                     .set("invokehttp.status.code", answer.status.to_string());
                 let relation = self.relation(&body, &answer).await?;
-                (entry.attempt, answer, relation)
+                Written {
+                    attempt: entry.attempt,
+                    answer,
+                    relation,
+                    accepted: true,
+                }
             }
             None => self.write(&body).await?,
         };
-        self.settle(
-            plan_pk,
-            transaction,
-            &plan,
-            &body,
-            attempt,
-            answer,
-            relation,
-        )
-        .await
+        self.settle(plan_pk, transaction, &plan, &body, written)
+            .await
     }
 
     /// The plan: its detail, read now (a listed plan or a transaction's), or as stored.
@@ -268,7 +277,7 @@ impl<'a> Trip<'_, 'a> {
             .get("order")
             .and_then(|o| o.get("pk").and_then(as_u64).or_else(|| as_u64(o)));
         let rejected = match order {
-            Some(order) => {
+            Some(order) if self.flow().reads_rejected_count => {
                 let answer = cx
                     .connections
                     .omnitron
@@ -283,7 +292,8 @@ impl<'a> Trip<'_, 'a> {
                     })?;
                 answer.get("count").and_then(as_u64).unwrap_or(0)
             }
-            None => 0,
+            Some(_) if !self.flow().reads_rejected_count => return Ok(()),
+            _ => 0,
         };
         self.report
             .attributes
@@ -315,7 +325,7 @@ impl<'a> Trip<'_, 'a> {
 
     /// Write Data to ERP under the ledger, and the relation of its answer; an `auth_fail` logs
     /// in again and sends once more.
-    async fn write(&mut self, body: &Value) -> Result<(u32, Answer, Relation), Stop> {
+    async fn write(&mut self, body: &Value) -> Result<Written, Stop> {
         let bytes = serde_json::to_vec(body).map_err(|e| Stop::failed(e.to_string()))?;
         self.report.request = Some(String::from_utf8_lossy(&bytes).into_owned());
         let mut renewed = false;
@@ -350,14 +360,15 @@ impl<'a> Trip<'_, 'a> {
                 }
             };
             let accepted = (200..300).contains(&answer.status);
-            self.result(
-                intent.attempt,
-                answer.status,
-                accepted,
-                self.report.response.clone(),
-                None,
-            )
-            .await?;
+            let recorded = self
+                .result(
+                    intent.attempt,
+                    answer.status,
+                    accepted,
+                    self.report.response.clone(),
+                    None,
+                )
+                .await?;
             self.report.step = steps::CUSTOM_RESPONSE;
             let relation = self.relation(body, &answer).await?;
             if relation == Relation::AuthFail && !renewed {
@@ -381,7 +392,12 @@ impl<'a> Trip<'_, 'a> {
                     .set("log.relation.first", "auth_fail");
                 continue;
             }
-            return Ok((intent.attempt, answer, relation));
+            return Ok(Written {
+                attempt: intent.attempt,
+                answer,
+                relation,
+                accepted: recorded.phase == LedgerPhase::Accepted,
+            });
         }
     }
 
@@ -389,12 +405,23 @@ impl<'a> Trip<'_, 'a> {
     /// 2xx continues and anything else is left for a later run.
     async fn relation(&mut self, request: &Value, answer: &Answer) -> Result<Relation, Stop> {
         let flow = self.flow();
-        let Some(script) = &flow.custom_response else {
-            return Ok(if (200..300).contains(&answer.status) {
-                Relation::Continue
-            } else {
-                Relation::DoNothing
-            });
+        let script = match &flow.custom_response {
+            CustomResponse::Off => {
+                return Ok(if (200..300).contains(&answer.status) {
+                    Relation::Continue
+                } else {
+                    Relation::DoNothing
+                });
+            }
+            CustomResponse::Default => {
+                let relation = Relation::by_default(answer.status);
+                self.report.attributes.set("relation", relation.as_str());
+                self.report
+                    .attributes
+                    .set("log.relation", relation.as_str());
+                return Ok(relation);
+            }
+            CustomResponse::Script(script) => script,
         };
         self.report.attributes.remove("relation");
         let input = json!({"request_data": request, "response_data": answer.body});
@@ -429,25 +456,24 @@ impl<'a> Trip<'_, 'a> {
     }
 
     /// What the relation means for the plan, in Omnitron and in the ledger.
-    #[allow(clippy::too_many_arguments)]
     async fn settle(
         &mut self,
         plan_pk: u64,
         transaction: Option<u64>,
         plan: &Value,
         request: &Value,
-        attempt: u32,
-        answer: Answer,
-        relation: Relation,
+        written: Written,
     ) -> Result<Done, Stop> {
+        let Written {
+            attempt,
+            answer,
+            relation,
+            accepted,
+        } = written;
         let status = self.flow().cancel_status();
         match relation {
             Relation::Continue => {
-                let entry = self.cx.ledger().entry(&self.key).await?;
-                if entry
-                    .as_ref()
-                    .is_some_and(|e| e.phase != LedgerPhase::Accepted)
-                {
+                if !accepted {
                     // The script took an answer that was not a 2xx: the ERP has the plan.
                     self.cx
                         .ledger()
@@ -686,6 +712,15 @@ impl<'a> Trip<'_, 'a> {
             .await?;
         Ok(())
     }
+}
+
+/// A write to the ERP (or an accepted earlier one) and what its answer decided.
+struct Written {
+    attempt: u32,
+    answer: Answer,
+    relation: Relation,
+    /// Whether the ledger records the write as accepted.
+    accepted: bool,
 }
 
 /// The ERP's answer, or why there was none.

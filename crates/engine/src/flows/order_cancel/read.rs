@@ -5,6 +5,7 @@
 //! plans as the pages shift. A plan's detail is read when it is processed.
 
 use chrono::{DateTime, SecondsFormat, Utc};
+use futures::StreamExt;
 use omnibridge_omnitron::{OmnitronClient, results_of};
 use serde_json::Value;
 
@@ -94,43 +95,81 @@ pub async fn list(
     query.append_pair("sort", "id");
     query.append_pair("limit", &read.page_size.to_string());
     let base = format!("{path}?{}", query.finish());
+    let what = path.trim_end_matches('/');
+    let fetch = |page: u32| {
+        let url = format!("{base}&page={page}");
+        async move {
+            omnitron
+                .get(&url)
+                .await
+                .map_err(|e| format!("Get Data From Omnitron failed on page {page} of {what}: {e}"))
+        }
+    };
     let mut listing = Listing::default();
-    let mut page = 1u32;
-    loop {
-        let body = omnitron
-            .get(&format!("{base}&page={page}"))
-            .await
-            .map_err(|e| {
-                format!(
-                    "Get Data From Omnitron failed on page {page} of {}: {e}",
-                    path.trim_end_matches('/')
-                )
-            })?;
-        listing.pages = page;
-        let rows = results_of(&body).cloned().unwrap_or_default();
-        for row in &rows {
-            let Some(pk) = row.get("pk").and_then(as_u64) else {
-                tracing::warn!("a listed object without a pk was skipped: {row}");
-                continue;
-            };
-            if listing.records.len() >= read.max_plans {
+    let first = fetch(1).await?;
+    if !take_page(&mut listing, flow, 1, &first) {
+        return Ok(listing);
+    }
+    let mut page = 2u32;
+    // With the total known, the other pages are read a few at a time: nothing moves a plan out
+    // of the list before the whole list is read, so the pages cannot shift under the reads.
+    if let Some(count) = first.get("count").and_then(as_u64) {
+        let wanted = usize::try_from(count)
+            .unwrap_or(usize::MAX)
+            .min(read.max_plans) as u64;
+        let page_size = read.page_size.max(1) as u64;
+        let last = u32::try_from(wanted.div_ceil(page_size)).unwrap_or(u32::MAX);
+        let mut pages = futures::stream::iter(2..=last)
+            .map(fetch)
+            .buffered(LIST_READS_AT_ONCE);
+        while let Some(body) = pages.next().await {
+            let body = body?;
+            if !take_page(&mut listing, flow, page, &body) {
                 return Ok(listing);
             }
-            listing.records.push(match read.cancel_status {
-                CancelStatus::OrderTransaction => CancelRecord::Transaction {
-                    pk,
-                    plan: row.get("related_cancellation_plan").and_then(as_u64),
-                },
-                _ => CancelRecord::Plan { pk },
-            });
+            page += 1;
         }
-        let more = body.get("next").is_some_and(|n| !n.is_null()) && !rows.is_empty();
-        if !more {
-            listing.complete = true;
+    }
+    // Pages the count did not announce (plans added meanwhile, or no count at all).
+    loop {
+        let body = fetch(page).await?;
+        if !take_page(&mut listing, flow, page, &body) {
             return Ok(listing);
         }
         page += 1;
     }
+}
+
+/// List pages read at once once the list's total is known.
+const LIST_READS_AT_ONCE: usize = 4;
+
+/// Adds one page's records; false when the list ends here (`complete` says whether it ended or
+/// `max_plans` cut it).
+fn take_page(listing: &mut Listing, flow: &OrderCancelFlow, page: u32, body: &Value) -> bool {
+    let read = &flow.config.read;
+    listing.pages = page;
+    let rows = results_of(body).map(Vec::as_slice).unwrap_or_default();
+    for row in rows {
+        let Some(pk) = row.get("pk").and_then(as_u64) else {
+            tracing::warn!("a listed object without a pk was skipped: {row}");
+            continue;
+        };
+        if listing.records.len() >= read.max_plans {
+            return false;
+        }
+        listing.records.push(match read.cancel_status {
+            CancelStatus::OrderTransaction => CancelRecord::Transaction {
+                pk,
+                plan: row.get("related_cancellation_plan").and_then(as_u64),
+            },
+            _ => CancelRecord::Plan { pk },
+        });
+    }
+    let more = body.get("next").is_some_and(|n| !n.is_null()) && !rows.is_empty();
+    if !more {
+        listing.complete = true;
+    }
+    more
 }
 
 /// A pk written as a number or as text.
