@@ -5,7 +5,9 @@
 //! twice. Then the ERP invoices and ships them: the inbound Order Status Flow reads the changes
 //! (the seeds' dynamic URL) and writes them to Omnitron, one row log per order, with Omnitron's
 //! own words for a row it refuses; the ERP pushes more rows to the outbound flow, and a row that
-//! met an Omnitron outage is replayed from its stored payload.
+//! met an Omnitron outage is replayed from its stored payload. Last, customers' waiting
+//! cancellations go to the ERP: the Custom Response Script's relation approves, rejects or
+//! leaves each plan, and a plan left while the ERP was down is taken by the next run.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -17,11 +19,15 @@ use omnibridge_engine::config::FlowKind;
 use omnibridge_engine::execution::{Engine, RunSummary};
 use omnibridge_engine::flows::Flow;
 use omnibridge_engine::flows::order::{OrderFlow, RunRequest, Selection, run_order_flow};
+use omnibridge_engine::flows::order_cancel::{
+    CancelSelection, OrderCancelFlow, run_order_cancel_flow,
+};
 use omnibridge_engine::flows::order_status::{
     OrderStatusFlow, ReadMode, StatusInput, StatusRunRequest, TriggerParams, push,
     run_order_status_flow, stored_rows,
 };
-use omnibridge_sim::erp::scenario::{Pagination, StatusFeed};
+use omnibridge_sim::data::generator::CHANNELS;
+use omnibridge_sim::erp::scenario::{CancelMode, Pagination, StatusFeed};
 use omnibridge_sim::erp::state::StatusRow;
 use omnibridge_sim::erp::{CreateMode, QueryMode};
 use omnibridge_sim::{ErpConfig, ErpSim, FaultAction, FaultRule, OmnitronConfig, OmnitronSim};
@@ -48,8 +54,8 @@ pub struct DemoArgs {
     /// The demo's own store (recreated at every demo).
     #[arg(long, default_value = ".omnibridge/demo.db")]
     pub database_file: PathBuf,
-    /// The examples directory (holding logins.toml, order-flow/, order-status-flow/ and
-    /// order-status-push/).
+    /// The examples directory (holding logins.toml, order-flow/, order-status-flow/,
+    /// order-status-push/ and order-cancel-flow/).
     #[arg(long)]
     pub examples: Option<PathBuf>,
     /// Keep the simulators running afterwards, until Ctrl-C.
@@ -155,6 +161,9 @@ async fn run_async(args: DemoArgs) -> Result<()> {
     };
     let Flow::OrderStatus(push_flow) = load("order-status-push").await? else {
         bail!("examples/order-status-push is not an Order Status Flow");
+    };
+    let Flow::OrderCancel(cancel_flow) = load("order-cancel-flow").await? else {
+        bail!("examples/order-cancel-flow is not an Order Cancel Flow");
     };
 
     // Two orders meet a bad moment at the ERP.
@@ -399,6 +408,8 @@ async fn run_async(args: DemoArgs) -> Result<()> {
         "   the CRM heard about {} orders (Post Script)",
         erp.state().await.notifications.len()
     );
+    cancel_story(&engine, &cancel_flow, &omnitron, &erp).await?;
+
     let me = std::env::current_exe()
         .map(|p| p.display().to_string())
         .unwrap_or_else(|_| "omnibridge".to_string());
@@ -425,6 +436,118 @@ async fn order_run(
     let summary =
         run_order_flow(engine, flow, RunRequest { trigger, selection }, &progress).await?;
     print_summary(&summary, FlowKind::Order);
+    Ok(summary)
+}
+
+/// Sections 6 and 7: waiting web plans meet a refusing, an unavailable and a re-login ERP.
+async fn cancel_story(
+    engine: &Engine,
+    flow: &OrderCancelFlow,
+    omnitron: &omnibridge_sim::OmnitronHandle,
+    erp: &omnibridge_sim::ErpHandle,
+) -> Result<()> {
+    let web: Vec<u64> = CHANNELS
+        .iter()
+        .filter(|(_, _, kind)| *kind == "web")
+        .map(|(pk, _, _)| *pk)
+        .collect();
+    // Three customers cancel on the web shop (through Omnitron's API, as the shop does).
+    let state = omnitron.state().await;
+    let planned: Vec<u64> = state.cancellation_plans.iter().map(|p| p.order).collect();
+    let cancellable: Vec<u64> = state
+        .orders
+        .iter()
+        .filter(|o| web.contains(&o.channel) && !planned.contains(&o.pk))
+        .filter(|o| o.cancel_status.is_none() && !o.items.is_empty())
+        .filter(|o| o.items.iter().all(|i| i.status.as_str() < "500"))
+        .map(|o| o.pk)
+        .take(3)
+        .collect();
+    for order in cancellable {
+        customer_cancels(omnitron, order).await?;
+    }
+    let state = omnitron.state().await;
+    let waiting: Vec<(u64, String, String)> = state
+        .cancellation_plans
+        .iter()
+        .filter(|p| p.status == "waiting")
+        .filter_map(|p| {
+            let order = state.order_by_pk(p.order)?;
+            web.contains(&order.channel)
+                .then(|| (p.pk, p.plan_type.clone(), order.number.clone()))
+        })
+        .collect();
+    if waiting.len() < 3 {
+        bail!("the generated data has fewer than 3 web orders to cancel; try more --orders");
+    }
+    let (refused, unavailable, relogin) = (waiting[0].0, waiting[1].0, waiting[2].0);
+    erp.set_cancellation_mode(refused, CancelMode::Reject { status: 400 })
+        .await;
+    erp.set_cancellation_mode(unavailable, CancelMode::RetryLater { status: 503 })
+        .await;
+    erp.set_cancellation_mode(relogin, CancelMode::Auth { status: 401 })
+        .await;
+    println!(
+        "\n== 6. Order Cancel Flow: {} waiting web cancellations and refunds go to the ERP",
+        waiting.len()
+    );
+    println!("   (the ERP refuses plan {refused} with a 400, answers 503 for plan {unavailable},");
+    println!("    and refuses the login token once on plan {relogin})");
+    let first = cancel_run(engine, flow, Trigger::Scheduled).await?;
+    show_failures(engine, &first).await?;
+
+    println!("\n== 7. the ERP recovers; the next scheduled run takes the plan it left");
+    erp.set_cancellation_mode(unavailable, CancelMode::Ok).await;
+    cancel_run(engine, flow, Trigger::Scheduled).await?;
+
+    let state = omnitron.state().await;
+    let erp_state = erp.state().await;
+    for (pk, plan_type, number) in &waiting {
+        let status = state.plan(*pk).map_or("?", |p| p.status.as_str());
+        let (asked, took) = erp_state
+            .cancellation(&pk.to_string())
+            .map_or((0, 0), |c| (c.count, c.accepted));
+        println!(
+            "   plan {pk} ({plan_type} of order {number}): {status} in Omnitron; the ERP was asked \
+             {asked} time(s) and took it {took} time(s)"
+        );
+    }
+    Ok(())
+}
+
+/// A customer cancels a whole order: Omnitron opens a waiting cancellation plan.
+async fn customer_cancels(omnitron: &omnibridge_sim::OmnitronHandle, order: u64) -> Result<()> {
+    let client = reqwest::Client::new();
+    let api = omnitron.base_url();
+    let login: Value = client
+        .post(format!("{api}/api/v1/auth/login/"))
+        .json(&json!({"username": omnitron.username(), "password": omnitron.password()}))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    let token = login["key"].as_str().unwrap_or_default();
+    client
+        .post(format!("{api}/api/v1/orders/{order}/cancel/"))
+        .header("Authorization", format!("Token {token}"))
+        .json(&json!({"plan_type": "cancel"}))
+        .send()
+        .await?
+        .error_for_status()
+        .with_context(|| format!("Omnitron did not open a cancellation plan for order {order}"))?;
+    Ok(())
+}
+
+async fn cancel_run(
+    engine: &Engine,
+    flow: &OrderCancelFlow,
+    trigger: Trigger,
+) -> Result<RunSummary> {
+    let progress = ConsoleProgress::new(true);
+    let summary =
+        run_order_cancel_flow(engine, flow, trigger, CancelSelection::Listed, &progress).await?;
+    print_summary(&summary, FlowKind::OrderCancel);
     Ok(summary)
 }
 
