@@ -691,3 +691,53 @@ async fn the_native_default_decides_as_the_shipped_default_script() {
     }
     pool.shutdown().await;
 }
+
+/// The Cancellation API URL and headers are NiFi EL over the plan's attributes, sent with the
+/// configured method.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cancellation_url_and_headers_use_the_plans_attributes_and_the_method() {
+    let h = CancelHarness::start(160, ErpConfig::default()).await;
+    let (cancels, _) = web_plans(&h, 1, 0).await;
+    let plan = cancels[0];
+    h.erp
+        .update_scenario(|s| s.cancellation_method = "PUT".to_string())
+        .await;
+    h.set(
+        "write",
+        "url",
+        "\"${env:ERP_URL}/cancellations?plan=${_plan.pk}&order=${_plan.order.number:urlEncode()}&type=${_plan.plan_type:toUpper()}\"",
+    );
+    h.set("write", "method", "\"PUT\"");
+    h.set(
+        "write",
+        "headers",
+        "{ \"X-Channel\" = \"${channel_type}\", \"X-Plan\" = \"${_plan.pk}\" }",
+    );
+    let flow = h.load().await;
+    h.erp.clear_journal().await;
+    let summary = h.run(&flow).await;
+    let rows = h.rows(&summary.execution.id).await;
+    assert_eq!(rows[&format!("plan:{plan}")].status, RowStatus::Success);
+    assert_eq!(h.plan_status(plan).await, "approved");
+    let journal = h
+        .erp
+        .journal(JournalQuery {
+            path: Some("cancellations".to_string()),
+            ..JournalQuery::default()
+        })
+        .await;
+    let sent = journal
+        .iter()
+        .find(|e| e.query.contains(&format!("plan={plan}&")))
+        .unwrap_or_else(|| panic!("no request for plan {plan}: {journal:?}"));
+    assert_eq!(sent.method, "PUT");
+    let number = &sent.body["order_number"];
+    assert!(
+        sent.query
+            .ends_with(&format!("&order={}&type=CANCEL", number.as_str().unwrap())),
+        "{}",
+        sent.query
+    );
+    assert_eq!(sent.headers["x-channel"], "web");
+    assert_eq!(sent.headers["x-plan"], plan.to_string());
+}
