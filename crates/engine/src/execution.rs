@@ -21,8 +21,8 @@ use futures::StreamExt;
 use omnibridge_script::ScriptPool;
 use omnibridge_store::{
     Clock, Completed, Completion, Counts, Execution, ExecutionStatus, FinishExecution,
-    FinishedRecord, LeaseOutcome, NewExecution, NewRowLog, RowStatus, Step, Store, StoreError,
-    SystemClock, Trigger, WriteResult,
+    FinishedRecord, LeaseOutcome, NewExecution, NewRowLog, RowLog, RowLogQuery, RowStatus, Step,
+    Store, StoreError, SystemClock, Trigger, WriteResult,
 };
 use serde_json::Value;
 
@@ -559,6 +559,47 @@ impl<'e> ExecutionScope<'e> {
             duration: self.started.elapsed(),
         })
     }
+}
+
+/// Most row logs one replay takes.
+pub const MAX_REPLAYED_RECORDS: u32 = 1000;
+
+/// What a replay starts from: the failed and in-doubt row logs of `execution_id` (or of
+/// `record_key` across the flow's executions), oldest first, each with the payload kept with it.
+/// A row log without a payload cannot be replayed; it is left out with a warning.
+pub async fn stored_payloads(
+    store: &dyn Store,
+    flow_id: &str,
+    execution_id: Option<&str>,
+    record_key: Option<&str>,
+) -> Result<Vec<(RowLog, String)>, String> {
+    let page = store
+        .list_row_logs(&RowLogQuery {
+            execution_id: execution_id.map(str::to_string),
+            flow_id: Some(flow_id.to_string()),
+            record_key: record_key.map(str::to_string),
+            statuses: vec![RowStatus::Failed, RowStatus::InDoubt],
+            limit: MAX_REPLAYED_RECORDS,
+            offset: 0,
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut stored = Vec::with_capacity(page.items.len());
+    // The store lists newest first.
+    for log in page.items.into_iter().rev() {
+        if !log.has_payload {
+            tracing::warn!(record = %log.record_key, "a failed record has no stored payload; it cannot be replayed");
+            continue;
+        }
+        if let Some(text) = store
+            .row_log_payload(log.id)
+            .await
+            .map_err(|e| e.to_string())?
+        {
+            stored.push((log, text));
+        }
+    }
+    Ok(stored)
 }
 
 async fn release(engine: &Engine, lease_key: &str, flow_id: &str) {

@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use omnibridge_engine::config::load::LoadOptions;
@@ -11,15 +11,15 @@ use omnibridge_engine::execution::{Engine, NoProgress, RunSummary};
 use omnibridge_engine::flows::order_cancel::{
     CancelSelection, OrderCancelFlow, load_order_cancel_flow, run_order_cancel_flow, stored_plans,
 };
-use omnibridge_script::{PoolConfig, ScriptPool};
 use omnibridge_sim::omnitron::OmnitronState;
-use omnibridge_sim::{ErpConfig, ErpHandle, ErpSim, OmnitronConfig, OmnitronHandle, OmnitronSim};
-use omnibridge_store::{RowLog, RowLogQuery, Store, StoreOptions, Trigger};
+use omnibridge_sim::{ErpConfig, ErpHandle, OmnitronConfig, OmnitronHandle};
+use omnibridge_store::{RowLog, RowLogQuery, Store, Trigger};
 use tempfile::TempDir;
 
-pub fn examples() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples")
-}
+#[path = "../sim_env/mod.rs"]
+mod sim_env;
+
+use sim_env::SimEnv;
 
 /// Channel pk → channel type, as the simulator generates them.
 pub const CHANNELS: [(u64, &str); 4] =
@@ -44,44 +44,19 @@ pub struct CancelHarness {
 impl CancelHarness {
     /// Simulators with `orders` orders and the example flow in a temporary directory.
     pub async fn start(orders: usize, erp: ErpConfig) -> CancelHarness {
-        let omnitron = OmnitronSim::start(OmnitronConfig::default().orders(orders).seed(17))
-            .await
-            .unwrap();
-        let erp = ErpSim::start(erp).await.unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let flow = dir.path().join("order-cancel-flow");
-        std::fs::create_dir_all(&flow).unwrap();
-        for entry in std::fs::read_dir(examples().join("order-cancel-flow")).unwrap() {
-            let entry = entry.unwrap();
-            std::fs::copy(entry.path(), flow.join(entry.file_name())).unwrap();
-        }
-        std::fs::copy(
-            examples().join("logins.toml"),
-            dir.path().join("logins.toml"),
+        let SimEnv {
+            omnitron,
+            erp,
+            dir,
+            store,
+            engine,
+            env,
+        } = SimEnv::start(
+            OmnitronConfig::default().orders(orders).seed(17),
+            erp,
+            &["order-cancel-flow"],
         )
-        .unwrap();
-        let store = omnibridge_store::open(
-            &format!("sqlite://{}", dir.path().join("omnibridge.db").display()),
-            StoreOptions::default(),
-        )
-        .await
-        .unwrap();
-        let scripts = ScriptPool::start(PoolConfig {
-            workers: 2,
-            ..PoolConfig::default()
-        })
-        .await
-        .unwrap();
-        let engine = Engine {
-            node: "test-node".to_string(),
-            ..Engine::new(store.clone(), scripts)
-        };
-        let mut env = BTreeMap::new();
-        env.insert(
-            "OMNITRON_URL".to_string(),
-            format!("{}/", omnitron.base_url()),
-        );
-        env.insert("ERP_URL".to_string(), erp.base_url());
+        .await;
         CancelHarness {
             omnitron,
             erp,

@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use omnibridge_engine::config::load::LoadOptions;
@@ -13,19 +13,19 @@ use omnibridge_engine::flows::order_status::{
     load_order_status_flow, run_order_status_flow,
 };
 use omnibridge_engine::{Clock, ManualClock};
-use omnibridge_script::{PoolConfig, ScriptPool};
 use omnibridge_sim::erp::state::StatusRow;
 use omnibridge_sim::{
-    ErpConfig, ErpHandle, ErpSim, JournalEntry, JournalQuery, OmnitronConfig, OmnitronHandle,
-    OmnitronSim,
+    ErpConfig, ErpHandle, JournalEntry, JournalQuery, OmnitronConfig, OmnitronHandle,
 };
-use omnibridge_store::{RowLog, RowLogQuery, Store, StoreOptions, Trigger};
+use omnibridge_store::{RowLog, RowLogQuery, Store, Trigger};
 use serde_json::{Value, json};
 use tempfile::TempDir;
 
-pub fn examples() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples")
-}
+#[path = "../sim_env/mod.rs"]
+mod sim_env;
+
+use sim_env::SimEnv;
+pub use sim_env::examples;
 
 /// The mapping of the simulator's paged JSON feed (`{"results": [...]}`) to Omnitron's rows.
 pub const RESULTS_MAPPING: &str = r#"[{"operation": "shift", "spec": {"results": {"*": {
@@ -57,49 +57,22 @@ impl StatusHarness {
         erp: ErpConfig,
         clock: Option<Arc<ManualClock>>,
     ) -> StatusHarness {
-        let omnitron = OmnitronSim::start(OmnitronConfig::default().orders(orders).seed(13))
-            .await
-            .unwrap();
-        let erp = ErpSim::start(erp).await.unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        for name in ["order-status-flow", "order-status-push"] {
-            let to = dir.path().join(name);
-            std::fs::create_dir_all(&to).unwrap();
-            for entry in std::fs::read_dir(examples().join(name)).unwrap() {
-                let entry = entry.unwrap();
-                std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
-            }
-        }
-        std::fs::copy(
-            examples().join("logins.toml"),
-            dir.path().join("logins.toml"),
+        let SimEnv {
+            omnitron,
+            erp,
+            dir,
+            store,
+            mut engine,
+            env,
+        } = SimEnv::start(
+            OmnitronConfig::default().orders(orders).seed(13),
+            erp,
+            &["order-status-flow", "order-status-push"],
         )
-        .unwrap();
-        let store = omnibridge_store::open(
-            &format!("sqlite://{}", dir.path().join("omnibridge.db").display()),
-            StoreOptions::default(),
-        )
-        .await
-        .unwrap();
-        let scripts = ScriptPool::start(PoolConfig {
-            workers: 2,
-            ..PoolConfig::default()
-        })
-        .await
-        .unwrap();
-        let mut engine = Engine {
-            node: "test-node".to_string(),
-            ..Engine::new(store.clone(), scripts)
-        };
+        .await;
         if let Some(clock) = clock {
             engine = engine.with_clock(clock as Arc<dyn Clock>);
         }
-        let mut env = BTreeMap::new();
-        env.insert(
-            "OMNITRON_URL".to_string(),
-            format!("{}/", omnitron.base_url()),
-        );
-        env.insert("ERP_URL".to_string(), erp.base_url());
         StatusHarness {
             omnitron,
             erp,

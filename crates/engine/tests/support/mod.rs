@@ -2,7 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use omnibridge_engine::config::load::LoadOptions;
@@ -10,17 +10,21 @@ use omnibridge_engine::execution::{Engine, NoProgress, RunSummary};
 use omnibridge_engine::flows::order::{
     OrderFlow, RunRequest, Selection, load_order_flow, run_order_flow,
 };
-use omnibridge_script::{PoolConfig, ScriptPool};
 use omnibridge_sim::omnitron::OmnitronState;
-use omnibridge_sim::{ErpConfig, ErpHandle, ErpSim, OmnitronConfig, OmnitronHandle, OmnitronSim};
-use omnibridge_store::{Store, StoreOptions, Trigger};
+use omnibridge_sim::{ErpConfig, ErpHandle, OmnitronConfig, OmnitronHandle};
+use omnibridge_store::{Store, Trigger};
 use tempfile::TempDir;
 
 /// The statuses the Order Flow reads.
 pub const READ_STATUSES: [&str; 6] = ["400", "450", "500", "510", "540", "550"];
 
+#[path = "../sim_env/mod.rs"]
+mod sim_env;
+
+use sim_env::SimEnv;
+
 pub fn example_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples")
+    sim_env::examples()
 }
 
 pub struct Harness {
@@ -39,47 +43,20 @@ impl Harness {
     }
 
     pub async fn start_with(omnitron: OmnitronConfig, erp: ErpConfig) -> Harness {
-        let omnitron = OmnitronSim::start(omnitron).await.unwrap();
-        let erp = ErpSim::start(erp).await.unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let flow_dir = dir.path().join("order-flow");
-        std::fs::create_dir_all(&flow_dir).unwrap();
-        for entry in std::fs::read_dir(example_dir().join("order-flow")).unwrap() {
-            let entry = entry.unwrap();
-            std::fs::copy(entry.path(), flow_dir.join(entry.file_name())).unwrap();
-        }
-        std::fs::copy(
-            example_dir().join("logins.toml"),
-            dir.path().join("logins.toml"),
-        )
-        .unwrap();
-        let store = omnibridge_store::open(
-            &format!("sqlite://{}", dir.path().join("omnibridge.db").display()),
-            StoreOptions::default(),
-        )
-        .await
-        .unwrap();
-        let scripts = ScriptPool::start(PoolConfig {
-            workers: 2,
-            ..PoolConfig::default()
-        })
-        .await
-        .unwrap();
-        let mut env = BTreeMap::new();
-        env.insert(
-            "OMNITRON_URL".to_string(),
-            format!("{}/", omnitron.base_url()),
-        );
-        env.insert("ERP_URL".to_string(), erp.base_url());
-        Harness {
-            engine: Engine {
-                node: "test-node".to_string(),
-                ..Engine::new(store.clone(), scripts)
-            },
+        let SimEnv {
             omnitron,
             erp,
             dir,
             store,
+            engine,
+            env,
+        } = SimEnv::start(omnitron, erp, &["order-flow"]).await;
+        Harness {
+            omnitron,
+            erp,
+            dir,
+            store,
+            engine,
             env,
         }
     }

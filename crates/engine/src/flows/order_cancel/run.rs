@@ -1,7 +1,7 @@
 //! One execution of an Order Cancel Flow: log in, read the task's list (a moving window for the
 //! completed task), and run each plan through [`process_plan`] on the shared runtime.
 
-use omnibridge_store::{RowLogQuery, RowStatus, Store, Trigger};
+use omnibridge_store::{Store, Trigger};
 use serde_json::{Value, json};
 
 use super::load::OrderCancelFlow;
@@ -11,7 +11,7 @@ use crate::cards::connections::Connections;
 use crate::config::order_cancel::CancelStatus;
 use crate::execution::{
     Driver, Engine, ExecutionScope, ExecutionSpec, Feed, Progress, RecordReport, RunError,
-    RunSummary,
+    RunSummary, stored_payloads,
 };
 
 /// The flow state key of the completed task's window start (its last complete read).
@@ -53,31 +53,14 @@ pub async fn stored_plans(
     execution_id: Option<&str>,
     record_key: Option<&str>,
 ) -> Result<Vec<CancelRecord>, String> {
-    let page = store
-        .list_row_logs(&RowLogQuery {
-            execution_id: execution_id.map(str::to_string),
-            flow_id: Some(flow.id.clone()),
-            record_key: record_key.map(str::to_string),
-            statuses: vec![RowStatus::Failed, RowStatus::InDoubt],
-            limit: 1000,
-            offset: 0,
-        })
-        .await
-        .map_err(|e| e.to_string())?;
+    let stored = stored_payloads(store, &flow.id, execution_id, record_key).await?;
     let mut records = Vec::new();
     let mut seen = std::collections::HashSet::new();
-    for log in page.items {
-        // Newest first: one record per plan, its latest failure.
-        if !seen.insert(log.record_key.clone()) || !log.has_payload {
+    // Newest first: one record per plan, its latest failure.
+    for (log, text) in stored.into_iter().rev() {
+        if !seen.insert(log.record_key.clone()) {
             continue;
         }
-        let Some(text) = store
-            .row_log_payload(log.id)
-            .await
-            .map_err(|e| e.to_string())?
-        else {
-            continue;
-        };
         let plan: Value = serde_json::from_str(&text)
             .map_err(|e| format!("the stored plan of {} is not JSON: {e}", log.record_key))?;
         records.push(CancelRecord::Stored {

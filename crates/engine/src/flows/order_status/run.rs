@@ -4,7 +4,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use omnibridge_store::{LedgerEntry, RowLogQuery, RowStatus, Store, Trigger};
+use omnibridge_store::{LedgerEntry, Store, Trigger};
 use serde_json::{Value, json};
 
 use super::load::OrderStatusFlow;
@@ -19,7 +19,7 @@ use crate::cards::erp_read::PageReader;
 use crate::config::cards::json_kind;
 use crate::execution::{
     Driver, Engine, ExecutionScope, ExecutionSpec, Feed, Progress, RecordReport, RunError,
-    RunSummary,
+    RunSummary, stored_payloads,
 };
 
 /// Largest pushed payload, in bytes.
@@ -163,32 +163,11 @@ pub async fn stored_rows(
     execution_id: Option<&str>,
     record_key: Option<&str>,
 ) -> Result<Vec<StoredRow>, String> {
-    let page = store
-        .list_row_logs(&RowLogQuery {
-            execution_id: execution_id.map(str::to_string),
-            flow_id: Some(flow.id.clone()),
-            record_key: record_key.map(str::to_string),
-            statuses: vec![RowStatus::Failed, RowStatus::InDoubt],
-            limit: 1000,
-            offset: 0,
-        })
-        .await
-        .map_err(|e| e.to_string())?;
+    let stored = stored_payloads(store, &flow.id, execution_id, record_key).await?;
     let mut rows = Vec::new();
-    // Newest first: for one record key across executions, only its latest failure is replayed.
+    // For one record key across executions, an identical row is replayed once.
     let mut seen = std::collections::HashSet::new();
-    for log in page.items.into_iter().rev() {
-        if !log.has_payload {
-            tracing::warn!(record = %log.record_key, "a failed row has no stored payload; it cannot be replayed");
-            continue;
-        }
-        let Some(text) = store
-            .row_log_payload(log.id)
-            .await
-            .map_err(|e| e.to_string())?
-        else {
-            continue;
-        };
+    for (log, text) in stored {
         let row: Value = serde_json::from_str(&text)
             .map_err(|e| format!("the stored row of {} is not JSON: {e}", log.record_key))?;
         let stage = if log.step == steps::ROW_SCRIPT {
