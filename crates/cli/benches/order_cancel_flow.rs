@@ -15,69 +15,37 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use serde_json::{Value, json};
+use omnibridge_sim::OmnitronState;
+use omnibridge_sim::omnitron::customer;
 use support::{BIN, Sims, get, run_flow, start_sims};
 
 const CONCURRENCY: usize = 16;
 
-/// Opens a waiting cancellation plan on `count` web orders that have none; returns how many.
+/// Customers cancel `count` web orders that have no plan (through Omnitron's API); returns how
+/// many.
 fn cancel_orders(sims: &Sims, count: usize) -> usize {
-    let state = get(&format!("{}/__sim/state", sims.omnitron));
-    let planned: Vec<u64> = state["cancellation_plans"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["order"].as_u64().unwrap())
-        .collect();
-    let orders: Vec<u64> = state["orders"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|o| o["channel"] == 1 && o["cancel_status"].is_null())
-        .filter(|o| !planned.contains(&o["pk"].as_u64().unwrap()))
-        .filter(|o| {
-            let items = o["items"].as_array().unwrap();
-            !items.is_empty()
-                && items
-                    .iter()
-                    .all(|i| !["100", "600"].contains(&i["status"].as_str().unwrap()))
-        })
-        .map(|o| o["pk"].as_u64().unwrap())
-        .take(count)
-        .collect();
-    assert_eq!(
-        orders.len(),
-        count,
+    let state: OmnitronState =
+        serde_json::from_value(get(&format!("{}/__sim/state", sims.omnitron))).unwrap();
+    let mut orders = state.cancellable_orders(1);
+    assert!(
+        orders.len() >= count,
         "the simulator has {count} web orders to cancel"
     );
+    orders.truncate(count);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
-    runtime.block_on(async {
-        let client = reqwest::Client::new();
-        let login: Value = client
-            .post(format!("{}/api/v1/auth/login/", sims.omnitron))
-            .json(&json!({"username": "integrator", "password": "integrator-pass"}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let token = format!("Token {}", login["key"].as_str().unwrap());
-        for pk in &orders {
-            let answer = client
-                .post(format!("{}/api/v1/orders/{pk}/cancel/", sims.omnitron))
-                .header("Authorization", &token)
-                .json(&json!({"plan_type": "cancel"}))
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(answer.status().as_u16(), 201, "order {pk}");
-        }
-    });
-    orders.len()
+    let plans = runtime
+        .block_on(customer::cancel_orders(
+            &sims.omnitron,
+            "integrator",
+            "integrator-pass",
+            &orders,
+            "cancel",
+        ))
+        .unwrap();
+    plans.len()
 }
 
 /// The example flow without its Post Script: script, mapping, default Custom Response Script.

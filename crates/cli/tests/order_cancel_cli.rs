@@ -9,55 +9,15 @@ use support_flow::{Crashes, FlowFixture, text};
 
 const PLANS: usize = 300;
 
-/// Creates a waiting cancellation plan on `count` web orders that have none.
+/// Customers cancel `count` web orders that have no plan; returns the waiting plans.
 async fn waiting_plans(fx: &FlowFixture, count: usize) -> Vec<u64> {
-    let state = fx.omnitron.state().await;
-    let planned: Vec<u64> = state.cancellation_plans.iter().map(|p| p.order).collect();
-    let orders: Vec<u64> = state
-        .orders
-        .iter()
-        .filter(|o| o.channel == 1 && !planned.contains(&o.pk) && o.cancel_status.is_none())
-        .filter(|o| !o.items.is_empty())
-        .filter(|o| {
-            o.items
-                .iter()
-                .all(|i| !["100", "600"].contains(&i.status.as_str()))
-        })
-        .take(count)
-        .map(|o| o.pk)
-        .collect();
-    assert_eq!(
-        orders.len(),
-        count,
+    let mut orders = fx.omnitron.state().await.cancellable_orders(1);
+    assert!(
+        orders.len() >= count,
         "the seed has {count} cancellable web orders"
     );
-    let client = reqwest::Client::new();
-    let base = fx.omnitron.base_url();
-    let login: serde_json::Value = client
-        .post(format!("{base}/api/v1/auth/login/"))
-        .json(&serde_json::json!({"username": fx.omnitron.username(), "password": fx.omnitron.password()}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = login["key"].as_str().unwrap().to_string();
-    let mut plans = Vec::new();
-    for order in orders {
-        let plan: serde_json::Value = client
-            .post(format!("{base}/api/v1/orders/{order}/cancel/"))
-            .header("Authorization", format!("Token {token}"))
-            .json(&serde_json::json!({}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        plans.push(plan["pk"].as_u64().unwrap());
-    }
-    plans
+    orders.truncate(count);
+    fx.omnitron.cancel_orders(&orders, "cancel").await.unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

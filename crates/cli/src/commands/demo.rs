@@ -453,19 +453,21 @@ async fn cancel_story(
         .collect();
     // Three customers cancel on the web shop (through Omnitron's API, as the shop does).
     let state = omnitron.state().await;
-    let planned: Vec<u64> = state.cancellation_plans.iter().map(|p| p.order).collect();
-    let cancellable: Vec<u64> = state
-        .orders
+    let unshipped: Vec<u64> = web
         .iter()
-        .filter(|o| web.contains(&o.channel) && !planned.contains(&o.pk))
-        .filter(|o| o.cancel_status.is_none() && !o.items.is_empty())
-        .filter(|o| o.items.iter().all(|i| i.status.as_str() < "500"))
-        .map(|o| o.pk)
+        .flat_map(|channel| state.cancellable_orders(*channel))
+        .filter(|pk| {
+            state
+                .order_by_pk(*pk)
+                .is_some_and(|o| o.items.iter().all(|i| i.status.as_str() < "500"))
+        })
         .take(3)
         .collect();
-    for order in cancellable {
-        customer_cancels(omnitron, order).await?;
-    }
+    omnitron
+        .cancel_orders(&unshipped, "cancel")
+        .await
+        .map_err(anyhow::Error::msg)
+        .context("Omnitron did not open the demo's cancellation plans")?;
     let state = omnitron.state().await;
     let waiting: Vec<(u64, String, String)> = state
         .cancellation_plans
@@ -512,30 +514,6 @@ async fn cancel_story(
              {asked} time(s) and took it {took} time(s)"
         );
     }
-    Ok(())
-}
-
-/// A customer cancels a whole order: Omnitron opens a waiting cancellation plan.
-async fn customer_cancels(omnitron: &omnibridge_sim::OmnitronHandle, order: u64) -> Result<()> {
-    let client = reqwest::Client::new();
-    let api = omnitron.base_url();
-    let login: Value = client
-        .post(format!("{api}/api/v1/auth/login/"))
-        .json(&json!({"username": omnitron.username(), "password": omnitron.password()}))
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
-    let token = login["key"].as_str().unwrap_or_default();
-    client
-        .post(format!("{api}/api/v1/orders/{order}/cancel/"))
-        .header("Authorization", format!("Token {token}"))
-        .json(&json!({"plan_type": "cancel"}))
-        .send()
-        .await?
-        .error_for_status()
-        .with_context(|| format!("Omnitron did not open a cancellation plan for order {order}"))?;
     Ok(())
 }
 

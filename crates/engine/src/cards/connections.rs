@@ -22,6 +22,15 @@ pub struct Connections {
     relogin_statuses: Vec<u16>,
 }
 
+/// Every secret value of a flow's logins (passwords, fixed tokens), for redaction from logs.
+pub fn login_secrets(omnitron: &OmnitronLogin, erp: &ErpLoginConfig) -> Vec<String> {
+    let mut secrets = erp.secrets();
+    if !omnitron.password.is_empty() {
+        secrets.push(omnitron.password.clone());
+    }
+    secrets
+}
+
 impl Connections {
     /// Builds the clients with the flow's timeouts. Nothing is sent yet.
     pub fn new(

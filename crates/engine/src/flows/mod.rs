@@ -8,7 +8,11 @@ pub mod order_status;
 use std::path::Path;
 
 use omnibridge_script::ScriptPool;
+use omnibridge_store::Store;
 
+use crate::attributes::Attributes;
+use crate::cards::connections::Connections;
+use crate::cards::ledger::Ledger;
 use crate::config::FlowKind;
 use crate::config::error::FlowErrors;
 use crate::config::load::{self, LoadOptions};
@@ -72,5 +76,34 @@ pub async fn load_flow(
         FlowKind::OrderCancel => order_cancel::load_order_cancel_flow(dir, options, scripts)
             .await
             .map(|flow| Flow::OrderCancel(Box::new(flow))),
+    }
+}
+
+/// Everything one record of a flow needs, shared by all records of an execution.
+pub struct RecordContext<'a, F> {
+    /// The flow.
+    pub flow: &'a F,
+    /// The flow's id in the store.
+    pub flow_id: &'a str,
+    /// The store.
+    pub store: &'a dyn Store,
+    /// The script pool.
+    pub scripts: &'a ScriptPool,
+    /// Omnitron and the ERP, logged in.
+    pub connections: &'a Connections,
+    /// The execution the record belongs to.
+    pub execution_id: &'a str,
+    /// `flow.id`, `flow.name`, `execution.id` and any trigger attributes.
+    pub base_attributes: &'a Attributes,
+}
+
+impl<F> RecordContext<'_, F> {
+    /// The flow's ledger, for this execution.
+    pub fn ledger(&self) -> Ledger<'_> {
+        Ledger {
+            store: self.store,
+            flow_id: self.flow_id,
+            execution_id: self.execution_id,
+        }
     }
 }

@@ -5,6 +5,7 @@
 pub(crate) mod auth;
 mod cancellation;
 mod control;
+pub mod customer;
 mod discounts;
 pub(crate) mod errors;
 pub(crate) mod filters;
@@ -353,6 +354,18 @@ impl OmnitronHandle {
     /// Everything tests assert on: orders, items, mappings, plans, transactions.
     pub async fn state(&self) -> OmnitronState {
         state::snapshot(&crate::read(&self.app.db))
+    }
+    /// A customer cancels each of `orders` whole through the public API (see
+    /// [`customer::cancel_orders`]); returns the new waiting plans' pks.
+    pub async fn cancel_orders(&self, orders: &[u64], plan_type: &str) -> Result<Vec<u64>, String> {
+        customer::cancel_orders(
+            &self.base_url(),
+            self.username(),
+            self.password(),
+            orders,
+            plan_type,
+        )
+        .await
     }
     /// The detailed (seed-004 shape) JSON of an order, as the API would return it.
     pub async fn order_json(&self, pk: u64) -> Option<Value> {

@@ -88,6 +88,24 @@ pub struct TransactionState {
 }
 
 impl OmnitronState {
+    /// Orders of `channel` a customer can cancel whole: items that are neither cancelled nor
+    /// refunded, and no cancellation plan yet; by pk.
+    pub fn cancellable_orders(&self, channel: u64) -> Vec<u64> {
+        let planned: std::collections::HashSet<u64> =
+            self.cancellation_plans.iter().map(|p| p.order).collect();
+        self.orders
+            .iter()
+            .filter(|o| o.channel == channel && o.cancel_status.is_none())
+            .filter(|o| !planned.contains(&o.pk) && !o.items.is_empty())
+            .filter(|o| {
+                o.items
+                    .iter()
+                    .all(|i| !["100", "600"].contains(&i.status.as_str()))
+            })
+            .map(|o| o.pk)
+            .collect()
+    }
+
     /// The order with this number.
     pub fn order(&self, number: &str) -> Option<&OrderState> {
         self.orders.iter().find(|o| o.number == number)

@@ -8,8 +8,7 @@
 //! - `completed`: nothing to do.
 
 use omnibridge_http::Exchange;
-use omnibridge_script::ScriptPool;
-use omnibridge_store::{LedgerEntry, LedgerPhase, Resolution, Store, WriteResult};
+use omnibridge_store::{LedgerEntry, LedgerPhase, Resolution, WriteResult};
 use serde_json::{Value, json};
 
 use super::check_response::CheckResponseOutput;
@@ -17,38 +16,13 @@ use super::load::OrderFlow;
 use super::query_check::{QueryVerdict, body_value};
 use super::{outcomes, steps, write_omnitron};
 use crate::attributes::Attributes;
-use crate::cards::connections::Connections;
-use crate::cards::ledger::Ledger;
 use crate::cards::request::RequestTemplate;
 use crate::cards::script::ScriptStep;
 use crate::execution::{CompletionKind, Done, LedgerCompletion, RecordReport, Stop};
 use crate::text::truncate;
 
 /// Everything one record needs, shared by all records of an execution.
-pub struct RecordContext<'a> {
-    /// The flow.
-    pub flow: &'a OrderFlow,
-    /// The store.
-    pub store: &'a dyn Store,
-    /// The script pool.
-    pub scripts: &'a ScriptPool,
-    /// Omnitron and the ERP, logged in.
-    pub connections: &'a Connections,
-    /// The execution this record belongs to.
-    pub execution_id: &'a str,
-    /// `flow.id`, `flow.name`, `execution.id` and any trigger attributes.
-    pub base_attributes: &'a Attributes,
-}
-
-impl RecordContext<'_> {
-    fn ledger(&self) -> Ledger<'_> {
-        Ledger {
-            store: self.store,
-            flow_id: &self.flow.id,
-            execution_id: self.execution_id,
-        }
-    }
-}
+pub type RecordContext<'a> = crate::flows::RecordContext<'a, OrderFlow>;
 
 /// The order's trip through the flow; `report` collects what happened.
 struct Trip<'c, 'a> {

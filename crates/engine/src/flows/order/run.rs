@@ -63,6 +63,7 @@ async fn execute(
     let driver = OrderDriver {
         records: RecordContext {
             flow,
+            flow_id: &flow.id,
             store: engine.store.as_ref(),
             scripts: &engine.scripts,
             connections: &connections,

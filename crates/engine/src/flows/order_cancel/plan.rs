@@ -9,46 +9,19 @@
 
 use omnibridge_http::{Exchange, Method};
 use omnibridge_omnitron::OmnitronError;
-use omnibridge_script::ScriptPool;
-use omnibridge_store::{LedgerEntry, LedgerPhase, Resolution, Store, WriteResult};
+use omnibridge_store::{LedgerEntry, LedgerPhase, Resolution, WriteResult};
 use serde_json::{Value, json};
 
 use super::load::OrderCancelFlow;
 use super::read::{CancelRecord, as_u64};
 use super::{CustomResponse, outcomes, steps};
-use crate::attributes::Attributes;
-use crate::cards::connections::Connections;
-use crate::cards::ledger::Ledger;
 use crate::config::order_cancel::{CancelStatus, NextState};
 use crate::execution::{CompletionKind, Done, LedgerCompletion, RecordReport, Stop};
 use crate::flows::order::query_check::body_value;
 use crate::json_path::value_text;
 
-/// Everything a plan needs, shared by all plans of an execution.
-pub struct PlanContext<'a> {
-    /// The flow.
-    pub flow: &'a OrderCancelFlow,
-    /// The store.
-    pub store: &'a dyn Store,
-    /// The script pool.
-    pub scripts: &'a ScriptPool,
-    /// Omnitron and the ERP, logged in.
-    pub connections: &'a Connections,
-    /// The execution.
-    pub execution_id: &'a str,
-    /// `flow.id`, `flow.name`, `execution.id`.
-    pub base_attributes: &'a Attributes,
-}
-
-impl PlanContext<'_> {
-    fn ledger(&self) -> Ledger<'_> {
-        Ledger {
-            store: self.store,
-            flow_id: &self.flow.id,
-            execution_id: self.execution_id,
-        }
-    }
-}
+/// Everything one record needs, shared by all records of an execution.
+pub type PlanContext<'a> = crate::flows::RecordContext<'a, OrderCancelFlow>;
 
 /// What the Custom Response Script (or the rule without one) decided.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -111,6 +111,7 @@ async fn execute(
     let driver = CancelDriver {
         plans: PlanContext {
             flow,
+            flow_id: &flow.id,
             store,
             scripts: &engine.scripts,
             connections: &connections,

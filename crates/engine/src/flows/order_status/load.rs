@@ -60,11 +60,7 @@ pub struct StatusWrite {
 impl OrderStatusFlow {
     /// Every secret value of this flow (passwords, fixed tokens), for redaction from logs.
     pub fn secrets(&self) -> Vec<String> {
-        let mut secrets = self.erp.secrets();
-        if !self.omnitron.password.is_empty() {
-            secrets.push(self.omnitron.password.clone());
-        }
-        secrets
+        crate::cards::connections::login_secrets(&self.omnitron, &self.erp)
     }
 
     /// Whether the ERP pushes rows (no read).

@@ -12,14 +12,12 @@
 use std::sync::Arc;
 
 use omnibridge_http::Exchange;
-use omnibridge_script::ScriptPool;
-use omnibridge_store::{LedgerEntry, LedgerPhase, Store, WriteResult, request_hash};
+use omnibridge_store::{LedgerEntry, LedgerPhase, WriteResult, request_hash};
 use serde_json::Value;
 
 use super::load::OrderStatusFlow;
 use super::{outcomes, steps};
 use crate::attributes::Attributes;
-use crate::cards::connections::Connections;
 use crate::config::cards::json_kind;
 use crate::execution::{CompletionKind, Done, LedgerCompletion, RecordReport, Stop};
 use crate::text::truncate;
@@ -66,18 +64,7 @@ pub fn ledger_key(row: &Value) -> String {
 }
 
 /// Everything a row needs, shared by all rows of an execution.
-pub struct RowContext<'a> {
-    /// The flow.
-    pub flow: &'a OrderStatusFlow,
-    /// The store.
-    pub store: &'a dyn Store,
-    /// The script pool.
-    pub scripts: &'a ScriptPool,
-    /// Omnitron and the ERP, logged in.
-    pub connections: &'a Connections,
-    /// The execution.
-    pub execution_id: &'a str,
-}
+pub type RowContext<'a> = crate::flows::RecordContext<'a, OrderStatusFlow>;
 
 /// Runs one row to its end.
 pub async fn process_row(cx: &RowContext<'_>, record: StatusRecord) -> RecordReport {

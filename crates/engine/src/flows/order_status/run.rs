@@ -227,13 +227,16 @@ async fn execute(
     } else {
         attributes.set("http.query.string", "");
     }
+    let base = scope.base_attributes();
     let driver = StatusDriver {
         rows: RowContext {
             flow,
+            flow_id: &flow.id,
             store,
             scripts: &engine.scripts,
             connections: &connections,
             execution_id: scope.id(),
+            base_attributes: &base,
         },
         input,
         attributes,
