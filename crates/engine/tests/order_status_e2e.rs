@@ -278,10 +278,7 @@ async fn an_unpaginated_feed_is_one_request() {
     .await;
     let targets = h.targets(6).await;
     h.add_rows(&targets, "450").await;
-    let mapping = r#"[{"operation": "shift", "spec": {"*": {
-        "orderitems": "[&1].orderitem_set", "order": "[&1].order"}}}]"#;
-    h.feed_flow("plain", "", "");
-    std::fs::write(h.flow_dir("plain").join("mapping.json"), mapping).unwrap();
+    h.array_feed_flow("plain", "");
     let flow = h.load("plain").await;
     let summary = h.scheduled(&flow).await;
     assert_eq!(summary.execution.status, ExecutionStatus::Success);
@@ -431,10 +428,7 @@ async fn triggers_by_number_by_date_and_with_a_custom_parameter_append_to_a_plai
     .await;
     let targets = h.targets(4).await;
     h.add_rows(&targets, "500").await;
-    let mapping = r#"[{"operation": "shift", "spec": {"*": {
-        "orderitems": "[&1].orderitem_set", "order": "[&1].order"}}}]"#;
-    h.feed_flow("trigger", "", "");
-    std::fs::write(h.flow_dir("trigger").join("mapping.json"), mapping).unwrap();
+    h.array_feed_flow("trigger", "");
     let flow = h.load("trigger").await;
 
     let by_number = h
@@ -623,14 +617,10 @@ async fn a_scheduled_run_asks_with_last_request_in_the_flows_timezone() {
         Some(clock.clone()),
     )
     .await;
-    let mapping = r#"[{"operation": "shift", "spec": {"*": {
-        "orderitems": "[&1].orderitem_set", "order": "[&1].order"}}}]"#;
-    h.feed_flow(
+    h.array_feed_flow(
         "tz",
-        "",
         "[schedule]\nevery = \"5m\"\ntimezone = \"America/New_York\"",
     );
-    std::fs::write(h.flow_dir("tz").join("mapping.json"), mapping).unwrap();
     let flow = h.load("tz").await;
     let new_york = |t: chrono::DateTime<chrono::Utc>| {
         t.with_timezone(&chrono_tz::America::New_York)

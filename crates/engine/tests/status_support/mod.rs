@@ -31,6 +31,10 @@ pub use sim_env::examples;
 pub const RESULTS_MAPPING: &str = r#"[{"operation": "shift", "spec": {"results": {"*": {
     "orderitems": "[&1].orderitem_set", "order": "[&1].order"}}}}]"#;
 
+/// The mapping of the simulator's unpaginated feed (a bare array of rows) to Omnitron's rows.
+pub const ARRAY_MAPPING: &str = r#"[{"operation": "shift", "spec": {"*": {
+    "orderitems": "[&1].orderitem_set", "order": "[&1].order"}}}]"#;
+
 pub struct StatusHarness {
     pub omnitron: OmnitronHandle,
     pub erp: ErpHandle,
@@ -124,6 +128,12 @@ file = "mapping.json"
             self.dir.path().join("logins.toml"),
         )
         .unwrap();
+    }
+
+    /// [`StatusHarness::feed_flow`] for the unpaginated feed ([`ARRAY_MAPPING`]).
+    pub fn array_feed_flow(&self, name: &str, extra: &str) {
+        self.feed_flow(name, "", extra);
+        std::fs::write(self.flow_dir(name).join("mapping.json"), ARRAY_MAPPING).unwrap();
     }
 
     pub async fn load(&self, name: &str) -> OrderStatusFlow {
