@@ -143,14 +143,9 @@ async fn an_order_held_in_doubt_is_listed_and_a_person_resolves_it() {
         .await;
     let flow = fx.flow_dir();
     // Without a Query URL nothing can tell whether the ERP has the order.
-    let toml = std::fs::read_to_string(flow.join("flow.toml")).unwrap();
-    let start = toml.find("[query_check]").unwrap();
-    let end = toml[start..].find("# Script").unwrap() + start;
-    std::fs::write(
-        flow.join("flow.toml"),
-        format!("{}{}", &toml[..start], &toml[end..]),
-    )
-    .unwrap();
+    support_flow::edit_toml(&flow.join("flow.toml"), |doc| {
+        doc.remove("query_check");
+    });
 
     let out = fx.run(&["run", flow.to_str().unwrap(), "--once", "--quiet"]);
     assert!(

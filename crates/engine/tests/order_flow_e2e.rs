@@ -366,10 +366,8 @@ async fn without_a_query_url_an_unanswered_write_is_held_in_doubt_and_never_rese
     h.erp
         .set_order_create_mode(&lost, CreateMode::CommitThenFail { reset: true })
         .await;
-    h.edit_flow(|text| {
-        let start = text.find("[query_check]").unwrap();
-        let end = text[start..].find("# Script").unwrap() + start;
-        format!("{}{}", &text[..start], &text[end..])
+    h.edit_config(|doc| {
+        doc.remove("query_check");
     });
     let first = h.run().await;
     assert_eq!(first.execution.counts.in_doubt, 1);
@@ -383,6 +381,87 @@ async fn without_a_query_url_an_unanswered_write_is_held_in_doubt_and_never_rese
     );
     assert_eq!(creates(&h, &lost).await, 1, "never re-sent blindly");
     assert!(!is_send(&h, &lost).await);
+}
+
+/// An ERP answer that does not prove the order was refused (a 5xx, a 408) may come after the
+/// ERP saved it: with no Query URL it is held in doubt, like a reset; only a refusal that proves
+/// nothing was saved (another 4xx, or a 5xx from an ERP declared transactional) is a plain
+/// failure sent again next run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_query_url_only_a_proven_refusal_is_sent_again() {
+    let h = Harness::start(20, ErpConfig::default()).await;
+    let (saved_then_500, refused, rest) = pick(&h).await;
+    let timed_out = rest[0].clone();
+    h.erp
+        .set_order_create_mode(&saved_then_500, CreateMode::CommitThenFail { reset: false })
+        .await;
+    h.erp
+        .set_order_create_mode(&refused, CreateMode::Validation)
+        .await;
+    h.erp
+        .set_order_create_mode(&timed_out, CreateMode::Server { status: 408 })
+        .await;
+    h.edit_config(|doc| {
+        doc.remove("query_check");
+    });
+    let first = h.run().await;
+    let logs = rows(&h, &first.execution.id).await;
+    for number in [&saved_then_500, &timed_out] {
+        let row = &logs[number];
+        assert_eq!(row.status, RowStatus::InDoubt, "{row:?}");
+        assert!(
+            row.error.as_deref().unwrap().contains("does not prove"),
+            "{row:?}"
+        );
+        let entry = h
+            .store
+            .get_ledger_entry("order-to-erp", number)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(entry.phase, LedgerPhase::Intent);
+    }
+    assert_eq!(logs[&refused].status, RowStatus::Failed);
+
+    // The ERP is fine again: the refused order goes, the two ambiguous ones stay held.
+    for number in [&saved_then_500, &refused, &timed_out] {
+        h.erp.set_order_create_mode(number, CreateMode::Ok).await;
+    }
+    let second = h.run().await;
+    assert_eq!(
+        second.execution.counts.in_doubt, 2,
+        "{:?}",
+        second.execution
+    );
+    assert_eq!(creates(&h, &saved_then_500).await, 1, "never created twice");
+    assert_eq!(creates(&h, &refused).await, 1);
+    assert!(is_send(&h, &refused).await);
+    assert!(!is_send(&h, &saved_then_500).await);
+}
+
+/// A team that knows its ERP's 5xx answers save nothing declares it: a 5xx is then a plain
+/// failure, sent again next run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_erp_declared_transactional_has_its_5xx_sent_again() {
+    let h = Harness::start(20, ErpConfig::default()).await;
+    let (failed, _, _) = pick(&h).await;
+    h.erp
+        .set_order_create_mode(&failed, CreateMode::Server { status: 503 })
+        .await;
+    h.edit_config(|doc| {
+        doc.remove("query_check");
+        doc["write"]["transactional_5xx"] = toml_edit::value(true);
+    });
+    let first = h.run().await;
+    assert_eq!(
+        rows(&h, &first.execution.id).await[&failed].status,
+        RowStatus::Failed
+    );
+    h.erp.set_order_create_mode(&failed, CreateMode::Ok).await;
+    let second = h.run().await;
+    assert_eq!(second.execution.counts.in_doubt, 0);
+    assert_eq!(creates(&h, &failed).await, 1);
+    assert!(is_send(&h, &failed).await);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

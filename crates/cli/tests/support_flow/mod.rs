@@ -92,6 +92,13 @@ impl FlowFixture {
     }
 }
 
+/// Edits a TOML file as TOML (its comments and layout kept), never by searching its text.
+pub fn edit_toml(path: &Path, edit: impl FnOnce(&mut toml_edit::DocumentMut)) {
+    let mut doc: toml_edit::DocumentMut = std::fs::read_to_string(path).unwrap().parse().unwrap();
+    edit(&mut doc);
+    std::fs::write(path, doc.to_string()).unwrap();
+}
+
 /// How a run of killed engines went.
 pub struct Crashes {
     /// How many engines were killed.

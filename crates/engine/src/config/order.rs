@@ -170,6 +170,12 @@ pub struct WriteErpCard {
     /// Extra headers (values may use expressions).
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
+    /// This ERP's 5xx answers are transactional: a 5xx proves nothing was saved, so the order
+    /// is a plain failure, sent again next run. Off by default: a 5xx (like a 408, a timeout or
+    /// a reset) may come after the ERP saved the order, and with no Query URL to ask, such an
+    /// order is held in doubt rather than sent twice.
+    #[serde(default)]
+    pub transactional_5xx: bool,
 }
 
 fn default_post() -> String {

@@ -65,6 +65,11 @@ impl Harness {
         self.dir.path().join("order-flow")
     }
 
+    /// Edits `flow.toml` as TOML (comments and layout kept).
+    pub fn edit_config(&self, edit: impl FnOnce(&mut toml_edit::DocumentMut)) {
+        sim_env::edit_toml(&self.flow_dir().join("flow.toml"), edit);
+    }
+
     /// Rewrites `flow.toml` with `edit` applied to its text.
     pub fn edit_flow(&self, edit: impl FnOnce(String) -> String) {
         let path = self.flow_dir().join("flow.toml");

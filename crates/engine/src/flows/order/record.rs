@@ -345,6 +345,19 @@ impl<'a> Trip<'_, 'a> {
         let status = response.status.as_u16();
         let response_value = body_value(&response.body);
         if !response.is_success() {
+            if self.flow().query_check.is_none() && !self.refusal_proves_nothing_saved(status) {
+                // It may have landed: the intent stays, as for a reset, and a person decides.
+                return Err(Stop::in_doubt(format!(
+                    "the ERP answered HTTP {status}, which does not prove it saved nothing; with \
+                     no Query URL configured omnibridge cannot tell whether the ERP has the \
+                     order, so it is held in doubt and not re-sent (check the ERP, then \
+                     `omnibridge ledger resolve {} {} --resend` or `--done`; if this ERP's 5xx \
+                     answers never save, set write.transactional_5xx = true): {}",
+                    self.flow().id,
+                    self.key(),
+                    truncate(&response.text(), 300)
+                )));
+            }
             self.record_result(intent.attempt, status, false, Some(response.text()), None)
                 .await?;
             self.post_script_on_failure(&body, response_value).await;
@@ -372,6 +385,17 @@ impl<'a> Trip<'_, 'a> {
         self.update_omnitron(entry.attempt, &checked, &input)
             .await?;
         Ok(Done::success(outcomes::SENT))
+    }
+
+    /// Whether an ERP refusal proves the order was not saved: a 4xx other than 408 (Request
+    /// Timeout), or a 5xx from an ERP declared transactional.
+    fn refusal_proves_nothing_saved(&self, status: u16) -> bool {
+        match status {
+            408 => false,
+            400..=499 => true,
+            500..=599 => self.flow().config.write.transactional_5xx,
+            _ => false,
+        }
     }
 
     async fn record_result(
