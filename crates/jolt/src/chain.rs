@@ -6,6 +6,7 @@ use crate::error::{SpecError, StepError, TransformError, pointer_child};
 use crate::explain::{Explanation, SpecMatch, StepExplanation};
 use crate::explain_trace::Tracer;
 use crate::functions::Functions;
+use crate::limits::Limits;
 use crate::modify::{Modify, OpMode};
 use crate::output::Output;
 use crate::remove::Remove;
@@ -21,11 +22,13 @@ use std::sync::Arc;
 pub type CustomOperation =
     dyn Fn(Value, Option<&Value>, Option<&Value>) -> Result<Value, String> + Send + Sync;
 
-/// Settings for compiling a spec: the modify functions available and any custom operations.
+/// Settings for compiling a spec: the modify functions available, any custom operations, and
+/// the [`Limits`] the compiled spec enforces.
 #[derive(Clone, Default)]
 pub struct CompileOptions {
     functions: Functions,
     operations: HashMap<String, Arc<CustomOperation>>,
+    limits: Limits,
 }
 
 impl fmt::Debug for CompileOptions {
@@ -35,6 +38,7 @@ impl fmt::Debug for CompileOptions {
         f.debug_struct("CompileOptions")
             .field("functions", &self.functions)
             .field("operations", &ops)
+            .field("limits", &self.limits)
             .finish()
     }
 }
@@ -54,6 +58,12 @@ impl CompileOptions {
     /// Enables the `ob:` extension functions (see the `extensions` module docs).
     pub fn with_extensions(mut self) -> CompileOptions {
         self.functions = self.functions.with_extensions();
+        self
+    }
+
+    /// Uses these limits (array index, spec and path depth) instead of [`Limits::default`].
+    pub fn limits(mut self, limits: Limits) -> CompileOptions {
+        self.limits = limits;
         self
     }
 
@@ -425,9 +435,12 @@ fn compile_step(
         }
         Some(s) => s,
     };
+    // Before compiling: every compiler and every walk recurses as deep as the spec nests.
+    options.limits.check_spec_depth(spec, spec_path)?;
+    let limits = &options.limits;
     let op = match name {
-        "shift" => Op::Shift(Shift::compile(spec, spec_path)?),
-        "default" => Op::Default(Box::new(Default::compile(spec, spec_path)?)),
+        "shift" => Op::Shift(Shift::compile(spec, spec_path, limits)?),
+        "default" => Op::Default(Box::new(Default::compile(spec, spec_path, limits)?)),
         "remove" => Op::Remove(Remove::compile(spec, spec_path)?),
         "cardinality" => Op::Cardinality(Cardinality::compile(spec, spec_path)?),
         "modify-overwrite-beta" => Op::Modify(Modify::compile(
@@ -435,18 +448,21 @@ fn compile_step(
             OpMode::Overwrite,
             &options.functions,
             spec_path,
+            limits,
         )?),
         "modify-default-beta" => Op::Modify(Modify::compile(
             spec,
             OpMode::Default,
             &options.functions,
             spec_path,
+            limits,
         )?),
         _ => Op::Modify(Modify::compile(
             spec,
             OpMode::Define,
             &options.functions,
             spec_path,
+            limits,
         )?),
     };
     Ok(Step {

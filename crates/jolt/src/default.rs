@@ -6,13 +6,15 @@
 use crate::error::{SpecError, StepError, pointer_child};
 use crate::explain_trace::{PathTrace as Ctx, Tracer};
 use crate::java;
+use crate::limits::Limits;
 use crate::map_lookup;
 use serde_json::{Map, Value};
 
 #[derive(Debug)]
 pub(crate) struct Default {
     map_root: KeyNode,
-    array_root: Option<KeyNode>,
+    /// The spec read as array keys, for a top-level array input; why it cannot be, otherwise.
+    array_root: Result<KeyNode, String>,
     spec_paths: Vec<String>,
 }
 
@@ -49,14 +51,14 @@ struct KeyNode {
 }
 
 impl Default {
-    pub(crate) fn compile(spec: &Value, base: &str) -> Result<Default, SpecError> {
+    pub(crate) fn compile(spec: &Value, base: &str, limits: &Limits) -> Result<Default, SpecError> {
         let Value::Object(map) = spec else {
             return Err(SpecError::new(base, "a default spec must be a JSON object"));
         };
-        let map_root = KeyNode::root(map, false, base)?;
+        let map_root = KeyNode::root(map, false, base, limits)?;
         // A top-level array input needs the spec read as array keys; if it cannot be, such
         // input is a transform error (as in Jolt).
-        let array_root = KeyNode::root(map, true, base).ok();
+        let array_root = KeyNode::root(map, true, base, limits).map_err(|e| e.to_string());
         let mut spec_paths = Vec::new();
         map_root.collect_paths(&mut spec_paths);
         Ok(Default {
@@ -84,11 +86,16 @@ impl Default {
             other => other,
         };
         if input.is_array() {
-            let Some(root) = &self.array_root else {
-                return Err(StepError::new(
-                    "",
-                    "this default spec cannot handle a top-level JSON array (its keys are not array indices)",
-                ));
+            let root = match &self.array_root {
+                Ok(root) => root,
+                Err(why) => {
+                    return Err(StepError::new(
+                        "",
+                        format!(
+                            "this default spec cannot handle a top-level JSON array (its keys are not array indices): {why}"
+                        ),
+                    ));
+                }
             };
             root.apply_children(&mut input, &mut ctx);
         } else {
@@ -102,6 +109,7 @@ fn parse_children(
     map: &Map<String, Value>,
     parent_is_array: bool,
     path: &str,
+    limits: &Limits,
 ) -> Result<Vec<KeyNode>, SpecError> {
     let mut children = Vec::with_capacity(map.len());
     for (raw, rhs) in map {
@@ -112,7 +120,14 @@ fn parse_children(
         };
         let index_of = |k: &str| -> Result<usize, SpecError> {
             match java::parse_int(k) {
-                Some(i) if i >= 0 => Ok(i as usize),
+                // The array is padded with nulls up to the largest index: bounded.
+                Some(i) if i >= 0 => match limits.index_problem(i as usize) {
+                    Some(problem) => Err(SpecError::new(
+                        &child_path,
+                        format!("default key `{k}`: {problem}"),
+                    )),
+                    None => Ok(i as usize),
+                },
                 _ => Err(SpecError::new(
                     &child_path,
                     format!(
@@ -143,7 +158,7 @@ fn parse_children(
         };
         let (sub, value) = match rhs {
             Value::Object(m) => (
-                Some(parse_children(m, array_output, &child_path)?),
+                Some(parse_children(m, array_output, &child_path, limits)?),
                 Value::Null,
             ),
             other => (None, other.clone()),
@@ -187,8 +202,13 @@ fn max_literal_index(children: &[KeyNode]) -> Option<usize> {
 }
 
 impl KeyNode {
-    fn root(map: &Map<String, Value>, array: bool, base: &str) -> Result<KeyNode, SpecError> {
-        let children = parse_children(map, array, base)?;
+    fn root(
+        map: &Map<String, Value>,
+        array: bool,
+        base: &str,
+        limits: &Limits,
+    ) -> Result<KeyNode, SpecError> {
+        let children = parse_children(map, array, base, limits)?;
         let max_index = max_literal_index(&children);
         Ok(KeyNode {
             op: Op::Literal("root".into()),

@@ -431,34 +431,41 @@ fn trim_in_place(v: &mut Value) {
     });
 }
 
+/// Jolt's `concat` is a `ListFunction`: a single argument that is not a list (a string, a
+/// number, an empty list, null) gives no value, as `=concat(@(1,a))` does in Java.
 fn concat(args: &[&Value]) -> Option<Value> {
-    let unpacked;
-    let parts: &[&Value] = match args {
-        [] => return None,
-        [Value::Array(items)] => {
-            unpacked = refs(items);
-            &unpacked
+    list_fn(args, |parts| {
+        let mut out = String::new();
+        for p in parts {
+            if !p.is_null() {
+                out.push_str(&java::to_java_string(p));
+            }
         }
-        other => other,
-    };
+        Some(Value::String(out))
+    })
+}
+
+/// Java's `Strings.join`: null and empty items are skipped, but the separator follows every
+/// other item that is not the *last item of the list*, so trailing empty or null items leave a
+/// trailing separator: `join(',', ["a", ""])` is `"a,"`, `join(',', ["", "a"])` is `"a"`.
+fn join(sep: &Value, items: &[&Value]) -> Option<Value> {
+    let sep = sep.as_str()?;
+    let last = items.len().saturating_sub(1);
     let mut out = String::new();
-    for p in parts {
-        if !p.is_null() {
-            out.push_str(&java::to_java_string(p));
+    for (i, item) in items.iter().enumerate() {
+        if item.is_null() {
+            continue;
+        }
+        let text = java::to_java_string(item);
+        if text.is_empty() {
+            continue;
+        }
+        out.push_str(&text);
+        if i < last {
+            out.push_str(sep);
         }
     }
     Some(Value::String(out))
-}
-
-fn join(sep: &Value, items: &[&Value]) -> Option<Value> {
-    let sep = sep.as_str()?;
-    let parts: Vec<String> = items
-        .iter()
-        .filter(|v| !v.is_null())
-        .map(|v| java::to_java_string(v))
-        .filter(|s| !s.is_empty())
-        .collect();
-    Some(Value::String(parts.join(sep)))
 }
 
 fn split(sep: &Value, source: &Value) -> Option<Value> {

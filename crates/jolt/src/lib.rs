@@ -15,6 +15,11 @@
 //!   never re-parses. `shift` borrows its input and clones a value only when writing it.
 //! - **Errors point somewhere.** [`SpecError`] carries a JSON Pointer into the spec;
 //!   [`TransformError`] names the step and the input path.
+//! - **Bounded.** Java's Jolt fills `x[999999999]` with a billion nulls and nests an output as
+//!   deep as its path; here array indices (from the spec or the data) and spec/path depth are
+//!   capped by [`Limits`] (defaults: index 1,000,000, depth 256; set per engine with
+//!   [`CompileOptions::limits`]), and going over is a [`SpecError`] or [`TransformError`]
+//!   naming the path and the limit, never an abort.
 //! - **Beyond Jolt, opt-in only.** [`Jolt::explain`] reports which spec entry matched which
 //!   input and which matched nothing; the `ob:` extension functions (multiply, dates,
 //!   conditionals) exist only when enabled with [`CompileOptions::with_extensions`].
@@ -42,6 +47,7 @@ mod functions;
 mod index_keys;
 mod java;
 mod json_comments;
+mod limits;
 mod map_lookup;
 mod modify;
 mod object_templates;
@@ -57,6 +63,7 @@ pub use error::{SpecError, TransformError};
 pub use explain::{Explanation, SpecMatch, StepExplanation};
 pub use functions::{FunctionImpl, Functions};
 pub use json_comments::{parse_json_with_comments, strip_comments};
+pub use limits::Limits;
 pub use output::{Output, OutputRef};
 
 use chain::Chain;

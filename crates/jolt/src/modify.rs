@@ -11,6 +11,7 @@ use crate::explain_trace::Tracer;
 use crate::functions::{FunctionImpl, Functions, InPlaceFn};
 use crate::index_keys::index_key;
 use crate::java;
+use crate::limits::Limits;
 use crate::map_lookup;
 use crate::path::{
     ArrayPath, LhsKey, Matched, PathSeg, Resolved, StarPattern, Transpose, Walk, parse_dot_path,
@@ -173,12 +174,18 @@ impl Modify {
         mode: OpMode,
         functions: &Functions,
         base: &str,
+        limits: &Limits,
     ) -> Result<Modify, SpecError> {
         let Value::Object(map) = spec else {
             return Err(SpecError::new(base, "a modify spec must be a JSON object"));
         };
         let mut spec_paths = Vec::new();
-        let root = compile_composite(map, mode, functions, base, &mut spec_paths)?;
+        let cx = CompileCx {
+            mode,
+            functions,
+            limits,
+        };
+        let root = compile_composite(map, &cx, base, &mut spec_paths)?;
         Ok(Modify { root, spec_paths })
     }
 
@@ -217,13 +224,20 @@ impl Modify {
     }
 }
 
+/// What every level of a modify spec is compiled with.
+struct CompileCx<'c> {
+    mode: OpMode,
+    functions: &'c Functions,
+    limits: &'c Limits,
+}
+
 fn compile_composite(
     map: &Map<String, Value>,
-    mode: OpMode,
-    functions: &Functions,
+    cx: &CompileCx<'_>,
     path: &str,
     spec_paths: &mut Vec<String>,
 ) -> Result<Composite, SpecError> {
+    let mode = cx.mode;
     let mut literals = Vec::new();
     let mut computed = Vec::new();
     let mut seen: HashMap<String, ()> = HashMap::new();
@@ -233,7 +247,7 @@ fn compile_composite(
     for (raw_key, rhs) in map {
         let child_path = pointer_child(path, raw_key);
         for key_text in raw_key.split('|') {
-            let node = compile_node(key_text, rhs, mode, functions, &child_path, spec_paths)?;
+            let node = compile_node(key_text, rhs, cx, &child_path, spec_paths)?;
             let canonical = match &node.key {
                 Key::Literal(s) => s.clone(),
                 Key::Index(i) => format!("[{i}]"),
@@ -328,11 +342,11 @@ fn compile_composite(
 fn compile_node(
     raw: &str,
     rhs: &Value,
-    mode: OpMode,
-    functions: &Functions,
+    cx: &CompileCx<'_>,
     path: &str,
     spec_paths: &mut Vec<String>,
 ) -> Result<Node, SpecError> {
+    let (mode, functions) = (cx.mode, cx.functions);
     let first = raw
         .chars()
         .next()
@@ -349,7 +363,16 @@ fn compile_node(
     let key = match LhsKey::parse(key_text).map_err(|m| SpecError::new(path, m))? {
         LhsKey::Literal(s) => Key::Literal(s),
         LhsKey::Star(p) => Key::Star(p),
-        LhsKey::Array(ArrayPath::Index(i)) => Key::Index(i),
+        // A list is padded with nulls up to the largest index key: bounded.
+        LhsKey::Array(ArrayPath::Index(i)) => match cx.limits.index_problem(i) {
+            Some(problem) => {
+                return Err(SpecError::new(
+                    path,
+                    format!("modify key `{key_text}`: {problem}"),
+                ));
+            }
+            None => Key::Index(i),
+        },
         LhsKey::Array(_) => {
             return Err(SpecError::new(
                 path,
@@ -367,9 +390,9 @@ fn compile_node(
         }
     };
     let body = match rhs {
-        Value::Object(sub) if !sub.is_empty() => Body::Composite(Box::new(compile_composite(
-            sub, mode, functions, path, spec_paths,
-        )?)),
+        Value::Object(sub) if !sub.is_empty() => {
+            Body::Composite(Box::new(compile_composite(sub, cx, path, spec_paths)?))
+        }
         Value::String(s) => Body::Leaf(vec![compile_evaluator(s, functions, path)?]),
         Value::Array(items) if !items.is_empty() => {
             let mut evals = Vec::with_capacity(items.len());

@@ -5,6 +5,7 @@ use crate::error::{SpecError, StepError, pointer_child, push_pointer};
 use crate::explain_trace::Tracer;
 use crate::index_keys::index_key;
 use crate::java;
+use crate::limits::{Limits, excerpt};
 use crate::map_lookup;
 use crate::object_templates::ObjectTemplates;
 use crate::output::Output as TransformOutput;
@@ -26,6 +27,8 @@ pub(crate) struct Shift {
     spec_paths: Vec<String>,
     /// Output object shapes seen so far, to build output objects without hashing.
     templates: ObjectTemplates,
+    /// Largest array index a write may use ([`Limits::max_array_index`]).
+    max_index: usize,
 }
 
 #[derive(Debug)]
@@ -51,6 +54,9 @@ enum Body {
 /// dropped at compile time).
 #[derive(Debug)]
 struct Writer {
+    /// The output path as written in the spec, and where: for error messages.
+    rhs: String,
+    spec_path: String,
     segs: Vec<PathSeg>,
     /// The keys, when every segment is a plain key: written with no evaluation at all.
     literal: Option<Vec<OutKey>>,
@@ -182,16 +188,17 @@ struct Composite {
 }
 
 impl Shift {
-    pub(crate) fn compile(spec: &Value, base: &str) -> Result<Shift, SpecError> {
+    pub(crate) fn compile(spec: &Value, base: &str, limits: &Limits) -> Result<Shift, SpecError> {
         let Value::Object(map) = spec else {
             return Err(SpecError::new(base, "a shift spec must be a JSON object"));
         };
         let mut spec_paths = Vec::new();
-        let root = compile_composite(map, base, &mut spec_paths, ROOT_DEPTH)?;
+        let root = compile_composite(map, base, &mut spec_paths, ROOT_DEPTH, limits)?;
         Ok(Shift {
             root,
             spec_paths,
             templates: ObjectTemplates::default(),
+            max_index: limits.max_array_index,
         })
     }
 
@@ -245,6 +252,7 @@ impl Shift {
     ) -> Result<Option<Out<'a>>, StepError> {
         let mut out = Output {
             root: Out::Null,
+            max_index: self.max_index,
             // Only output paths that need evaluating use it; most specs have none.
             scratch: Vec::new(),
             trace,
@@ -285,6 +293,7 @@ fn compile_composite(
     path: &str,
     spec_paths: &mut Vec<String>,
     depth: usize,
+    limits: &Limits,
 ) -> Result<Composite, SpecError> {
     if map.is_empty() {
         return Err(SpecError::new(
@@ -319,9 +328,12 @@ fn compile_composite(
                         &child_path,
                         spec_paths,
                         depth + 1,
+                        limits,
                     )?))
                 }
-                Value::String(s) => Body::Leaf(vec![compile_output(s, &child_path, depth + 1)?]),
+                Value::String(s) => {
+                    Body::Leaf(vec![compile_output(s, &child_path, depth + 1, limits)?])
+                }
                 Value::Array(items) => {
                     let mut writers = Vec::with_capacity(items.len());
                     for (i, item) in items.iter().enumerate() {
@@ -332,7 +344,7 @@ fn compile_composite(
                                 "an output path list must hold only strings",
                             ));
                         };
-                        writers.push(compile_output(s, &item_path, depth + 1)?);
+                        writers.push(compile_output(s, &item_path, depth + 1, limits)?);
                     }
                     Body::Leaf(writers)
                 }
@@ -431,7 +443,12 @@ fn computed_rank(key: &LhsKey) -> u8 {
 }
 
 /// `depth`: the walked path's length while the leaf writes, its own level included.
-fn compile_output(rhs: &str, path: &str, depth: usize) -> Result<Writer, SpecError> {
+fn compile_output(
+    rhs: &str,
+    path: &str,
+    depth: usize,
+    limits: &Limits,
+) -> Result<Writer, SpecError> {
     let full = if rhs.trim().is_empty() {
         "root".to_string()
     } else {
@@ -453,6 +470,29 @@ fn compile_output(rhs: &str, path: &str, depth: usize) -> Result<Writer, SpecErr
             ));
         }
     }
+    // The output is nested as deep as the path is long, and the output tree is built, copied
+    // and dropped recursively: bounded.
+    if segs.len() > limits.max_depth {
+        return Err(SpecError::new(
+            path,
+            format!(
+                "output path `{}` has {} segments, over the limit of {} (Limits::max_depth)",
+                excerpt(rhs),
+                segs.len(),
+                limits.max_depth
+            ),
+        ));
+    }
+    for seg in &segs {
+        if let SegEval::Array(ArrayPath::Index(i)) = seg.eval
+            && let Some(problem) = limits.index_problem(i)
+        {
+            return Err(SpecError::new(
+                path,
+                format!("output path `{}`: {problem}", excerpt(rhs)),
+            ));
+        }
+    }
     let literal = segs
         .iter()
         .map(|s| match (&s.kind, &s.eval) {
@@ -462,6 +502,8 @@ fn compile_output(rhs: &str, path: &str, depth: usize) -> Result<Writer, SpecErr
         .collect::<Option<Vec<OutKey>>>();
     let fast = fast_segments(&segs, depth);
     Ok(Writer {
+        rhs: rhs.to_string(),
+        spec_path: path.to_string(),
         segs,
         literal,
         fast,
@@ -549,6 +591,8 @@ impl ShiftWalk<'_> {
 struct Output<'a, 't> {
     /// The output root (Jolt's `root` entry of its holder map); `Null` until written.
     root: Out<'a>,
+    /// [`Shift::max_index`].
+    max_index: usize,
     /// Reused buffer for evaluated output paths.
     scratch: Vec<(SegKind, Resolved<'a>)>,
     trace: Option<&'t mut Tracer>,
@@ -724,7 +768,9 @@ fn write_one<'a>(
     }
     if let Some(fast) = &writer.fast {
         // As the evaluating path: a key that is not a non-negative int drops the write.
-        if let Some((refs, n)) = resolve_refs(fast, walk, pushed) {
+        let resolved = resolve_refs(fast, walk, pushed, out.max_index)
+            .map_err(|index| index_error(writer, index, out.max_index, walk))?;
+        if let Some((refs, n)) = resolved {
             set_fast(&mut out.root, fast, &refs[..n], value);
         }
         return Ok(());
@@ -742,6 +788,11 @@ fn write_one<'a>(
             .evaluate(walk)
             .map_err(|m| StepError::new(walk.input_pointer(), m))?
         {
+            // An index read from the data (`[&]`, `[#2]`, `[@(1,i)]`) pads the array up to it.
+            Some(Resolved::Index(index)) if index > out.max_index => {
+                out.scratch = resolved;
+                return Err(index_error(writer, index, out.max_index, walk));
+            }
             Some(r) => resolved.push((seg.kind, r)),
             None => {
                 aborted = true;
@@ -757,22 +808,46 @@ fn write_one<'a>(
 }
 
 /// The array index of each [`OutSeg::Ref`] in `segs` (and how many there are); `None` when
-/// one of the keys read is not a non-negative int, which drops the write.
+/// one of the keys read is not a non-negative int, which drops the write; `Err` with the
+/// index when one is over `max_index`.
 #[inline]
 fn resolve_refs(
     segs: &[OutSeg],
     walk: &ShiftWalk<'_>,
     pushed: bool,
-) -> Option<([usize; MAX_REFS], usize)> {
+    max_index: usize,
+) -> Result<Option<([usize; MAX_REFS], usize)>, usize> {
     let mut refs = [0usize; MAX_REFS];
     let mut n = 0;
     for seg in segs {
         if let OutSeg::Ref(up) = seg {
-            *refs.get_mut(n)? = walk.ref_index(*up, pushed)?;
+            let Some(index) = walk.ref_index(*up, pushed) else {
+                return Ok(None);
+            };
+            if index > max_index {
+                return Err(index);
+            }
+            let Some(slot) = refs.get_mut(n) else {
+                return Ok(None);
+            };
+            *slot = index;
             n += 1;
         }
     }
-    Some((refs, n))
+    Ok(Some((refs, n)))
+}
+
+/// The error for an array index read from the data that is over the limit.
+#[cold]
+fn index_error(writer: &Writer, index: usize, max_index: usize, walk: &ShiftWalk<'_>) -> StepError {
+    StepError::new(
+        walk.input_pointer(),
+        format!(
+            "output path `{}` (spec {}) gave array index {index}, over the limit of {max_index} (Limits::max_array_index)",
+            excerpt(&writer.rhs),
+            writer.spec_path
+        ),
+    )
 }
 
 /// Writes a shared [`LiteralRun`] of an input object: the output object is walked to (and
@@ -783,10 +858,11 @@ fn write_shared_run<'a>(
     input: &mut map_lookup::Cursor<'a>,
     walk: &mut ShiftWalk<'a>,
     out: &mut Output<'a, '_>,
-) {
+) -> Result<(), StepError> {
     let Some((prefix, _)) = lits.first().and_then(shared_target) else {
-        return;
+        return Ok(());
     };
+    let max_index = out.max_index;
     // The root until the first write; then the object, or `None` when the writes are dropped.
     let mut root = Some(&mut out.root);
     let mut target: Option<&mut OutMap<'a>> = None;
@@ -798,13 +874,26 @@ fn write_shared_run<'a>(
             continue;
         };
         if let Some(root) = root.take() {
-            target = find_object(root, prefix, walk);
+            target = find_object(root, prefix, walk, max_index).map_err(|index| {
+                match &lit.body {
+                    Body::Leaf(writers) if !writers.is_empty() => {
+                        index_error(&writers[0], index, max_index, walk)
+                    }
+                    _ => StepError::new(
+                        walk.input_pointer(),
+                        format!(
+                            "array index {index} is over the limit of {max_index} (Limits::max_array_index)"
+                        ),
+                    ),
+                }
+            })?;
         }
         if let Some(object) = target.as_deref_mut() {
             set_key(object, key, Out::Borrowed(v));
         }
         walk.bump_last_hash();
     }
+    Ok(())
 }
 
 /// The object at `prefix` (see [`write_shared_run`]), created if missing.
@@ -812,13 +901,16 @@ fn find_object<'a, 'o>(
     root: &'o mut Out<'a>,
     prefix: &'a [OutSeg],
     walk: &ShiftWalk<'a>,
-) -> Option<&'o mut OutMap<'a>> {
-    let (refs, n) = resolve_refs(prefix, walk, false)?;
+    max_index: usize,
+) -> Result<Option<&'o mut OutMap<'a>>, usize> {
+    let Some((refs, n)) = resolve_refs(prefix, walk, false, max_index)? else {
+        return Ok(None);
+    };
     let mut refs = refs[..n].iter();
-    match descend_fast(root, prefix, SegKind::Map, &mut refs)? {
-        Out::Object(m) => Some(m),
+    Ok(match descend_fast(root, prefix, SegKind::Map, &mut refs) {
+        Some(Out::Object(m)) => Some(m),
         _ => None,
-    }
+    })
 }
 
 fn apply_computed<'a>(
@@ -876,7 +968,7 @@ fn process<'a>(
                 for run in &comp.runs {
                     let lits = &comp.literals[run.start..run.end];
                     if run.shared && out.trace.is_none() {
-                        write_shared_run(lits, &mut input, walk, out);
+                        write_shared_run(lits, &mut input, walk, out)?;
                         continue;
                     }
                     for lit in lits {
