@@ -198,3 +198,103 @@ async fn an_order_held_in_doubt_is_listed_and_a_person_resolves_it() {
         text(&out.stderr)
     );
 }
+
+/// `replay` with an id that is neither an execution nor an order the flow handled is an
+/// error that says so, not an empty execution that exits 0.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replay_of_an_unknown_id_is_an_error() {
+    let fx = FlowFixture::start(OmnitronConfig::default().orders(5).seed(5)).await;
+    let flow = fx.flow_dir();
+    let out = fx.run(&[
+        "replay",
+        "no-such-execution",
+        "--flow",
+        flow.to_str().unwrap(),
+    ]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("\"no-such-execution\" is neither an execution id"),
+        "{stderr}"
+    );
+    let out = fx.run(&["logs", "--json"]);
+    let executions: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        executions,
+        serde_json::json!([]),
+        "no execution was started"
+    );
+    assert!(fx.erp.state().await.orders.is_empty());
+}
+
+/// Ctrl-C during `run --once`: no new order is taken, those in flight finish (sent and marked,
+/// never half-written), the execution is recorded interrupted and the command exits 130; the
+/// next run sends the rest, each once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_during_run_once_finishes_the_orders_in_flight_and_exits_130() {
+    use omnibridge_sim::{FaultAction, FaultRule};
+    let fx = FlowFixture::start(OmnitronConfig::default().orders(120).seed(8)).await;
+    let eligible = fx.eligible().await;
+    assert!(eligible.len() > 40, "{}", eligible.len());
+    // Slow creates, so the signal lands while orders are in flight.
+    fx.erp
+        .add_fault(FaultRule::new(FaultAction::Latency { ms: 150 }).method("POST"))
+        .await
+        .unwrap();
+    let flow = fx.flow_dir();
+    let child = fx
+        .command(&["run", flow.to_str().unwrap(), "--once", "--quiet"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while fx.erp.state().await.orders.len() < 3 {
+        assert!(std::time::Instant::now() < deadline, "no order was sent");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let signalled = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(signalled.success());
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    let stdout = text(&out.stdout);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stdout}\n{stderr}");
+    assert!(stdout.contains(": interrupted, "), "{stdout}");
+    assert!(
+        stderr.contains("finishing the records in flight"),
+        "{stderr}"
+    );
+
+    let erp = fx.erp.state().await;
+    let omnitron = fx.omnitron.state().await;
+    assert!(
+        erp.orders.len() < eligible.len(),
+        "it stopped taking orders: {} of {}",
+        erp.orders.len(),
+        eligible.len()
+    );
+    for sent in &erp.orders {
+        assert!(
+            omnitron.order(&sent.number).unwrap().is_send,
+            "{} was created and, being in flight, finished: marked sent",
+            sent.number
+        );
+    }
+    let out = fx.run(&["logs", "--json"]);
+    let executions: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(executions[0]["state"], "interrupted", "{executions}");
+
+    fx.erp.clear_faults().await;
+    let out = fx.run(&["run", flow.to_str().unwrap(), "--once", "--quiet"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    let erp = fx.erp.state().await;
+    for number in &eligible {
+        assert_eq!(erp.order(number).unwrap().creates, 1, "{number} sent once");
+    }
+}

@@ -119,6 +119,31 @@ async fn trigger_and_run_read_the_erp_and_write_omnitron() {
         logs.contains("log.items"),
         "the per-row script's log: {logs}"
     );
+
+    // The ERP cannot be read: the run itself failed, and the exit code (1) says so, apart
+    // from records that failed (2).
+    fx.erp
+        .add_fault(
+            FaultRule::new(FaultAction::Status {
+                status: 503,
+                body: None,
+                html: None,
+                headers: Default::default(),
+            })
+            .path("service/run"),
+        )
+        .await
+        .unwrap();
+    let out = fx.run(&["run", flow, "--once"]);
+    let stdout = text(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{stdout}\n{}",
+        text(&out.stderr)
+    );
+    assert!(stdout.contains(": failed"), "{stdout}");
+    assert!(stdout.contains("503"), "{stdout}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -39,6 +39,38 @@ pub struct Engine {
     pub node: String,
     /// Where "now" comes from (the read window, `last.request`); tests move it.
     pub clock: Arc<dyn Clock>,
+    /// Raised to stop taking records (Ctrl-C, shutdown): running executions let the records
+    /// in flight finish and end `interrupted`.
+    pub stop: StopSignal,
+}
+
+/// A one-way "stop taking records" flag shared by every clone of an [`Engine`].
+#[derive(Clone, Debug)]
+pub struct StopSignal(Arc<tokio::sync::watch::Sender<bool>>);
+
+impl Default for StopSignal {
+    fn default() -> Self {
+        StopSignal(Arc::new(tokio::sync::watch::Sender::new(false)))
+    }
+}
+
+impl StopSignal {
+    /// Raises the signal; it stays raised.
+    pub fn raise(&self) {
+        self.0.send_replace(true);
+    }
+
+    /// Whether it was raised.
+    pub fn is_raised(&self) -> bool {
+        *self.0.borrow()
+    }
+
+    /// Completes once the signal is raised (at once if it already is).
+    pub async fn raised(&self) {
+        let mut watch = self.0.subscribe();
+        // The sender lives in `self`, so waiting cannot fail while we hold it.
+        let _ = watch.wait_for(|raised| *raised).await;
+    }
 }
 
 impl Engine {
@@ -49,6 +81,7 @@ impl Engine {
             scripts,
             node: node_name(),
             clock: Arc::new(SystemClock),
+            stop: StopSignal::default(),
         }
     }
 
@@ -456,12 +489,24 @@ impl<'e> ExecutionScope<'e> {
         let progress = self.progress;
         let (sender, receiver) = tokio::sync::mpsc::channel::<D::Record>(concurrency * 2);
         let (log_sender, log_receiver) = tokio::sync::mpsc::channel::<RowLogJob>(concurrency * 4);
-        let reader = driver.read(Feed { sender, progress });
+        let stop = &self.engine.stop;
+        let reader = async move {
+            tokio::select! {
+                read = driver.read(Feed { sender, progress }) => read,
+                // Reading stops with the signal; records already taken finish.
+                () = stop.raised() => Ok(Value::Null),
+            }
+        };
+        let store_failure = &StoreFailure::default();
         let records = async move {
             let log_sender = log_sender;
             futures::stream::unfold(receiver, |mut rx| async move {
                 rx.recv().await.map(|item| (item, rx))
             })
+            // A store that refused a row log write will refuse the next records' ledger
+            // writes too: stop taking records (the reader's channel closes and it stops).
+            .take_while(|_| std::future::ready(!store_failure.happened()))
+            .take_until(stop.raised())
             .for_each_concurrent(concurrency, |record| {
                 let log_sender = &log_sender;
                 async move {
@@ -528,17 +573,45 @@ impl<'e> ExecutionScope<'e> {
                 }
                 Err(error) => {
                     tracing::error!(records = keys.len(), "writing row logs and counts failed: {error}");
+                    store_failure.record(&error.to_string(), keys.len());
                 }
             }
         });
         let (read, (), ()) = tokio::join!(reader, records, writer);
-        read
+        match store_failure.take() {
+            // The run did not record what it did: it failed, whatever the reader says.
+            Some((cause, unlogged)) => Err(format!(
+                "the store refused a write ({cause}): {unlogged} processed record(s) have no \
+                 row log and the run stopped taking records; free the space or fix the store \
+                 and run again: the ledger resumes every record that was started"
+            )),
+            None => read,
+        }
     }
 
     /// Ends the execution: `Ok(summary)` derives its status from the counts; `Err(message)`
     /// marks it failed with that message (the run could not do everything it should).
+    ///
+    /// When the engine's [`StopSignal`] was raised, the execution ends `interrupted` instead
+    /// (its status derived from what was counted): the records it did not take are left for
+    /// the next run.
     pub async fn finish(self, outcome: Result<Value, String>) -> Result<RunSummary, RunError> {
         let store = self.engine.store.as_ref();
+        if self.engine.stop.is_raised() {
+            let reason = match &outcome {
+                Ok(_) => "interrupted: stopped taking records on a signal; the records in \
+                          flight finished, the rest are left for the next run"
+                    .to_string(),
+                Err(error) => format!("interrupted on a signal; {error}"),
+            };
+            let interrupted = store.interrupt_execution(&self.execution_id, &reason).await;
+            drop(self.heartbeat);
+            release(self.engine, &self.lease_key, &self.spec.flow_id).await;
+            return Ok(RunSummary {
+                execution: interrupted?,
+                duration: self.started.elapsed(),
+            });
+        }
         let finish = match outcome {
             Ok(summary) => FinishExecution {
                 status: None,
@@ -558,6 +631,41 @@ impl<'e> ExecutionScope<'e> {
             execution: finished?,
             duration: self.started.elapsed(),
         })
+    }
+}
+
+/// The first store write a run's row-log writer saw fail, and how many row logs went
+/// unwritten in all.
+#[derive(Default)]
+struct StoreFailure {
+    happened: std::sync::atomic::AtomicBool,
+    first: std::sync::Mutex<Option<(String, usize)>>,
+}
+
+impl StoreFailure {
+    fn happened(&self) -> bool {
+        self.happened.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    fn record(&self, cause: &str, unlogged: usize) {
+        if let Ok(mut first) = self.first.lock() {
+            match first.as_mut() {
+                Some((_, count)) => *count += unlogged,
+                None => *first = Some((cause.to_string(), unlogged)),
+            }
+        }
+        self.happened
+            .store(true, std::sync::atomic::Ordering::Release);
+    }
+
+    fn take(&self) -> Option<(String, usize)> {
+        if !self.happened() {
+            return None;
+        }
+        match self.first.lock() {
+            Ok(mut first) => first.take(),
+            Err(_) => Some(("unknown".to_string(), 0)),
+        }
     }
 }
 

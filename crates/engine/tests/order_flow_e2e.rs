@@ -671,3 +671,79 @@ async fn a_query_url_that_needs_the_detail_is_asked_with_the_detail() {
         assert_eq!(creates(&h, number).await, 1);
     }
 }
+
+/// A store that refuses writes (here a page cap standing for a full disk) fails the execution:
+/// its status and message say so and it stops taking orders. Nothing it did is lost: the next
+/// run, on a store with room, finishes every order exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_store_fails_the_run_and_the_next_run_finishes_every_order_once() {
+    let h = Harness::start(200, ErpConfig::default()).await;
+    let eligible = h.eligible().await;
+    let full = omnibridge_store::open(
+        &format!("sqlite://{}", h.dir.path().join("omnibridge.db").display()),
+        omnibridge_store::StoreOptions {
+            sqlite_max_pages: Some(34),
+            ..omnibridge_store::StoreOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    let full_engine = omnibridge_engine::execution::Engine {
+        node: "test-node".to_string(),
+        ..omnibridge_engine::execution::Engine::new(full, h.engine.scripts.clone())
+    };
+    let flow = h.load().await;
+    let outcome = omnibridge_engine::flows::order::run_order_flow(
+        &full_engine,
+        &flow,
+        omnibridge_engine::flows::order::RunRequest {
+            trigger: omnibridge_store::Trigger::Manual {
+                user: "tester".to_string(),
+            },
+            selection: omnibridge_engine::flows::order::Selection::Unsent,
+        },
+        &omnibridge_engine::execution::NoProgress,
+    )
+    .await;
+    // Either the execution is recorded failed with the cause, or (when even that write is
+    // refused) the run itself fails: never a success.
+    match outcome {
+        Ok(summary) => {
+            assert_eq!(
+                summary.execution.status,
+                ExecutionStatus::Failed,
+                "{:?}",
+                summary.execution
+            );
+            let error = summary.execution.error.unwrap_or_default();
+            assert!(error.contains("store refused a write"), "{error}");
+        }
+        Err(error) => {
+            let text = error.to_string();
+            assert!(text.contains("full"), "{text}");
+        }
+    }
+    let sent_while_full = h.erp.state().await.orders.len();
+    assert!(
+        sent_while_full < eligible.len(),
+        "the run stopped taking orders ({sent_while_full} of {} sent)",
+        eligible.len()
+    );
+
+    let next = h.run().await;
+    assert_ne!(
+        next.execution.status,
+        ExecutionStatus::Failed,
+        "{:?}",
+        next.execution
+    );
+    assert_eq!(next.execution.counts.in_doubt, 0, "{:?}", next.execution);
+    for number in &eligible {
+        assert_eq!(
+            creates(&h, number).await,
+            1,
+            "{number} created exactly once"
+        );
+        assert!(is_send(&h, number).await, "{number} is marked sent");
+    }
+}

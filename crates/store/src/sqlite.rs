@@ -200,6 +200,10 @@ impl SqliteStore {
         } else {
             connect.journal_mode(SqliteJournalMode::Wal)
         };
+        let connect = match options.sqlite_max_pages {
+            Some(pages) => connect.pragma("max_page_count", pages.to_string()),
+            None => connect,
+        };
         // The one writer; for an in-memory database it is also the only reader, since the
         // data lives as long as this connection and no other connection could see it unlocked.
         let write = SqlitePoolOptions::new()

@@ -117,6 +117,10 @@ pub struct StoreOptions {
     pub busy_timeout: Duration,
     /// Most connections to keep open for reads (and, on PostgreSQL, writes).
     pub max_connections: u32,
+    /// SQLite only: the most pages the database file may grow to (`PRAGMA max_page_count`),
+    /// or `None` for SQLite's own limit. A write that would grow past it fails as on a full
+    /// disk ("database or disk is full"), which is how tests stand for one.
+    pub sqlite_max_pages: Option<u32>,
 }
 
 impl Default for StoreOptions {
@@ -129,6 +133,7 @@ impl Default for StoreOptions {
             sqlite_durability: SqliteDurability::default(),
             busy_timeout: Duration::from_secs(30),
             max_connections: 4,
+            sqlite_max_pages: None,
         }
     }
 }

@@ -11,7 +11,7 @@ use omnibridge_engine::config::load::{EnvLookup, LoadOptions};
 use omnibridge_engine::execution::{Engine, Progress, RecordReport, RunSummary};
 use omnibridge_engine::flows::{Flow, load_flow as load_any_flow};
 use omnibridge_script::{PoolConfig, ScriptPool};
-use omnibridge_store::{Counts, Execution, RowStatus, Store, StoreOptions};
+use omnibridge_store::{Counts, Execution, ExecutionState, RowStatus, Store, StoreOptions};
 
 /// Where the store lives unless `--database` says otherwise.
 pub const DEFAULT_DATABASE: &str = "sqlite://.omnibridge/omnibridge.db";
@@ -53,6 +53,26 @@ pub async fn start_engine(database: &str) -> Result<Engine> {
         .context("cannot start the Python script workers")?;
     Ok(Engine::new(store, scripts))
 }
+
+/// On Ctrl-C (SIGINT) the engine stops taking records: the records in flight finish, the
+/// execution ends `interrupted` and the command exits 130. A second Ctrl-C quits at once
+/// (the ledger still resumes every record that was started).
+pub fn stop_on_ctrl_c(engine: &Engine) {
+    let stop = engine.stop.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_err() {
+            return;
+        }
+        eprintln!("interrupted: finishing the records in flight (Ctrl-C again to quit at once)");
+        stop.raise();
+        if tokio::signal::ctrl_c().await.is_ok() {
+            std::process::exit(EXIT_INTERRUPTED);
+        }
+    });
+}
+
+/// Exit code of a command whose execution was interrupted (128 + SIGINT, as shells expect).
+pub const EXIT_INTERRUPTED: i32 = 130;
 
 /// Loads a flow directory of any kind, printing every problem found.
 pub async fn load_flow(
@@ -161,8 +181,13 @@ pub fn print_summary(summary: &RunSummary, kind: FlowKind) {
 /// Counts and outcome of an execution, as `run` prints them (in the flow kind's words when it is
 /// known).
 pub fn print_execution_summary(execution: &Execution, kind: Option<FlowKind>) {
+    let interrupted = if execution.state == ExecutionState::Interrupted {
+        "interrupted, "
+    } else {
+        ""
+    };
     println!(
-        "execution {} of {}: {}",
+        "execution {} of {}: {interrupted}{}",
         execution.id,
         execution.flow_name,
         execution.status.as_str()
@@ -227,10 +252,15 @@ pub fn counts_line(c: &Counts, kind: Option<FlowKind>) -> String {
     }
 }
 
-/// The process exit code for an execution: 0 when nothing failed, 2 when records failed or are
-/// in doubt (so schedulers and scripts notice).
+/// The process exit code for an execution: 0 when nothing failed; 1 when the run itself
+/// failed (login, read, a store that refused a write); 2 when records failed or are in doubt
+/// (so schedulers and scripts notice); 130 when it was interrupted (Ctrl-C).
 pub fn exit_code(execution: &Execution) -> i32 {
-    if execution.error.is_some() || execution.counts.failed > 0 || execution.counts.in_doubt > 0 {
+    if execution.state == ExecutionState::Interrupted {
+        EXIT_INTERRUPTED
+    } else if execution.error.is_some() {
+        1
+    } else if execution.counts.failed > 0 || execution.counts.in_doubt > 0 {
         2
     } else {
         0

@@ -12,7 +12,7 @@ use omnibridge_engine::flows::order_status::{PushError, push};
 use omnibridge_store::Trigger;
 
 use super::flow_runtime::{
-    ConsoleProgress, EngineArgs, exit_code, load_flow, print_summary, start_engine,
+    ConsoleProgress, EngineArgs, exit_code, load_flow, print_summary, start_engine, stop_on_ctrl_c,
 };
 
 /// Arguments of `omnibridge push`.
@@ -54,6 +54,7 @@ fn read_rows(path: &PathBuf) -> Result<Vec<u8>> {
 
 async fn run_async(args: PushArgs, body: Vec<u8>) -> Result<i32> {
     let engine = start_engine(&args.engine.database).await?;
+    stop_on_ctrl_c(&engine);
     let flow = load_flow(&engine, &args.flow_dir, args.engine.logins.clone(), None).await?;
     let Flow::OrderStatus(flow) = flow else {
         bail!(

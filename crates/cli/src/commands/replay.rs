@@ -17,7 +17,7 @@ use omnibridge_engine::flows::order_status::{
 use omnibridge_store::{RowLogQuery, RowStatus, Trigger};
 
 use super::flow_runtime::{
-    ConsoleProgress, EngineArgs, exit_code, load_flow, print_summary, start_engine,
+    ConsoleProgress, EngineArgs, exit_code, load_flow, print_summary, start_engine, stop_on_ctrl_c,
 };
 
 /// Arguments of `omnibridge replay`.
@@ -40,6 +40,7 @@ pub fn run(args: ReplayArgs) -> Result<i32> {
 
 async fn run_async(args: ReplayArgs) -> Result<i32> {
     let engine = start_engine(&args.engine.database).await?;
+    stop_on_ctrl_c(&engine);
     let flow = load_flow(&engine, &args.flow_dir, args.engine.logins.clone(), None).await?;
     let user = std::env::var("USER").ok();
     let execution = engine.store.get_execution(&args.target).await?;
@@ -82,7 +83,28 @@ async fn run_async(args: ReplayArgs) -> Result<i32> {
                     numbers.dedup();
                     numbers
                 }
-                None => vec![args.target.clone()],
+                None => {
+                    // An order number replays only an order this flow has handled: a typo or
+                    // an execution id of another database must not become an empty run.
+                    let handled = engine
+                        .store
+                        .list_row_logs(&RowLogQuery {
+                            flow_id: Some(order.id.clone()),
+                            record_key: Some(args.target.clone()),
+                            limit: 1,
+                            ..RowLogQuery::default()
+                        })
+                        .await?;
+                    if handled.total == 0 {
+                        bail!(
+                            "{:?} is neither an execution id nor the number of an order that \
+                             flow {:?} has handled (`omnibridge logs` lists executions)",
+                            args.target,
+                            order.id
+                        );
+                    }
+                    vec![args.target.clone()]
+                }
             };
             if numbers.is_empty() {
                 println!(

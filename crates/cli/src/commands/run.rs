@@ -16,7 +16,7 @@ use omnibridge_engine::flows::order_status::{
 use omnibridge_store::Trigger;
 
 use super::flow_runtime::{
-    ConsoleProgress, EngineArgs, exit_code, load_flow, print_summary, start_engine,
+    ConsoleProgress, EngineArgs, exit_code, load_flow, print_summary, start_engine, stop_on_ctrl_c,
 };
 
 /// Arguments of `omnibridge run`.
@@ -69,6 +69,7 @@ async fn run_async(args: RunArgs) -> Result<i32> {
             (None, None) => bail!("this flow has no schedule; use --once"),
         }
     };
+    stop_on_ctrl_c(&engine);
     let user = std::env::var("USER").unwrap_or_else(|_| "cli".to_string());
     let mut code;
     loop {
@@ -86,7 +87,8 @@ async fn run_async(args: RunArgs) -> Result<i32> {
         let Some(interval) = interval else { break };
         tokio::select! {
             _ = tokio::time::sleep(interval.max(Duration::from_secs(1))) => {}
-            _ = tokio::signal::ctrl_c() => break,
+            // Ctrl-C between runs: stop now, with the last run's code.
+            () = engine.stop.raised() => break,
         }
     }
     engine.scripts.shutdown().await;

@@ -12,7 +12,7 @@ use omnibridge_engine::flows::order_status::{
 use omnibridge_store::Trigger;
 
 use super::flow_runtime::{
-    ConsoleProgress, EngineArgs, exit_code, load_flow, print_summary, start_engine,
+    ConsoleProgress, EngineArgs, exit_code, load_flow, print_summary, start_engine, stop_on_ctrl_c,
 };
 
 /// Arguments of `omnibridge trigger`.
@@ -37,6 +37,7 @@ pub fn run(args: TriggerArgs) -> Result<i32> {
 async fn run_async(args: TriggerArgs) -> Result<i32> {
     let pairs = TriggerParams::split_args(&args.parameters).map_err(anyhow::Error::msg)?;
     let engine = start_engine(&args.engine.database).await?;
+    stop_on_ctrl_c(&engine);
     let flow = load_flow(&engine, &args.flow_dir, args.engine.logins.clone(), None).await?;
     let Flow::OrderStatus(flow) = flow else {
         bail!(
