@@ -59,6 +59,20 @@ async fn killing_the_engine_at_random_points_never_loses_or_duplicates_an_order(
         eligible.len(),
         "nothing else reached the ERP"
     );
+    // The Post Script (at least once): every order sent was told to the CRM, even when the
+    // engine died after marking it sent and before its Post Script ran.
+    let notified: std::collections::HashSet<String> = erp
+        .notifications
+        .iter()
+        .filter(|n| n["event"] == "order_sent")
+        .filter_map(|n| n["order_number"].as_str().map(str::to_string))
+        .collect();
+    let unnotified: Vec<&String> = eligible.iter().filter(|n| !notified.contains(*n)).collect();
+    assert!(
+        unnotified.is_empty(),
+        "the Post Script never ran for {} order(s): {unnotified:?}",
+        unnotified.len()
+    );
 
     // Nothing is left in doubt: a final run has nothing to do.
     let out = fx.run(&["run", flow, "--once", "--quiet"]);

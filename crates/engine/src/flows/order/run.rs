@@ -2,7 +2,7 @@
 //! through [`process_order`] on the shared execution runtime.
 
 use omnibridge_omnitron::{UnsentOrdersQuery, results_of};
-use omnibridge_store::Trigger;
+use omnibridge_store::{LedgerQuery, Trigger};
 use serde_json::{Value, json};
 
 use super::load::OrderFlow;
@@ -116,6 +116,9 @@ async fn read_orders(driver: &OrderDriver<'_>, feed: &Feed<'_, Listed>) -> Resul
             query.statuses = read.statuses.clone();
             query.page_size = read.page_size;
             query.modified_after = driver.now - chrono::Duration::days(i64::from(read.window_days));
+            // First the orders an earlier run left accepted but unfinished: once marked sent
+            // they are no longer listed as unsent, and their Post Script would be lost.
+            let resumed = resume_accepted(driver, feed).await?;
             let mut pager = omnitron.unsent_orders(&query, None);
             loop {
                 let page = pager.next_page().await.map_err(|e| {
@@ -133,6 +136,9 @@ async fn read_orders(driver: &OrderDriver<'_>, feed: &Feed<'_, Listed>) -> Resul
                         tracing::warn!("an order without pk or number was skipped: {row}");
                         continue;
                     };
+                    if resumed.contains(&number) {
+                        continue;
+                    }
                     if !feed.send(Listed { pk, number, row }).await {
                         return Ok(pager.pages_read());
                     }
@@ -164,6 +170,75 @@ async fn read_orders(driver: &OrderDriver<'_>, feed: &Feed<'_, Listed>) -> Resul
             Ok(pages)
         }
     }
+}
+
+/// Most unfinished orders one run resumes; any beyond wait for the next run.
+const MAX_RESUMED_PER_RUN: usize = 10_000;
+
+/// Feeds the orders whose ERP write an earlier, no longer running execution saw accepted but
+/// did not finish (Write Data to Omnitron, the Post Script, the row log): each is finished
+/// without being sent again. Returns their numbers, so the unsent list does not feed them twice.
+async fn resume_accepted(
+    driver: &OrderDriver<'_>,
+    feed: &Feed<'_, Listed>,
+) -> Result<std::collections::HashSet<String>, String> {
+    let flow = driver.records.flow;
+    let store = driver.records.store;
+    let omnitron = &driver.records.connections.omnitron;
+    let mut resumed = std::collections::HashSet::new();
+    let mut query = LedgerQuery::accepted_not_completed(flow.id.clone());
+    query.limit = 500;
+    'pages: loop {
+        let entries = store
+            .list_ledger(&query)
+            .await
+            .map_err(|e| format!("reading the ledger's unfinished orders failed: {e}"))?;
+        let Some(last) = entries.last() else {
+            break;
+        };
+        query.after_record_key = Some(last.record_key.clone());
+        let full_page = entries.len() >= query.limit as usize;
+        for entry in entries {
+            if resumed.len() >= MAX_RESUMED_PER_RUN {
+                break 'pages;
+            }
+            let number = entry.record_key;
+            let path = format!(
+                "api/v1/orders_integration/?number={}&limit=1",
+                url::form_urlencoded::byte_serialize(number.as_bytes()).collect::<String>()
+            );
+            let body = omnitron.get(&path).await.map_err(|e| {
+                format!("reading unfinished order {number} from Omnitron failed: {e}")
+            })?;
+            let row = results_of(&body).and_then(|rows| rows.first()).cloned();
+            let Some((pk, listed_number, row)) = row
+                .and_then(|row| pk_and_number(&row).map(|(pk, n)| (pk, n, row)))
+                .filter(|(_, n, _)| *n == number)
+            else {
+                tracing::warn!(order = %number, "an order the ERP accepted is no longer in Omnitron; it cannot be finished");
+                continue;
+            };
+            feed.read(1);
+            resumed.insert(listed_number.clone());
+            if !feed
+                .send(Listed {
+                    pk,
+                    number: listed_number,
+                    row,
+                })
+                .await
+            {
+                break 'pages;
+            }
+        }
+        if !full_page {
+            break;
+        }
+    }
+    if !resumed.is_empty() {
+        tracing::info!(flow = %flow.id, orders = resumed.len(), "finishing orders an earlier run left accepted");
+    }
+    Ok(resumed)
 }
 
 fn pk_and_number(row: &Value) -> Option<(i64, String)> {
