@@ -132,7 +132,8 @@ fn chain_into<'a>(expr: &'a Expr, len: usize, cx: &Cx<'a>, out: &mut String) -> 
             if !chain_into(expr, len - 1, cx, out)? {
                 return Ok(false);
             }
-            let replacement = arg_text(last, 1, cx)?.unwrap_or_default();
+            let replacement =
+                arg_text(last, 1, cx)?.ok_or_else(|| null_argument(last, 1, "replace"))?;
             replace_in_place(out, start, finder, &replacement);
             return Ok(true);
         }
@@ -218,9 +219,14 @@ fn apply_into<'a>(
             let Some(text) = text_of(subject, cx) else {
                 return Ok(false);
             };
-            let search = arg_text(call, 0, cx)?.unwrap_or_default();
+            let Some(search) = arg_text(call, 0, cx)? else {
+                // NiFi evaluates both arguments before Java's `String.replace` throws.
+                arg(call, 1, cx)?;
+                return Err(null_argument(call, 0, "replace"));
+            };
             if search.is_empty() {
-                let replacement = arg_text(call, 1, cx)?.unwrap_or_default();
+                let replacement =
+                    arg_text(call, 1, cx)?.ok_or_else(|| null_argument(call, 1, "replace"))?;
                 replace_literal_into(&text, &search, &replacement, None, out);
                 return Ok(true);
             }
@@ -238,8 +244,11 @@ fn apply_into<'a>(
             };
             let Some(first) = next_hit(0) else {
                 // No occurrence: the replacement is still evaluated (errors and counters
-                // behave as when NiFi evaluates every argument), then dropped.
-                arg(call, 1, cx)?;
+                // behave as when NiFi evaluates every argument), then dropped; a null one
+                // still fails, as Java's `String.replace` throws before searching.
+                if arg(call, 1, cx)?.is_null() {
+                    return Err(null_argument(call, 1, "replace"));
+                }
                 out.push_str(&text);
                 return Ok(true);
             };
@@ -247,7 +256,9 @@ fn apply_into<'a>(
             // `String` unless there is a second hit to copy it to).
             out.push_str(&text[..first]);
             let start = out.len();
-            arg_into(call, 1, cx, out)?;
+            if !arg_into(call, 1, cx, out)? {
+                return Err(null_argument(call, 1, "replace"));
+            }
             let end = out.len();
             let mut copied = first + search.len();
             let mut again: Option<String> = None;
@@ -265,16 +276,64 @@ fn apply_into<'a>(
                 return Ok(false);
             };
             let name = crate::catalog::spec_of(call.func).name;
-            let pattern = arg_text(call, 0, cx)?.unwrap_or_default();
-            let replacement = arg_text(call, 1, cx)?.unwrap_or_default();
-            let regex = regex_for(call, &pattern, name)?;
-            regex
-                .replace_into(&text, &replacement, call.func == Func::ReplaceAll, out)
-                .map_err(|e| fail(name, e))?;
+            let (regex, replacement) = regex_and_replacement(call, &text, cx, name)?;
+            match replacement {
+                Some(replacement) => regex
+                    .replace_into(&text, &replacement, call.func == Func::ReplaceAll, out)
+                    .map_err(|e| fail(name, e))?,
+                None => out.push_str(&text),
+            }
             Ok(true)
         }
         _ => Ok(push_value(apply(call, subject, cx)?, cx, out)),
     }
+}
+
+/// The regex and replacement of `replaceFirst` / `replaceAll`, failing where Java does on a
+/// null argument: `Pattern.compile(null)` throws, `Matcher.replaceFirst(null)` throws before
+/// searching, `Matcher.replaceAll(null)` throws only once it finds a match. `None` as the
+/// replacement means "null, but nothing matched": the subject is the result.
+fn regex_and_replacement<'c>(
+    call: &'c Call,
+    text: &str,
+    cx: &Cx<'c>,
+    name: &str,
+) -> Result<(RegexRef<'c>, Option<Cow<'c, str>>)> {
+    let pattern = arg_text(call, 0, cx)?;
+    let replacement = arg_text(call, 1, cx)?;
+    let pattern = pattern.ok_or_else(|| null_argument(call, 0, name))?;
+    let regex = regex_for(call, &pattern, name)?;
+    if replacement.is_none()
+        && (call.func == Func::ReplaceFirst || regex.find(text).map_err(|e| fail(name, e))?)
+    {
+        return Err(null_argument(call, 1, name));
+    }
+    Ok((regex, replacement))
+}
+
+/// The error for a null search, regex or replacement argument of the `replace` family. NiFi
+/// passes these straight to Java (`String.replace`, `Pattern.compile`, `Matcher.replace*`),
+/// which throws a NullPointerException; treating null as "" (or as the text "null") would
+/// silently build a wrong URL, so the evaluation fails and says which attribute was missing.
+fn null_argument(call: &Call, index: usize, func: &str) -> Box<EvalError> {
+    let role = match (call.func, index) {
+        (Func::Replace, 0) => "search string",
+        (_, 0) => "regular expression",
+        _ => "replacement",
+    };
+    let why = match call.args.get(index) {
+        Some(Arg::Expr(expr)) => match &expr.subject {
+            Subject::Attr(attribute) if expr.chain.is_empty() => {
+                format!("attribute '{attribute}' is missing")
+            }
+            Subject::Attr(attribute) => {
+                format!("the expression on attribute '{attribute}' evaluated to null")
+            }
+            _ => "the expression evaluated to null".to_string(),
+        },
+        _ => "the argument is null".to_string(),
+    };
+    fail(func, format!("the {role} is null: {why}"))
 }
 
 /// Appends argument `index` (as text) to `out`; false when it is null (nothing appended).
@@ -1389,8 +1448,11 @@ fn apply<'a>(call: &'a Call, subject: Value<'a>, cx: &Cx<'a>) -> Result<Value<'a
         }
         Func::Replace => {
             let text = subject_text!();
-            let search = arg_text(call, 0, cx)?.unwrap_or_default();
-            let replacement = arg_text(call, 1, cx)?.unwrap_or_default();
+            let search = arg_text(call, 0, cx)?;
+            let replacement = arg_text(call, 1, cx)?;
+            // Java's `String.replace` throws on a null search or replacement, hit or not.
+            let search = search.ok_or_else(|| null_argument(call, 0, name))?;
+            let replacement = replacement.ok_or_else(|| null_argument(call, 1, name))?;
             if let Some(hits) = call
                 .prepared
                 .as_ref()
@@ -1434,9 +1496,10 @@ fn apply<'a>(call: &'a Call, subject: Value<'a>, cx: &Cx<'a>) -> Result<Value<'a
         }
         Func::ReplaceFirst | Func::ReplaceAll => {
             let text = subject_text!();
-            let pattern = arg_text(call, 0, cx)?.unwrap_or_default();
-            let replacement = arg_text(call, 1, cx)?.unwrap_or_default();
-            let regex = regex_for(call, &pattern, name)?;
+            let (regex, replacement) = regex_and_replacement(call, &text, cx, name)?;
+            let Some(replacement) = replacement else {
+                return Ok(Value::Str(text));
+            };
             let mut out = String::with_capacity(text.len() + replacement.len());
             regex
                 .replace_into(&text, &replacement, func == Func::ReplaceAll, &mut out)
