@@ -43,7 +43,7 @@ use std::collections::BTreeSet;
 
 pub use attributes::{AttributeMap, Attributes};
 pub use error::{CompileError, EvalError};
-pub use options::EvalOptions;
+pub use options::{DEFAULT_MAX_RESULT_LEN, EvalOptions};
 
 use ast::{Arg, Compiled, Expr, Part, Subject};
 
@@ -115,6 +115,7 @@ impl Template {
         let cx = eval::Cx {
             attrs: attributes,
             options: &options::DEFAULT_OPTIONS,
+            out_base: out.len(),
         };
         eval::render_top(&self.compiled, attributes, &cx, out).map_err(|error| *error)
     }
@@ -129,6 +130,7 @@ impl Template {
         let cx = eval::Cx {
             attrs: attributes,
             options,
+            out_base: out.len(),
         };
         eval::render_into(&self.compiled, &cx, out).map_err(|error| *error)
     }

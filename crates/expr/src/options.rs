@@ -1,5 +1,6 @@
-//! What an evaluation may depend on besides the attributes: the clock behind `now()` and the
-//! default time zone (NiFi's JVM default zone, made explicit and UTC unless set).
+//! What an evaluation may depend on besides the attributes: the clock behind `now()`, the
+//! default time zone (NiFi's JVM default zone, made explicit and UTC unless set) and the largest
+//! string an evaluation may build.
 
 use std::sync::Arc;
 
@@ -9,13 +10,19 @@ use crate::java_date::Zone;
 pub(crate) static DEFAULT_OPTIONS: EvalOptions = EvalOptions {
     zone: Zone::Named(chrono_tz::Tz::UTC),
     clock: None,
+    max_result_len: DEFAULT_MAX_RESULT_LEN,
 };
 
-/// The clock and default zone an evaluation uses.
+/// The default of [`EvalOptions::max_result_len`]: 16 MiB, far above any URL, header or
+/// attribute an Integrator flow builds, far below what would hurt the process.
+pub const DEFAULT_MAX_RESULT_LEN: usize = 16 * 1024 * 1024;
+
+/// The clock, default zone and result size limit an evaluation uses.
 #[derive(Clone)]
 pub struct EvalOptions {
     pub(crate) zone: Zone,
     clock: Option<Arc<dyn Fn() -> i64 + Send + Sync>>,
+    pub(crate) max_result_len: usize,
 }
 
 impl std::fmt::Debug for EvalOptions {
@@ -23,6 +30,7 @@ impl std::fmt::Debug for EvalOptions {
         f.debug_struct("EvalOptions")
             .field("zone", &self.zone)
             .field("fixed_clock", &self.clock.is_some())
+            .field("max_result_len", &self.max_result_len)
             .finish()
     }
 }
@@ -32,6 +40,7 @@ impl Default for EvalOptions {
         EvalOptions {
             zone: Zone::utc(),
             clock: None,
+            max_result_len: DEFAULT_MAX_RESULT_LEN,
         }
     }
 }
@@ -58,6 +67,20 @@ impl EvalOptions {
     pub fn with_clock(mut self, clock: impl Fn() -> i64 + Send + Sync + 'static) -> Self {
         self.clock = Some(Arc::new(clock));
         self
+    }
+
+    /// Limits every string an evaluation builds (each function's result and the rendered
+    /// template) to `bytes` bytes of UTF-8. NiFi has no such limit and would run out of memory
+    /// on `${x:padLeft(2000000000)}`; here the function that would outgrow the limit fails
+    /// with an error naming it, before it allocates. Default [`DEFAULT_MAX_RESULT_LEN`].
+    pub fn with_max_result_len(mut self, bytes: usize) -> Self {
+        self.max_result_len = bytes;
+        self
+    }
+
+    /// The largest string (in bytes) an evaluation may build.
+    pub fn max_result_len(&self) -> usize {
+        self.max_result_len
     }
 
     pub(crate) fn now_millis(&self) -> i64 {
