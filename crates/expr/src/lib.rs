@@ -136,9 +136,12 @@ impl Template {
     }
 }
 
-/// Escapes literal text so that a template renders it unchanged, alone or next to expressions:
-/// a run of `$` before a complete `{...}` is doubled (NiFi's `$$` escape); a run before an
-/// unclosed `{` or at the very end becomes `${literal('$...')}`, which no neighbour can change.
+/// Escapes literal text so that a template renders it unchanged, alone or next to expressions.
+///
+/// NiFi's un-escaping touches `$$` anywhere before the first `{` of a literal piece, trailing
+/// `$` runs before an attribute reference, and `$` runs that `{`, `}` or `\` follow. So every
+/// `$` run is written as `${literal('$...')}` (which nothing around it can change) except a
+/// single `$` followed by any other character, which no rule touches (`price: $5` stays).
 pub fn escape_literal(text: &str) -> String {
     let bytes = text.as_bytes();
     let mut out = String::with_capacity(text.len() + 8);
@@ -157,16 +160,13 @@ pub fn escape_literal(text: &str) -> String {
             index += 1;
         }
         let run = &text[start..index];
-        let before_brace = bytes.get(index) == Some(&b'{');
-        if before_brace && text[index..].contains('}') {
+        let safe = run.len() == 1 && !matches!(bytes.get(index), None | Some(b'{' | b'}' | b'\\'));
+        if safe {
             out.push_str(run);
-            out.push_str(run);
-        } else if before_brace || index == bytes.len() {
+        } else {
             out.push_str("${literal('");
             out.push_str(run);
             out.push_str("')}");
-        } else {
-            out.push_str(run);
         }
     }
     out
