@@ -86,14 +86,15 @@ impl Template {
         names.into_iter().collect()
     }
 
-    /// Evaluates with UTC as the default zone and the system clock.
+    /// Evaluates with the default [`EvalOptions`]: the system clock, the process's default
+    /// zone (`TZ`, else UTC) and the default result size limit.
     pub fn evaluate<A: Attributes>(&self, attributes: &A) -> Result<String, EvalError> {
         let mut out = String::with_capacity(self.source.len() + 16);
         self.evaluate_into(attributes, &mut out)?;
         Ok(out)
     }
 
-    /// Evaluates with explicit options (default zone, clock for `now()`).
+    /// Evaluates with explicit options (default zone, clock for `now()`, size limit).
     pub fn evaluate_with(
         &self,
         attributes: &dyn Attributes,
@@ -104,7 +105,7 @@ impl Template {
         Ok(out)
     }
 
-    /// Evaluates (UTC, system clock) by appending to `out`, so a caller that renders often can
+    /// Evaluates (default [`EvalOptions`]) by appending to `out`, so a caller that renders often can
     /// reuse one buffer and skip the allocation of a new `String` per evaluation. On error `out`
     /// may hold a partial rendering.
     pub fn evaluate_into<A: Attributes>(
@@ -120,7 +121,8 @@ impl Template {
         eval::render_top(&self.compiled, attributes, &cx, out).map_err(|error| *error)
     }
 
-    /// [`Template::evaluate_into`] with explicit options (default zone, clock for `now()`).
+    /// [`Template::evaluate_into`] with explicit options (default zone, clock for `now()`, size
+    /// limit).
     pub fn evaluate_into_with(
         &self,
         attributes: &dyn Attributes,
@@ -315,7 +317,10 @@ mod tests {
     #[test]
     fn now_is_injectable() {
         let template = Template::compile("${now():format('yyyy-MM-dd HH:mm')}").unwrap();
-        let options = EvalOptions::new().with_fixed_now(1_735_689_600_000);
+        let options = EvalOptions::new()
+            .with_fixed_now(1_735_689_600_000)
+            .with_time_zone("UTC")
+            .unwrap();
         assert_eq!(
             template.evaluate_with(&(), &options).unwrap(),
             "2025-01-01 00:00"
