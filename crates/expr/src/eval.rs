@@ -683,9 +683,9 @@ fn json_path_for<'c>(call: &'c Call, cx: &Cx<'c>, name: &str) -> Result<Cow<'c, 
         return Ok(Cow::Borrowed(path));
     }
     let text = arg_text(call, 0, cx)?.ok_or_else(|| fail(name, "the JSON path is null"))?;
-    JsonPath::compile(&text)
+    JsonPath::parse(&text)
         .map(Cow::Owned)
-        .map_err(|e| fail(name, format!("invalid JSON path '{text}': {e}")))
+        .map_err(|e| fail(name, e.to_string()))
 }
 
 fn parse_json(subject: Value<'_>, cx: &Cx<'_>, name: &str) -> Result<Json> {

@@ -43,6 +43,7 @@ use std::collections::BTreeSet;
 
 pub use attributes::{AttributeMap, Attributes};
 pub use error::{CompileError, EvalError};
+pub use json_path::{JsonPath, JsonPathError};
 pub use options::{DEFAULT_MAX_RESULT_LEN, EvalOptions};
 
 use ast::{Arg, Compiled, Expr, Part, Subject};

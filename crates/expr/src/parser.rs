@@ -822,9 +822,7 @@ fn prepare(
         | Func::JsonPathAdd
         | Func::JsonPathPut => {
             if let Some(path) = const_str(args, 0) {
-                prepared.json_path = Some(
-                    JsonPath::compile(path).map_err(|e| fail(format!("invalid JSON path: {e}")))?,
-                );
+                prepared.json_path = Some(JsonPath::parse(path).map_err(|e| fail(e.to_string()))?);
                 any = true;
             }
         }
