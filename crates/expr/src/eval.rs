@@ -16,7 +16,7 @@ use crate::error::EvalError;
 use crate::escapes;
 use crate::java_date::{DatePattern, Zone};
 use crate::java_number::{self, Number};
-use crate::java_regex::JavaRegex;
+use crate::java_regex::{JavaRegex, ReplaceError};
 use crate::java_string;
 use crate::json_path::JsonPath;
 use crate::options::EvalOptions;
@@ -28,37 +28,96 @@ type Result<T> = std::result::Result<T, Box<EvalError>>;
 /// NiFi's `nextInt()`: one counter for the whole process.
 static NEXT_INT: AtomicI64 = AtomicI64::new(0);
 
-/// Everything an evaluation reads: the attributes and the options (clock, default zone).
+/// Everything an evaluation reads: the attributes and the options (clock, default zone, size
+/// limit).
 pub(crate) struct Cx<'a> {
     pub attrs: &'a dyn Attributes,
     pub options: &'a EvalOptions,
+    /// Where this evaluation's output starts in the buffer it renders into (a caller of
+    /// `evaluate_into` may pass a buffer that already holds text, which does not count).
+    pub out_base: usize,
+}
+
+impl Cx<'_> {
+    /// The largest string a function may build.
+    fn max_len(&self) -> usize {
+        self.options.max_result_len
+    }
+
+    /// The length the output buffer may reach.
+    fn out_end(&self) -> usize {
+        self.out_base.saturating_add(self.options.max_result_len)
+    }
 }
 
 fn fail(func: &str, message: impl Into<String>) -> Box<EvalError> {
     Box::new(EvalError::new(func, message))
 }
 
+/// The error for a result that would outgrow [`EvalOptions::max_result_len`].
+fn too_large(func: &str, cx: &Cx<'_>) -> Box<EvalError> {
+    fail(
+        func,
+        format!(
+            "the result would exceed the maximum result size of {} bytes",
+            cx.max_len()
+        ),
+    )
+}
+
+/// Fails (naming `func`) unless a string of `len` bytes is within the limit: called with the
+/// exact or a lower-bound size before a function allocates its result.
+fn check_len(len: usize, func: &str, cx: &Cx<'_>) -> Result<()> {
+    if len > cx.max_len() {
+        return Err(too_large(func, cx));
+    }
+    Ok(())
+}
+
+/// Appends `text` to the output unless the output would then outgrow the limit.
+fn push_checked(out: &mut String, text: &str, func: &str, cx: &Cx<'_>) -> Result<()> {
+    if out.len().saturating_add(text.len()) > cx.out_end() {
+        return Err(too_large(func, cx));
+    }
+    out.push_str(text);
+    Ok(())
+}
+
+/// Fails when something appended to the output (a bounded expansion such as `urlEncode` of a
+/// value already in memory) took it past the limit.
+fn check_out(out: &str, func: &str, cx: &Cx<'_>) -> Result<()> {
+    if out.len() > cx.out_end() {
+        return Err(too_large(func, cx));
+    }
+    Ok(())
+}
+
+/// The name errors about the rendered template as a whole carry.
+const TEMPLATE: &str = "expression";
+
 /// Renders a template into `out`.
 pub(crate) fn render_into(compiled: &Compiled, cx: &Cx<'_>, out: &mut String) -> Result<()> {
     for part in &compiled.parts {
         match part {
-            Part::Text(text) => out.push_str(text),
+            Part::Text(text) => push_checked(out, text, TEMPLATE, cx)?,
             Part::Attr(name) => {
                 if let Some(value) = cx.attrs.get(name) {
-                    out.push_str(value);
+                    push_checked(out, value, TEMPLATE, cx)?;
                 }
             }
             // `${name:urlEncode()}`, the usual query parameter, without a call.
             Part::AttrCall(name, call) if call.func == Func::UrlEncode => {
                 if let Some(value) = cx.attrs.get(name) {
-                    escapes::url_encode_into(value, out);
+                    url_encode_checked(value, cx, out)?;
                 }
             }
             Part::AttrCall(name, call) => {
                 apply_into(call, lookup(cx, name), cx, out)?;
+                check_out(out, TEMPLATE, cx)?;
             }
             Part::Expr(expr) => {
                 eval_into(expr, cx, out)?;
+                check_out(out, TEMPLATE, cx)?;
             }
         }
     }
@@ -75,22 +134,24 @@ pub(crate) fn render_top<A: Attributes + ?Sized>(
 ) -> Result<()> {
     for part in &compiled.parts {
         match part {
-            Part::Text(text) => out.push_str(text),
+            Part::Text(text) => push_checked(out, text, TEMPLATE, cx)?,
             Part::Attr(name) => {
                 if let Some(value) = attrs.get(name) {
-                    out.push_str(value);
+                    push_checked(out, value, TEMPLATE, cx)?;
                 }
             }
             Part::AttrCall(name, call) if call.func == Func::UrlEncode => {
                 if let Some(value) = attrs.get(name) {
-                    escapes::url_encode_into(value, out);
+                    url_encode_checked(value, cx, out)?;
                 }
             }
             Part::AttrCall(name, call) => {
                 apply_into(call, lookup(cx, name), cx, out)?;
+                check_out(out, TEMPLATE, cx)?;
             }
             Part::Expr(expr) => {
                 eval_into(expr, cx, out)?;
+                check_out(out, TEMPLATE, cx)?;
             }
         }
     }
@@ -98,14 +159,24 @@ pub(crate) fn render_top<A: Attributes + ?Sized>(
 }
 
 /// Appends the text of `value`; false when it is null (nothing appended).
-fn push_value(value: Value<'_>, cx: &Cx<'_>, out: &mut String) -> bool {
+fn push_value(value: Value<'_>, cx: &Cx<'_>, out: &mut String) -> Result<bool> {
     match value.into_text(&cx.options.zone) {
         Some(text) => {
-            out.push_str(&text);
-            true
+            push_checked(out, &text, TEMPLATE, cx)?;
+            Ok(true)
         }
-        None => false,
+        None => Ok(false),
     }
+}
+
+/// `urlEncode` into the output: refused up front when even the unencoded text would not fit,
+/// and checked after (encoding at most triples a value that is already in memory).
+fn url_encode_checked(text: &str, cx: &Cx<'_>, out: &mut String) -> Result<()> {
+    if out.len().saturating_add(text.len()) > cx.out_end() {
+        return Err(too_large("urlEncode", cx));
+    }
+    escapes::url_encode_into(text, out);
+    check_out(out, "urlEncode", cx)
 }
 
 /// Evaluates `expr` and appends its text to `out` (false when the value is null). The chain
@@ -115,7 +186,7 @@ fn push_value(value: Value<'_>, cx: &Cx<'_>, out: &mut String) -> bool {
 /// `String`.
 fn eval_into<'a>(expr: &'a Expr, cx: &Cx<'a>, out: &mut String) -> Result<bool> {
     if matches!(expr.subject, Subject::Multi(_)) {
-        return Ok(push_value(eval_expr(expr, cx)?, cx, out));
+        return push_value(eval_expr(expr, cx)?, cx, out);
     }
     chain_into(expr, expr.chain.len(), cx, out)
 }
@@ -124,7 +195,7 @@ fn eval_into<'a>(expr: &'a Expr, cx: &Cx<'a>, out: &mut String) -> Result<bool> 
 fn chain_into<'a>(expr: &'a Expr, len: usize, cx: &Cx<'a>, out: &mut String) -> Result<bool> {
     let chain = &expr.chain[..len];
     let Some((last, body)) = chain.split_last() else {
-        return Ok(push_value(eval_subject(expr, cx)?, cx, out));
+        return push_value(eval_subject(expr, cx)?, cx, out);
     };
     if last.func == Func::Replace && !body.is_empty() {
         if let Some(finder) = last.prepared.as_ref().and_then(|p| p.finder.as_ref()) {
@@ -132,8 +203,9 @@ fn chain_into<'a>(expr: &'a Expr, len: usize, cx: &Cx<'a>, out: &mut String) -> 
             if !chain_into(expr, len - 1, cx, out)? {
                 return Ok(false);
             }
-            let replacement = arg_text(last, 1, cx)?.unwrap_or_default();
-            replace_in_place(out, start, finder, &replacement);
+            let replacement =
+                arg_text(last, 1, cx)?.ok_or_else(|| null_argument(last, 1, "replace"))?;
+            replace_in_place(out, start, finder, &replacement, cx)?;
             return Ok(true);
         }
     }
@@ -142,7 +214,7 @@ fn chain_into<'a>(expr: &'a Expr, len: usize, cx: &Cx<'a>, out: &mut String) -> 
         for call in chain {
             value = apply_fast(call, value, cx)?;
         }
-        return Ok(push_value(value, cx, out));
+        return push_value(value, cx, out);
     }
     for call in body {
         value = apply_fast(call, value, cx)?;
@@ -158,14 +230,19 @@ fn replace_in_place(
     start: usize,
     finder: &memchr::memmem::Finder<'static>,
     replacement: &str,
-) {
+    cx: &Cx<'_>,
+) -> Result<()> {
     let needle_len = finder.needle().len();
     let mut from = start;
     while let Some(offset) = finder.find(&out.as_bytes()[from..]) {
         let at = from + offset;
+        if (out.len() - needle_len).saturating_add(replacement.len()) > cx.out_end() {
+            return Err(too_large("replace", cx));
+        }
         out.replace_range(at..at + needle_len, replacement);
         from = at + replacement.len();
     }
+    Ok(())
 }
 
 /// The functions [`apply_into`] writes straight into the output.
@@ -209,7 +286,7 @@ fn apply_into<'a>(
         }
         Func::UrlEncode => Ok(match text_of(subject, cx) {
             Some(text) => {
-                escapes::url_encode_into(&text, out);
+                url_encode_checked(&text, cx, out)?;
                 true
             }
             None => false,
@@ -218,10 +295,15 @@ fn apply_into<'a>(
             let Some(text) = text_of(subject, cx) else {
                 return Ok(false);
             };
-            let search = arg_text(call, 0, cx)?.unwrap_or_default();
+            let Some(search) = arg_text(call, 0, cx)? else {
+                // NiFi evaluates both arguments before Java's `String.replace` throws.
+                arg(call, 1, cx)?;
+                return Err(null_argument(call, 0, "replace"));
+            };
             if search.is_empty() {
-                let replacement = arg_text(call, 1, cx)?.unwrap_or_default();
-                replace_literal_into(&text, &search, &replacement, None, out);
+                let replacement =
+                    arg_text(call, 1, cx)?.ok_or_else(|| null_argument(call, 1, "replace"))?;
+                replace_literal_into(&text, &search, &replacement, None, cx, out)?;
                 return Ok(true);
             }
             let prepared = call.prepared.as_deref();
@@ -238,26 +320,40 @@ fn apply_into<'a>(
             };
             let Some(first) = next_hit(0) else {
                 // No occurrence: the replacement is still evaluated (errors and counters
-                // behave as when NiFi evaluates every argument), then dropped.
-                arg(call, 1, cx)?;
-                out.push_str(&text);
+                // behave as when NiFi evaluates every argument), then dropped; a null one
+                // still fails, as Java's `String.replace` throws before searching.
+                if arg(call, 1, cx)?.is_null() {
+                    return Err(null_argument(call, 1, "replace"));
+                }
+                push_checked(out, &text, "replace", cx)?;
                 return Ok(true);
             };
             // The replacement is rendered once, in place at the first hit (no intermediate
             // `String` unless there is a second hit to copy it to).
-            out.push_str(&text[..first]);
+            push_checked(out, &text[..first], "replace", cx)?;
             let start = out.len();
-            arg_into(call, 1, cx, out)?;
+            // The replacement is rendered straight into the output as part of `replace`'s
+            // result, so running out of room there is `replace`'s failure.
+            let rendered = arg_into(call, 1, cx, out).map_err(|mut error| {
+                if error.function == TEMPLATE {
+                    error.function = "replace".to_string();
+                }
+                error
+            })?;
+            if !rendered {
+                return Err(null_argument(call, 1, "replace"));
+            }
+            check_out(out, "replace", cx)?;
             let end = out.len();
             let mut copied = first + search.len();
             let mut again: Option<String> = None;
             while let Some(at) = next_hit(copied) {
-                out.push_str(&text[copied..at]);
+                push_checked(out, &text[copied..at], "replace", cx)?;
                 let rendered = again.get_or_insert_with(|| out[start..end].to_string());
-                out.push_str(rendered);
+                push_checked(out, rendered, "replace", cx)?;
                 copied = at + search.len();
             }
-            out.push_str(&text[copied..]);
+            push_checked(out, &text[copied..], "replace", cx)?;
             Ok(true)
         }
         Func::ReplaceFirst | Func::ReplaceAll => {
@@ -265,16 +361,77 @@ fn apply_into<'a>(
                 return Ok(false);
             };
             let name = crate::catalog::spec_of(call.func).name;
-            let pattern = arg_text(call, 0, cx)?.unwrap_or_default();
-            let replacement = arg_text(call, 1, cx)?.unwrap_or_default();
-            let regex = regex_for(call, &pattern, name)?;
-            regex
-                .replace_into(&text, &replacement, call.func == Func::ReplaceAll, out)
-                .map_err(|e| fail(name, e))?;
+            let (regex, replacement) = regex_and_replacement(call, &text, cx, name)?;
+            match replacement {
+                Some(replacement) => regex
+                    .replace_into(
+                        &text,
+                        &replacement,
+                        call.func == Func::ReplaceAll,
+                        cx.out_end(),
+                        out,
+                    )
+                    .map_err(|e| replace_error(e, name, cx))?,
+                None => push_checked(out, &text, name, cx)?,
+            }
             Ok(true)
         }
-        _ => Ok(push_value(apply(call, subject, cx)?, cx, out)),
+        _ => push_value(apply(call, subject, cx)?, cx, out),
     }
+}
+
+/// The regex and replacement of `replaceFirst` / `replaceAll`, failing where Java does on a
+/// null argument: `Pattern.compile(null)` throws, `Matcher.replaceFirst(null)` throws before
+/// searching, `Matcher.replaceAll(null)` throws only once it finds a match. `None` as the
+/// replacement means "null, but nothing matched": the subject is the result.
+fn regex_and_replacement<'c>(
+    call: &'c Call,
+    text: &str,
+    cx: &Cx<'c>,
+    name: &str,
+) -> Result<(RegexRef<'c>, Option<Cow<'c, str>>)> {
+    let pattern = arg_text(call, 0, cx)?;
+    let replacement = arg_text(call, 1, cx)?;
+    let pattern = pattern.ok_or_else(|| null_argument(call, 0, name))?;
+    let regex = regex_for(call, &pattern, name)?;
+    if replacement.is_none()
+        && (call.func == Func::ReplaceFirst || regex.find(text).map_err(|e| fail(name, e))?)
+    {
+        return Err(null_argument(call, 1, name));
+    }
+    Ok((regex, replacement))
+}
+
+fn replace_error(error: ReplaceError, name: &str, cx: &Cx<'_>) -> Box<EvalError> {
+    match error {
+        ReplaceError::Regex(message) => fail(name, message),
+        ReplaceError::TooLarge => too_large(name, cx),
+    }
+}
+
+/// The error for a null search, regex or replacement argument of the `replace` family. NiFi
+/// passes these straight to Java (`String.replace`, `Pattern.compile`, `Matcher.replace*`),
+/// which throws a NullPointerException; treating null as "" (or as the text "null") would
+/// silently build a wrong URL, so the evaluation fails and says which attribute was missing.
+fn null_argument(call: &Call, index: usize, func: &str) -> Box<EvalError> {
+    let role = match (call.func, index) {
+        (Func::Replace, 0) => "search string",
+        (_, 0) => "regular expression",
+        _ => "replacement",
+    };
+    let why = match call.args.get(index) {
+        Some(Arg::Expr(expr)) => match &expr.subject {
+            Subject::Attr(attribute) if expr.chain.is_empty() => {
+                format!("attribute '{attribute}' is missing")
+            }
+            Subject::Attr(attribute) => {
+                format!("the expression on attribute '{attribute}' evaluated to null")
+            }
+            _ => "the expression evaluated to null".to_string(),
+        },
+        _ => "the argument is null".to_string(),
+    };
+    fail(func, format!("the {role} is null: {why}"))
 }
 
 /// Appends argument `index` (as text) to `out`; false when it is null (nothing appended).
@@ -285,7 +442,7 @@ fn arg_into<'a>(call: &'a Call, index: usize, cx: &Cx<'a>, out: &mut String) -> 
             render_into(template, cx, out)?;
             Ok(true)
         }
-        _ => Ok(push_value(arg(call, index, cx)?, cx, out)),
+        _ => push_value(arg(call, index, cx)?, cx, out),
     }
 }
 
@@ -308,11 +465,21 @@ fn replace_literal_into(
     search: &str,
     replacement: &str,
     finder: Option<&memchr::memmem::Finder<'static>>,
+    cx: &Cx<'_>,
     out: &mut String,
-) {
+) -> Result<()> {
     if search.is_empty() {
+        // One copy of the replacement around every character: sized before it is built.
+        let inserts = text.chars().count().saturating_add(1);
+        let len = replacement
+            .len()
+            .saturating_mul(inserts)
+            .saturating_add(text.len());
+        if out.len().saturating_add(len) > cx.out_end() {
+            return Err(too_large("replace", cx));
+        }
         out.push_str(&text.replace(search, replacement));
-        return;
+        return Ok(());
     }
     let find = |from: usize| match finder {
         Some(finder) => finder.find(&text.as_bytes()[from..]),
@@ -321,11 +488,11 @@ fn replace_literal_into(
     let mut copied = 0;
     while let Some(offset) = find(copied) {
         let at = copied + offset;
-        out.push_str(&text[copied..at]);
-        out.push_str(replacement);
+        push_checked(out, &text[copied..at], "replace", cx)?;
+        push_checked(out, replacement, "replace", cx)?;
         copied = at + search.len();
     }
-    out.push_str(&text[copied..]);
+    push_checked(out, &text[copied..], "replace", cx)
 }
 
 fn render<'a>(compiled: &'a Compiled, cx: &Cx<'a>) -> Result<Cow<'a, str>> {
@@ -340,8 +507,14 @@ fn render<'a>(compiled: &'a Compiled, cx: &Cx<'a>) -> Result<Cow<'a, str>> {
             .into_text(&cx.options.zone)
             .unwrap_or(Cow::Borrowed("")));
     }
+    // A fresh buffer: its size counts from zero against the limit.
+    let inner = Cx {
+        attrs: cx.attrs,
+        options: cx.options,
+        out_base: 0,
+    };
     let mut out = String::new();
-    render_into(compiled, cx, &mut out)?;
+    render_into(compiled, &inner, &mut out)?;
     Ok(Cow::Owned(out))
 }
 
@@ -510,9 +683,9 @@ fn json_path_for<'c>(call: &'c Call, cx: &Cx<'c>, name: &str) -> Result<Cow<'c, 
         return Ok(Cow::Borrowed(path));
     }
     let text = arg_text(call, 0, cx)?.ok_or_else(|| fail(name, "the JSON path is null"))?;
-    JsonPath::compile(&text)
+    JsonPath::parse(&text)
         .map(Cow::Owned)
-        .map_err(|e| fail(name, format!("invalid JSON path '{text}': {e}")))
+        .map_err(|e| fail(name, e.to_string()))
 }
 
 fn parse_json(subject: Value<'_>, cx: &Cx<'_>, name: &str) -> Result<Json> {
@@ -641,6 +814,13 @@ fn multi<'a>(call: &'a Call, chain: &'a [Call], cx: &Cx<'a>) -> Result<Value<'a>
                 .into_iter()
                 .map(|value| text_of(value, cx).map(Cow::into_owned).unwrap_or_default())
                 .collect();
+            let len = texts
+                .iter()
+                .fold(0usize, |sum, text| sum.saturating_add(text.len()));
+            let separators = separator
+                .len()
+                .saturating_mul(texts.len().saturating_sub(1));
+            check_len(len.saturating_add(separators), "join", cx)?;
             Ok(str_value(texts.join(&separator)))
         }
         None => {
@@ -660,6 +840,11 @@ fn multi<'a>(call: &'a Call, chain: &'a [Call], cx: &Cx<'a>) -> Result<Value<'a>
 
 #[inline(never)]
 fn subjectless<'a>(call: &'a Call, cx: &Cx<'a>) -> Result<Value<'a>> {
+    let value = subjectless_unchecked(call, cx)?;
+    checked_value(value, call, cx)
+}
+
+fn subjectless_unchecked<'a>(call: &'a Call, cx: &Cx<'a>) -> Result<Value<'a>> {
     Ok(match call.func {
         Func::Literal => match arg(call, 0, cx)? {
             Value::Null => Value::Null,
@@ -1208,8 +1393,25 @@ fn split_list<'t>(text: &'t str, delimiter: &str) -> Vec<&'t str> {
     }
 }
 
-#[allow(clippy::too_many_lines)]
+/// Applies one function of a chain. Every function that builds a string checks its size
+/// against the limit before it allocates where the size is known up front (`padLeft`,
+/// `append`, `repeat`, `replace`, ...) and, as a backstop for the bounded expansions
+/// (`urlEncode`, `escapeJson`, `toUpper`, ...), every new string is checked once built.
 fn apply<'a>(call: &'a Call, subject: Value<'a>, cx: &Cx<'a>) -> Result<Value<'a>> {
+    let value = apply_unchecked(call, subject, cx)?;
+    checked_value(value, call, cx)
+}
+
+/// Fails when `value` is a new string beyond the limit.
+fn checked_value<'a>(value: Value<'a>, call: &Call, cx: &Cx<'_>) -> Result<Value<'a>> {
+    if let Value::Str(Cow::Owned(text)) = &value {
+        check_len(text.len(), crate::catalog::spec_of(call.func).name, cx)?;
+    }
+    Ok(value)
+}
+
+#[allow(clippy::too_many_lines)]
+fn apply_unchecked<'a>(call: &'a Call, subject: Value<'a>, cx: &Cx<'a>) -> Result<Value<'a>> {
     let func = call.func;
     let name = crate::catalog::spec_of(func).name;
     let err = |message: String| fail(name, message);
@@ -1381,6 +1583,7 @@ fn apply<'a>(call: &'a Call, subject: Value<'a>, cx: &Cx<'a>) -> Result<Value<'a
         Func::Append | Func::Prepend => {
             let text = text_of(subject, cx).unwrap_or_default();
             let other = arg_text(call, 0, cx)?.unwrap_or_default();
+            check_len(text.len().saturating_add(other.len()), name, cx)?;
             if func == Func::Append {
                 str_value(format!("{text}{other}"))
             } else {
@@ -1389,8 +1592,11 @@ fn apply<'a>(call: &'a Call, subject: Value<'a>, cx: &Cx<'a>) -> Result<Value<'a
         }
         Func::Replace => {
             let text = subject_text!();
-            let search = arg_text(call, 0, cx)?.unwrap_or_default();
-            let replacement = arg_text(call, 1, cx)?.unwrap_or_default();
+            let search = arg_text(call, 0, cx)?;
+            let replacement = arg_text(call, 1, cx)?;
+            // Java's `String.replace` throws on a null search or replacement, hit or not.
+            let search = search.ok_or_else(|| null_argument(call, 0, name))?;
+            let replacement = replacement.ok_or_else(|| null_argument(call, 1, name))?;
             if let Some(hits) = call
                 .prepared
                 .as_ref()
@@ -1399,7 +1605,10 @@ fn apply<'a>(call: &'a Call, subject: Value<'a>, cx: &Cx<'a>) -> Result<Value<'a
                 if hits.is_empty() {
                     return Ok(Value::Str(text));
                 }
-                let mut out = String::with_capacity(text.len() + hits.len() * replacement.len());
+                let len = (text.len() - hits.len() * search.len())
+                    .saturating_add(hits.len().saturating_mul(replacement.len()));
+                check_len(len, name, cx)?;
+                let mut out = String::with_capacity(len);
                 splice(&text, hits, search.len(), &replacement, &mut out);
                 return Ok(str_value(out));
             }
@@ -1418,6 +1627,8 @@ fn apply<'a>(call: &'a Call, subject: Value<'a>, cx: &Cx<'a>) -> Result<Value<'a
                     let mut next = Some(first);
                     while let Some(at) = next {
                         out.push_str(&text[copied..at]);
+                        // Stop before an expansion outgrows the limit, not after.
+                        check_len(out.len().saturating_add(replacement.len()), name, cx)?;
                         out.push_str(&replacement);
                         copied = at + search.len();
                         next = match finder {
@@ -1429,18 +1640,29 @@ fn apply<'a>(call: &'a Call, subject: Value<'a>, cx: &Cx<'a>) -> Result<Value<'a
                     out.push_str(&text[copied..]);
                     str_value(out)
                 }
-                Some(_) => str_value(text.replace(search.as_ref(), &replacement)),
+                Some(_) => {
+                    let mut out = String::new();
+                    replace_literal_into(&text, &search, &replacement, None, cx, &mut out)?;
+                    str_value(out)
+                }
             }
         }
         Func::ReplaceFirst | Func::ReplaceAll => {
             let text = subject_text!();
-            let pattern = arg_text(call, 0, cx)?.unwrap_or_default();
-            let replacement = arg_text(call, 1, cx)?.unwrap_or_default();
-            let regex = regex_for(call, &pattern, name)?;
+            let (regex, replacement) = regex_and_replacement(call, &text, cx, name)?;
+            let Some(replacement) = replacement else {
+                return Ok(Value::Str(text));
+            };
             let mut out = String::with_capacity(text.len() + replacement.len());
             regex
-                .replace_into(&text, &replacement, func == Func::ReplaceAll, &mut out)
-                .map_err(err)?;
+                .replace_into(
+                    &text,
+                    &replacement,
+                    func == Func::ReplaceAll,
+                    cx.max_len(),
+                    &mut out,
+                )
+                .map_err(|e| replace_error(e, name, cx))?;
             str_value(out)
         }
         Func::ReplaceNull => match subject {
@@ -1463,6 +1685,9 @@ fn apply<'a>(call: &'a Call, subject: Value<'a>, cx: &Cx<'a>) -> Result<Value<'a
             } else {
                 Cow::Borrowed("_")
             };
+            // Sized before anything is allocated: `padLeft(2000000000)` fails at once.
+            let len = java_string::padded_len(&text, length, &pad);
+            check_len(len, name, cx)?;
             str_value(java_string::pad(&text, length, &pad, func == Func::PadLeft))
         }
         Func::Repeat => {
@@ -1482,9 +1707,8 @@ fn apply<'a>(call: &'a Call, subject: Value<'a>, cx: &Cx<'a>) -> Result<Value<'a
             if count < 1 {
                 return Err(err(format!("repeat count must be at least 1, got {count}")));
             }
-            if count as u128 * text.len() as u128 > (1u128 << 31) {
-                return Err(err("result would be too large".to_string()));
-            }
+            let len = usize::try_from(count as u128 * text.len() as u128).unwrap_or(usize::MAX);
+            check_len(len, name, cx)?;
             str_value(text.repeat(count as usize))
         }
         Func::EvaluateElString => {
@@ -1637,6 +1861,7 @@ fn apply<'a>(call: &'a Call, subject: Value<'a>, cx: &Cx<'a>) -> Result<Value<'a
                 let width = arg_whole(call, 1, cx)?.unwrap_or(0);
                 let current = digits.len() as i64;
                 if width > current {
+                    check_len(usize::try_from(width).unwrap_or(usize::MAX), name, cx)?;
                     digits = "0".repeat((width - current) as usize) + &digits;
                 }
             }

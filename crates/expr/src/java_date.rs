@@ -40,7 +40,7 @@ pub(crate) enum Zone {
 }
 
 impl Zone {
-    /// UTC, the engine's default zone (NiFi's JVM default, made explicit).
+    /// UTC, the default zone when neither the options nor `TZ` name one.
     pub(crate) fn utc() -> Zone {
         Zone::Named(Tz::UTC)
     }
@@ -118,10 +118,11 @@ impl Zone {
         }
     }
 
-    fn id(&self) -> String {
+    /// The zone's id: the tz-database name or the fixed offset's name.
+    pub(crate) fn id(&self) -> &str {
         match self {
-            Zone::Fixed { name, .. } => name.clone(),
-            Zone::Named(tz) => tz.name().to_string(),
+            Zone::Fixed { name, .. } => name,
+            Zone::Named(tz) => tz.name(),
         }
     }
 
@@ -556,7 +557,7 @@ fn format_items(
                 i64::from(local.num_seconds_from_midnight()) * 1_000_000_000 + i64::from(nano),
                 count_i,
             ),
-            'V' => out.push_str(&zone.id()),
+            'V' => out.push_str(zone.id()),
             'v' | 'z' => out.push_str(&zone.short_name(millis)),
             'O' => {
                 let seconds = zone.offset_at(millis);

@@ -110,46 +110,53 @@ impl JavaRegex {
         all: bool,
     ) -> Result<String, String> {
         let mut out = String::with_capacity(subject.len() + replacement.len());
-        self.replace_into(subject, replacement, all, &mut out)?;
+        self.replace_into(subject, replacement, all, usize::MAX, &mut out)
+            .map_err(|error| match error {
+                ReplaceError::Regex(message) => message,
+                ReplaceError::TooLarge => "too large".to_string(),
+            })?;
         Ok(out)
     }
 
     /// `String.replaceAll` / `replaceFirst`, appending the result to `out`.
+    /// `out` may not grow beyond `limit` bytes: the replacement stops with
+    /// [`ReplaceError::TooLarge`] before it would, so an expansion is never built first.
     pub(crate) fn replace_into(
         &self,
         subject: &str,
         replacement: &str,
         all: bool,
+        limit: usize,
         out: &mut String,
-    ) -> Result<(), String> {
+    ) -> Result<(), ReplaceError> {
         let regex = self.searcher(subject);
         if !replacement.contains(['$', '\\']) {
-            return replace_literal(regex, subject, replacement, all, out);
+            return replace_literal(regex, subject, replacement, all, limit, out);
         }
         let groups = regex.captures_len().saturating_sub(1);
-        let pieces = parse_replacement(replacement, groups)?;
+        let pieces = parse_replacement(replacement, groups).map_err(ReplaceError::Regex)?;
         let mut position = 0;
         let mut copied = 0;
         while position <= subject.len() {
             let Some(captures) = regex
                 .captures_from_pos(subject, position)
-                .map_err(|e| e.to_string())?
+                .map_err(|e| ReplaceError::Regex(e.to_string()))?
             else {
                 break;
             };
             let Some(whole) = captures.get(0) else { break };
-            out.push_str(&subject[copied..whole.start()]);
+            push_limited(out, &subject[copied..whole.start()], limit)?;
             for piece in &pieces {
                 match piece {
-                    Replacement::Text(text) => out.push_str(text),
+                    Replacement::Text(text) => push_limited(out, text, limit)?,
                     Replacement::Group(index) => {
                         if let Some(group) = captures.get(*index) {
-                            out.push_str(group.as_str());
+                            push_limited(out, group.as_str(), limit)?;
                         }
                     }
                     Replacement::Named(name) => {
                         if let Some(group) = captures.name(name) {
-                            out.push_str(group.as_str());
+                            push_limited(out, group.as_str(), limit)?;
                         }
                     }
                 }
@@ -167,9 +174,26 @@ impl JavaRegex {
                 position = whole.end();
             }
         }
-        out.push_str(&subject[copied..]);
-        Ok(())
+        push_limited(out, &subject[copied..], limit)
     }
+}
+
+/// Why a regex replacement stopped.
+#[derive(Debug)]
+pub(crate) enum ReplaceError {
+    /// The regex engine or the replacement string failed.
+    Regex(String),
+    /// The result would have outgrown the limit.
+    TooLarge,
+}
+
+/// Appends `text` unless `out` would then be longer than `limit` bytes.
+fn push_limited(out: &mut String, text: &str, limit: usize) -> Result<(), ReplaceError> {
+    if out.len().saturating_add(text.len()) > limit {
+        return Err(ReplaceError::TooLarge);
+    }
+    out.push_str(text);
+    Ok(())
 }
 
 /// Replacement without group references: no captures needed.
@@ -178,19 +202,20 @@ fn replace_literal(
     subject: &str,
     replacement: &str,
     all: bool,
+    limit: usize,
     out: &mut String,
-) -> Result<(), String> {
+) -> Result<(), ReplaceError> {
     let mut position = 0;
     let mut copied = 0;
     while position <= subject.len() {
         let Some(found) = regex
             .find_from_pos(subject, position)
-            .map_err(|e| e.to_string())?
+            .map_err(|e| ReplaceError::Regex(e.to_string()))?
         else {
             break;
         };
-        out.push_str(&subject[copied..found.start()]);
-        out.push_str(replacement);
+        push_limited(out, &subject[copied..found.start()], limit)?;
+        push_limited(out, replacement, limit)?;
         copied = found.end();
         // At the end of the subject only an empty match can follow, and replacing it with
         // nothing changes nothing: skip that last search.
@@ -206,8 +231,7 @@ fn replace_literal(
             position = found.end();
         }
     }
-    out.push_str(&subject[copied..]);
-    Ok(())
+    push_limited(out, &subject[copied..], limit)
 }
 
 enum Replacement {

@@ -29,6 +29,27 @@ pub(crate) fn substring(text: &str, start: i64, end: i64) -> Option<String> {
     ))
 }
 
+/// The length in bytes of what [`pad`] returns, computed without building it (so a huge
+/// `length` can be refused before anything is allocated).
+pub(crate) fn padded_len(text: &str, length: i64, pad: &str) -> usize {
+    let current = utf16_len(text) as i64;
+    if length <= current || length > i64::from(i32::MAX) || pad.is_empty() {
+        return text.len();
+    }
+    let needed = (length - current) as usize;
+    let padding = if pad.is_ascii() {
+        needed
+    } else {
+        let units: Vec<u16> = pad.encode_utf16().collect();
+        let whole = needed / units.len();
+        let rest = needed % units.len();
+        whole
+            .saturating_mul(pad.len())
+            .saturating_add(String::from_utf16_lossy(&units[..rest]).len())
+    };
+    text.len().saturating_add(padding)
+}
+
 /// Pads to `length` UTF-16 units by repeating `pad` (truncated), on the left or the right.
 pub(crate) fn pad(text: &str, length: i64, pad: &str, left: bool) -> String {
     let current = utf16_len(text) as i64;

@@ -2,13 +2,47 @@
 //! `['name']`, `[n]`, `[a,b]`, `[start:end]`, `[*]`, `.*`, `..name` (deep scan) and filters
 //! `[?(@.field <op> literal)]` / `[?(@.field)]`. Reading follows NiFi: a one-element list is
 //! unwrapped, a missing definite path is the empty string.
+//!
+//! Public as [`JsonPath`] because Integrator's other path settings (`token_path`,
+//! `custom_response_path`) are Jayway paths too, which RFC 9535 parsers refuse
+//! (`$.data.access-token`: a `-` in a dot-notation name).
 
 use serde_json::Value as Json;
 
-/// A compiled JSON path.
+/// A compiled JSONPath with Jayway JsonPath's syntax and reading rules (the dialect NiFi and
+/// Akinon Integrator use), for `serde_json` documents.
+///
+/// Supported: `$` (optional: `data.token` reads as `$.data.token`), `.name` (any characters up
+/// to the next `.`, `[`, space or operator, so `$.data.access-token` works), `['name']` /
+/// `["name"]`, `['a','b']`, `[n]` (negative counts from the end), `[a,b]`, `[start:end]`,
+/// `[*]`, `.*`, `..name` / `..[...]` (deep scan) and filters `[?(@.field)]` and
+/// `[?(@.field <op> literal)]` with `==`, `!=`, `<`, `<=`, `>`, `>=` against a number, a
+/// quoted string, `true`, `false` or `null`.
+///
+/// ```
+/// use omnibridge_expr::JsonPath;
+/// use serde_json::json;
+///
+/// let body = json!({"data": {"access-token": "abc", "items": [{"id": 1}, {"id": 2}]}});
+/// let token = JsonPath::parse("$.data.access-token").unwrap();
+/// assert_eq!(token.find(&body), Some(&json!("abc")));
+/// let ids = JsonPath::parse("$..id").unwrap();
+/// assert_eq!(ids.select(&body), vec![&json!(1), &json!(2)]);
+/// assert_eq!(ids.read(&body), Some(json!([1, 2])));
+/// ```
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct JsonPath {
+pub struct JsonPath {
     segments: Vec<Segment>,
+}
+
+/// A path [`JsonPath::parse`] refuses: what was given and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid JSON path '{path}': {message}")]
+pub struct JsonPathError {
+    /// The path as given.
+    pub path: String,
+    /// What is wrong with it.
+    pub message: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -46,8 +80,15 @@ enum Step {
 }
 
 impl JsonPath {
-    /// Compiles a path; an invalid one (such as `$..`) is an error.
-    pub(crate) fn compile(path: &str) -> Result<JsonPath, String> {
+    /// Parses a Jayway path; an invalid one (such as `$..` or `$.a[`) is an error.
+    pub fn parse(path: &str) -> Result<JsonPath, JsonPathError> {
+        JsonPath::compile(path).map_err(|message| JsonPathError {
+            path: path.to_string(),
+            message,
+        })
+    }
+
+    fn compile(path: &str) -> Result<JsonPath, String> {
         let path = path.trim();
         let chars: Vec<char> = path.chars().collect();
         let mut index = 0;
@@ -64,8 +105,10 @@ impl JsonPath {
         Ok(JsonPath { segments })
     }
 
-    /// Whether the path names at most one location (no wildcard, filter, slice or deep scan).
-    fn is_definite(&self) -> bool {
+    /// Whether the path names at most one location (no wildcard, filter, slice, deep scan or
+    /// list of names or indexes): Jayway's "definite" path, which [`JsonPath::read`] answers
+    /// with the value itself rather than a list.
+    pub fn is_definite(&self) -> bool {
         self.segments
             .iter()
             .all(|segment| matches!(segment, Segment::Key(_) | Segment::Index(_)))
@@ -85,17 +128,35 @@ impl JsonPath {
         current
     }
 
-    /// NiFi `jsonPath`: the matched value as text (`None` when the path does not exist).
-    pub(crate) fn read(&self, document: &Json) -> Option<Json> {
-        let locations = self.locations(document);
-        let values: Vec<Json> = locations
+    /// Every value the path matches, in document order (Jayway's order for deep scans and
+    /// filters); empty when nothing matches.
+    pub fn select<'v>(&self, document: &'v Json) -> Vec<&'v Json> {
+        self.locations(document)
             .iter()
-            .filter_map(|location| resolve(document, location).cloned())
-            .collect();
+            .filter_map(|location| resolve(document, location))
+            .collect()
+    }
+
+    /// The first value the path matches: for a definite path (`$.data.token`) the value
+    /// Jayway's `JsonPath.read` returns, for an indefinite one (`$..token`) the first element
+    /// of the list it returns. `None` when nothing matches (where `read` of a definite path
+    /// throws `PathNotFoundException`).
+    pub fn find<'v>(&self, document: &'v Json) -> Option<&'v Json> {
+        self.locations(document)
+            .iter()
+            .find_map(|location| resolve(document, location))
+    }
+
+    /// Jayway's `JsonPath.read`: a definite path gives the value (`None` when it does not
+    /// exist, where Jayway throws), an indefinite one the array of every match (empty when
+    /// nothing matches).
+    pub fn read(&self, document: &Json) -> Option<Json> {
         if self.is_definite() {
-            return values.into_iter().next();
+            return self.find(document).cloned();
         }
-        Some(Json::Array(values))
+        Some(Json::Array(
+            self.select(document).into_iter().cloned().collect(),
+        ))
     }
 
     /// `jsonPathDelete`.

@@ -43,7 +43,8 @@ use std::collections::BTreeSet;
 
 pub use attributes::{AttributeMap, Attributes};
 pub use error::{CompileError, EvalError};
-pub use options::EvalOptions;
+pub use json_path::{JsonPath, JsonPathError};
+pub use options::{DEFAULT_MAX_RESULT_LEN, EvalOptions};
 
 use ast::{Arg, Compiled, Expr, Part, Subject};
 
@@ -86,14 +87,15 @@ impl Template {
         names.into_iter().collect()
     }
 
-    /// Evaluates with UTC as the default zone and the system clock.
+    /// Evaluates with the default [`EvalOptions`]: the system clock, the process's default
+    /// zone (`TZ`, else UTC) and the default result size limit.
     pub fn evaluate<A: Attributes>(&self, attributes: &A) -> Result<String, EvalError> {
         let mut out = String::with_capacity(self.source.len() + 16);
         self.evaluate_into(attributes, &mut out)?;
         Ok(out)
     }
 
-    /// Evaluates with explicit options (default zone, clock for `now()`).
+    /// Evaluates with explicit options (default zone, clock for `now()`, size limit).
     pub fn evaluate_with(
         &self,
         attributes: &dyn Attributes,
@@ -104,7 +106,7 @@ impl Template {
         Ok(out)
     }
 
-    /// Evaluates (UTC, system clock) by appending to `out`, so a caller that renders often can
+    /// Evaluates (default [`EvalOptions`]) by appending to `out`, so a caller that renders often can
     /// reuse one buffer and skip the allocation of a new `String` per evaluation. On error `out`
     /// may hold a partial rendering.
     pub fn evaluate_into<A: Attributes>(
@@ -115,11 +117,13 @@ impl Template {
         let cx = eval::Cx {
             attrs: attributes,
             options: &options::DEFAULT_OPTIONS,
+            out_base: out.len(),
         };
         eval::render_top(&self.compiled, attributes, &cx, out).map_err(|error| *error)
     }
 
-    /// [`Template::evaluate_into`] with explicit options (default zone, clock for `now()`).
+    /// [`Template::evaluate_into`] with explicit options (default zone, clock for `now()`, size
+    /// limit).
     pub fn evaluate_into_with(
         &self,
         attributes: &dyn Attributes,
@@ -129,14 +133,18 @@ impl Template {
         let cx = eval::Cx {
             attrs: attributes,
             options,
+            out_base: out.len(),
         };
         eval::render_into(&self.compiled, &cx, out).map_err(|error| *error)
     }
 }
 
-/// Escapes literal text so that a template renders it unchanged, alone or next to expressions:
-/// a run of `$` before a complete `{...}` is doubled (NiFi's `$$` escape); a run before an
-/// unclosed `{` or at the very end becomes `${literal('$...')}`, which no neighbour can change.
+/// Escapes literal text so that a template renders it unchanged, alone or next to expressions.
+///
+/// NiFi's un-escaping touches `$$` anywhere before the first `{` of a literal piece, trailing
+/// `$` runs before an attribute reference, and `$` runs that `{`, `}` or `\` follow. So every
+/// `$` run is written as `${literal('$...')}` (which nothing around it can change) except a
+/// single `$` followed by any other character, which no rule touches (`price: $5` stays).
 pub fn escape_literal(text: &str) -> String {
     let bytes = text.as_bytes();
     let mut out = String::with_capacity(text.len() + 8);
@@ -155,16 +163,13 @@ pub fn escape_literal(text: &str) -> String {
             index += 1;
         }
         let run = &text[start..index];
-        let before_brace = bytes.get(index) == Some(&b'{');
-        if before_brace && text[index..].contains('}') {
+        let safe = run.len() == 1 && !matches!(bytes.get(index), None | Some(b'{' | b'}' | b'\\'));
+        if safe {
             out.push_str(run);
-            out.push_str(run);
-        } else if before_brace || index == bytes.len() {
+        } else {
             out.push_str("${literal('");
             out.push_str(run);
             out.push_str("')}");
-        } else {
-            out.push_str(run);
         }
     }
     out
@@ -313,7 +318,10 @@ mod tests {
     #[test]
     fn now_is_injectable() {
         let template = Template::compile("${now():format('yyyy-MM-dd HH:mm')}").unwrap();
-        let options = EvalOptions::new().with_fixed_now(1_735_689_600_000);
+        let options = EvalOptions::new()
+            .with_fixed_now(1_735_689_600_000)
+            .with_time_zone("UTC")
+            .unwrap();
         assert_eq!(
             template.evaluate_with(&(), &options).unwrap(),
             "2025-01-01 00:00"

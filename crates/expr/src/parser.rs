@@ -29,8 +29,15 @@ pub(crate) fn compile_template(
             "expressions are nested too deeply",
         ));
     }
+    // A whole property value is split as NiFi's `Query.prepare` splits it; a quoted string
+    // inside an expression as its string-literal compiler does.
+    let pieces = if depth == 0 {
+        scan::prepare(text)
+    } else {
+        scan::scan(text)
+    };
     let mut parts = Vec::new();
-    for piece in scan::scan(text) {
+    for piece in pieces {
         match piece {
             Piece::Text(text) => parts.push(Part::Text(text)),
             Piece::Expression { start, end } => {
@@ -50,6 +57,18 @@ pub(crate) fn compile_template(
                         "unexpected text after the expression",
                     )
                     .expected("end of expression"));
+                }
+                let attribute_reference = expr.chain.is_empty()
+                    && matches!(
+                        expr.subject,
+                        Subject::Attr(_) | Subject::AttrTemplate(_) | Subject::AttrExpr(_)
+                    );
+                if depth == 0 && attribute_reference {
+                    // NiFi un-escapes the trailing `$` run of the literal right before a plain
+                    // attribute reference (its root evaluator is an AttributeEvaluator).
+                    if let Some(Part::Text(previous)) = parts.last_mut() {
+                        scan::unescape_trailing_dollars(previous);
+                    }
                 }
                 match expr {
                     Expr {
@@ -803,9 +822,7 @@ fn prepare(
         | Func::JsonPathAdd
         | Func::JsonPathPut => {
             if let Some(path) = const_str(args, 0) {
-                prepared.json_path = Some(
-                    JsonPath::compile(path).map_err(|e| fail(format!("invalid JSON path: {e}")))?,
-                );
+                prepared.json_path = Some(JsonPath::parse(path).map_err(|e| fail(e.to_string()))?);
                 any = true;
             }
         }

@@ -37,8 +37,9 @@ fn outcome(case: &Value) -> String {
         Err(_) => return "<error:compile>".to_string(),
     };
     let attributes = attributes(case);
-    // UTC default zone, as the vectors assume; `now()` is not used by any vector.
-    let options = EvalOptions::new();
+    // UTC default zone, as the vectors assume (whatever `TZ` says); `now()` is not used by any
+    // vector.
+    let options = EvalOptions::new().with_time_zone("UTC").unwrap();
     match template.evaluate_with(&attributes, &options) {
         Ok(text) => text,
         Err(_) => "<error:evaluate>".to_string(),

@@ -10,7 +10,10 @@ fn eval(source: &str) -> String {
 
 #[test]
 fn now_reads_the_injected_clock_or_the_system_clock() {
-    let options = EvalOptions::new().with_fixed_now(1_403_620_278_642);
+    let options = EvalOptions::new()
+        .with_fixed_now(1_403_620_278_642)
+        .with_time_zone("UTC")
+        .unwrap();
     let template =
         Template::compile("${now():toNumber()} ${now():format('yyyy-MM-dd HH:mm:ss.SSS')}")
             .unwrap();
