@@ -1,7 +1,10 @@
-//! JSONPath as users write it in flow settings (`$.data.token`, or a bare `data.token`).
+//! JSONPath as users write it in flow settings (`$.data.token`, or a bare `data.token`), in
+//! the Jayway dialect the Integrator (and NiFi's `jsonPath` functions) use: one implementation,
+//! `omnibridge_expr::JsonPath`, for every path a flow names. RFC 9535 parsers refuse paths
+//! Integrator users write every day, such as `$.data.access-token`.
 
+use omnibridge_expr::JsonPath;
 use serde_json::Value;
-use serde_json_path::JsonPath;
 
 /// A compiled JSONPath.
 #[derive(Debug, Clone)]
@@ -48,12 +51,12 @@ impl UserPath {
 
     /// Every node the path selects.
     pub fn select<'a>(&self, value: &'a Value) -> Vec<&'a Value> {
-        self.path.query(value).all()
+        self.path.select(value)
     }
 
     /// The first node the path selects, if any.
     pub fn first<'a>(&self, value: &'a Value) -> Option<&'a Value> {
-        self.path.query(value).first()
+        self.path.find(value)
     }
 }
 
@@ -82,6 +85,25 @@ mod tests {
             Some(&json!(1))
         );
         assert_eq!(UserPath::parse("$.missing").unwrap().first(&body), None);
+    }
+
+    #[test]
+    fn jayway_paths_that_rfc_9535_refuses_are_read() {
+        let body = json!({"data": {"access-token": "t1", "access_token": "t2"}});
+        assert_eq!(
+            UserPath::parse("$.data.access-token").unwrap().first(&body),
+            Some(&json!("t1"))
+        );
+        assert_eq!(
+            UserPath::parse("data.access-token").unwrap().first(&body),
+            Some(&json!("t1"))
+        );
+        assert_eq!(
+            UserPath::parse("$['data']['access_token']")
+                .unwrap()
+                .first(&body),
+            Some(&json!("t2"))
+        );
     }
 
     #[test]

@@ -747,3 +747,29 @@ async fn a_full_store_fails_the_run_and_the_next_run_finishes_every_order_once()
         assert!(is_send(&h, number).await, "{number} is marked sent");
     }
 }
+
+/// Integrator users name tokens with Jayway JSONPath, which reads keys RFC 9535 refuses
+/// (`$.data.access-token`): the login profile's `token_path` is read in that dialect.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_jayway_token_path_with_a_hyphenated_key_logs_in() {
+    let erp = ErpConfig::default().auth(omnibridge_sim::erp::ErpAuth {
+        token_key: "access-token".to_string(),
+        ..Default::default()
+    });
+    let h = Harness::start(10, erp).await;
+    support::sim_env_edit_toml(&h.dir.path().join("logins.toml"), |doc| {
+        doc["erp"]["main"]["token_path"] = toml_edit::value("$.data.access-token");
+    });
+    let eligible = h.eligible().await;
+    let summary = h.run().await;
+    assert_eq!(
+        summary.execution.status,
+        ExecutionStatus::Success,
+        "{:?}",
+        summary.execution
+    );
+    assert_eq!(
+        summary.execution.counts.outcome("sent") as usize,
+        eligible.len()
+    );
+}

@@ -23,6 +23,11 @@ mod sim_env;
 
 use sim_env::SimEnv;
 
+/// Edits any TOML file as TOML (comments and layout kept).
+pub fn sim_env_edit_toml(path: &std::path::Path, edit: impl FnOnce(&mut toml_edit::DocumentMut)) {
+    sim_env::edit_toml(path, edit);
+}
+
 pub fn example_dir() -> PathBuf {
     sim_env::examples()
 }

@@ -101,10 +101,10 @@ pub(crate) async fn login(app: &ErpApp, oauth: bool, headers: &HeaderMap, body: 
             &json!({"access_token": token, "token_type": "Bearer", "expires_in": ttl}),
         )
     } else {
-        json_response(
-            200,
-            &json!({"data": {"access_token": token, "expires_in": ttl}}),
-        )
+        let mut data = serde_json::Map::new();
+        data.insert(auth.token_key.clone(), json!(token));
+        data.insert("expires_in".to_string(), json!(ttl));
+        json_response(200, &json!({ "data": data }))
     }
 }
 

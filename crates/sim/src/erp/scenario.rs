@@ -227,6 +227,9 @@ pub struct ErpAuth {
     pub expired_token_status: u16,
     /// Body for expired tokens.
     pub expired_body: Value,
+    /// The key holding the token under `data` in the jwt login's answer (default
+    /// `access_token`; e.g. `access-token`, which only Jayway-style JSONPath can name).
+    pub token_key: String,
 }
 
 impl Default for ErpAuth {
@@ -246,6 +249,7 @@ impl Default for ErpAuth {
             login_latency_ms: 0,
             expired_token_status: 401,
             expired_body: serde_json::json!({"success": false, "error": "token expired"}),
+            token_key: "access_token".to_string(),
         }
     }
 }
