@@ -298,3 +298,26 @@ async fn ctrl_c_during_run_once_finishes_the_orders_in_flight_and_exits_130() {
         assert_eq!(erp.order(number).unwrap().creates, 1, "{number} sent once");
     }
 }
+
+/// Files a flow names stay inside its directory: a `..` path and a symbolic link out of it are
+/// refused, naming the field, and nothing of the outside file is read or printed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn files_a_flow_names_must_stay_inside_its_directory() {
+    let fx = FlowFixture::start(OmnitronConfig::default().orders(5)).await;
+    let flow = fx.flow_dir();
+    support_flow::edit_toml(&flow.join("flow.toml"), |doc| {
+        doc["script"]["file"] = toml_edit::value("../../../../../../../../etc/passwd");
+        doc["check_response"]["file"] = toml_edit::value("/etc/passwd");
+        doc["mapping"]["file"] = toml_edit::value("linked.json");
+    });
+    std::os::unix::fs::symlink("/etc/passwd", flow.join("linked.json")).unwrap();
+    let out = fx.run(&["run", flow.to_str().unwrap(), "--once"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    for field in ["script.file", "check_response.file", "mapping.file"] {
+        assert!(stderr.contains(field), "{field}: {stderr}");
+    }
+    assert!(stderr.contains("inside the flow directory"), "{stderr}");
+    assert!(!stderr.contains("root:"), "the outside file was read: {stderr}");
+    assert!(fx.erp.state().await.orders.is_empty(), "nothing ran");
+}

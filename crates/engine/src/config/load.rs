@@ -102,26 +102,62 @@ pub fn read_logins(
     }
 }
 
-/// Reads a file named by `field`, relative to the flow directory.
+/// Largest script or spec file a flow may name.
+pub const MAX_SOURCE_FILE_BYTES: u64 = 4 * 1024 * 1024;
+
+/// Reads a file named by `field`, relative to the flow directory. The file must stay inside
+/// that directory: an absolute name, a `..` that climbs out of it, or a symbolic link to a
+/// file outside it is refused without reading anything (a flow must not make the engine read
+/// `/etc/passwd` and quote it in an error).
 pub fn read_source(
     dir: &Path,
     flow_file: &Path,
     field: &str,
     name: &str,
 ) -> Result<SourceFile, FlowError> {
-    let path = dir.join(name);
+    let refuse = |problem: String| FlowError::new(flow_file, field, problem);
+    let named = Path::new(name);
+    if named.is_absolute()
+        || named
+            .components()
+            .any(|c| !matches!(c, std::path::Component::Normal(_) | std::path::Component::CurDir))
+    {
+        return Err(refuse(format!(
+            "{name:?} must name a file inside the flow directory, by a relative path without `..`"
+        )));
+    }
+    let path = dir.join(named);
+    let inside = match (dir.canonicalize(), path.canonicalize()) {
+        (Ok(dir), Ok(file)) => file.starts_with(&dir),
+        (_, Err(e)) => return Err(refuse(format!("cannot read {}: {e}", path.display()))),
+        (Err(e), _) => {
+            return Err(refuse(format!(
+                "cannot read the flow directory {}: {e}",
+                dir.display()
+            )));
+        }
+    };
+    if !inside {
+        return Err(refuse(format!(
+            "{name:?} leads outside the flow directory (a symbolic link?); files a flow names \
+             must be inside it"
+        )));
+    }
+    let size = std::fs::metadata(&path)
+        .map_err(|e| refuse(format!("cannot read {}: {e}", path.display())))?
+        .len();
+    if size > MAX_SOURCE_FILE_BYTES {
+        return Err(refuse(format!(
+            "{} is {size} bytes, over the limit of {MAX_SOURCE_FILE_BYTES}",
+            path.display()
+        )));
+    }
     std::fs::read_to_string(&path)
         .map(|text| SourceFile {
             path: path.clone(),
             text,
         })
-        .map_err(|e| {
-            FlowError::new(
-                flow_file,
-                field,
-                format!("cannot read {}: {e}", path.display()),
-            )
-        })
+        .map_err(|e| refuse(format!("cannot read {}: {e}", path.display())))
 }
 
 /// Collects errors so a flow reports every problem at once.
