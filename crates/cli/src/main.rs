@@ -50,7 +50,27 @@ enum Command {
     Ledger(commands::ledger::LedgerArgs),
 }
 
+/// A reader that goes away (`omnibridge logs | head -1`) closes our stdout: `println!` then
+/// panics with "failed printing to stdout: Broken pipe". That is not a failure of the command,
+/// so it ends quietly (exit 0), as a Unix filter does; every other panic is reported as usual.
+fn end_quietly_on_a_closed_stdout() {
+    let report = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        if message.starts_with("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(0);
+        }
+        report(info);
+    }));
+}
+
 fn main() -> anyhow::Result<()> {
+    end_quietly_on_a_closed_stdout();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("OMNIBRIDGE_LOG")

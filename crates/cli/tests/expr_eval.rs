@@ -102,3 +102,26 @@ fn now_can_be_fixed_for_reproducible_output() {
     assert!(ok);
     assert_eq!(stdout, "2025-01-01 02:00\n");
 }
+
+/// A reader that closes the pipe early (`omnibridge ... | head -c 10`) ends the command
+/// quietly: no panic message, exit 0.
+#[test]
+fn a_closed_stdout_ends_the_command_quietly() {
+    use std::io::Read;
+    let mut child = omnibridge()
+        .args(["expr", "eval", "${literal('x'):padLeft(1000000, 'y')}"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut first = [0u8; 10];
+    stdout.read_exact(&mut first).unwrap();
+    assert_eq!(&first, b"yyyyyyyyyy");
+    // More than a pipe buffer is still unwritten: closing our end makes the next write fail.
+    drop(stdout);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+}

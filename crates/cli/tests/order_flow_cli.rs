@@ -318,6 +318,9 @@ async fn files_a_flow_names_must_stay_inside_its_directory() {
         assert!(stderr.contains(field), "{field}: {stderr}");
     }
     assert!(stderr.contains("inside the flow directory"), "{stderr}");
-    assert!(!stderr.contains("root:"), "the outside file was read: {stderr}");
+    assert!(
+        !stderr.contains("root:"),
+        "the outside file was read: {stderr}"
+    );
     assert!(fx.erp.state().await.orders.is_empty(), "nothing ran");
 }

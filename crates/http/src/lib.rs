@@ -15,11 +15,13 @@
 //! Deciding what a status *means* (found, not found, auth failure) belongs to the caller.
 #![deny(missing_docs)]
 
+mod redact;
 mod retry;
 
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+pub use redact::redact_url;
 pub use reqwest::{Method, StatusCode, header};
 pub use retry::RetryPolicy;
 
@@ -145,7 +147,7 @@ pub enum TransportError {
     /// The URL could not be parsed or used.
     #[error("invalid URL {url:?}: {message}")]
     InvalidUrl {
-        /// The URL as given.
+        /// The URL as given, credentials redacted ([`redact_url`]).
         url: String,
         /// What is wrong with it.
         message: String,
@@ -153,7 +155,7 @@ pub enum TransportError {
     /// No connection could be made (refused, DNS, TLS handshake): the request never left.
     #[error("could not connect to {url}: {message}")]
     Connect {
-        /// The URL.
+        /// The URL, credentials redacted ([`redact_url`]).
         url: String,
         /// The underlying error.
         message: String,
@@ -161,7 +163,7 @@ pub enum TransportError {
     /// The attempt ran out of time; the request may or may not have been processed.
     #[error("timed out after {seconds} s calling {url}")]
     Timeout {
-        /// The URL.
+        /// The URL, credentials redacted ([`redact_url`]).
         url: String,
         /// The timeout that expired.
         seconds: u64,
@@ -169,7 +171,7 @@ pub enum TransportError {
     /// The connection broke while sending or receiving; the request may have been processed.
     #[error("connection to {url} failed: {message}")]
     Io {
-        /// The URL.
+        /// The URL, credentials redacted ([`redact_url`]).
         url: String,
         /// The underlying error.
         message: String,
@@ -177,7 +179,7 @@ pub enum TransportError {
     /// The response body was larger than allowed.
     #[error("response from {url} is larger than {limit} bytes")]
     BodyTooLarge {
-        /// The URL.
+        /// The URL, credentials redacted ([`redact_url`]).
         url: String,
         /// The limit that was exceeded.
         limit: usize,
@@ -270,7 +272,7 @@ impl HttpClient {
             match delay {
                 Some(delay) => {
                     tracing::debug!(
-                        url = %request.url,
+                        url = %redact_url(&request.url),
                         attempt,
                         delay_ms = delay.as_millis() as u64,
                         "retrying HTTP request"
@@ -292,7 +294,7 @@ impl HttpClient {
 
     async fn attempt(&self, request: &Request) -> Result<Response, TransportError> {
         let url = reqwest::Url::parse(&request.url).map_err(|e| TransportError::InvalidUrl {
-            url: request.url.clone(),
+            url: redact_url(&request.url),
             message: e.to_string(),
         })?;
         let mut builder = self.inner.request(request.method.clone(), url);
@@ -336,7 +338,7 @@ impl HttpClient {
             .is_some_and(|n| n as usize > limit)
         {
             return Err(TransportError::BodyTooLarge {
-                url: url.to_string(),
+                url: redact_url(url),
                 limit,
             });
         }
@@ -344,7 +346,7 @@ impl HttpClient {
         while let Some(chunk) = response.chunk().await.map_err(|e| self.classify(url, e))? {
             if body.len() + chunk.len() > limit {
                 return Err(TransportError::BodyTooLarge {
-                    url: url.to_string(),
+                    url: redact_url(url),
                     limit,
                 });
             }
@@ -354,27 +356,21 @@ impl HttpClient {
     }
 
     fn classify(&self, url: &str, error: reqwest::Error) -> TransportError {
+        // reqwest names the URL in its message: drop it, ours is the redacted one.
+        let error = error.without_url();
         let message = error_chain(&error);
+        let url = redact_url(url);
         if error.is_timeout() {
             TransportError::Timeout {
-                url: url.to_string(),
+                url,
                 seconds: self.config.total_timeout.as_secs(),
             }
         } else if error.is_connect() {
-            TransportError::Connect {
-                url: url.to_string(),
-                message,
-            }
+            TransportError::Connect { url, message }
         } else if error.is_builder() {
-            TransportError::InvalidUrl {
-                url: url.to_string(),
-                message,
-            }
+            TransportError::InvalidUrl { url, message }
         } else {
-            TransportError::Io {
-                url: url.to_string(),
-                message,
-            }
+            TransportError::Io { url, message }
         }
     }
 }

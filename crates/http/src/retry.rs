@@ -1,6 +1,6 @@
 //! When a failed call is tried again, and after how long.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use reqwest::{Method, StatusCode};
 
@@ -74,11 +74,7 @@ impl RetryPolicy {
             .base_delay
             .saturating_mul(1u32 << (attempt.saturating_sub(1)).min(16));
         let half = exp / 2;
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or(0);
-        let jitter = half.mul_f64(f64::from(nanos % 1000) / 1000.0);
+        let jitter = half.mul_f64(rand::random::<f64>());
         half + jitter
     }
 }

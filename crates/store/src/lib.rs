@@ -183,14 +183,7 @@ pub async fn open(url: &str, options: StoreOptions) -> StoreResult<Arc<dyn Store
     }
 }
 
-/// A URL with any password replaced, for error messages.
+/// A URL with its credentials replaced, for error messages and logs.
 pub(crate) fn redact_url_password(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut parsed) if parsed.password().is_some() => {
-            // Setting a password only fails for URLs that cannot have one, excluded above.
-            let _ = parsed.set_password(Some(REDACTED));
-            parsed.to_string()
-        }
-        _ => url.to_string(),
-    }
+    omnibridge_http::redact_url(url)
 }

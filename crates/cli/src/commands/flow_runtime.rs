@@ -42,7 +42,12 @@ pub async fn open_store(url: &str) -> Result<Arc<dyn Store>> {
     }
     omnibridge_store::open(url, StoreOptions::default())
         .await
-        .with_context(|| format!("cannot open the store at {url}"))
+        .with_context(|| {
+            format!(
+                "cannot open the store at {}",
+                omnibridge_http::redact_url(url)
+            )
+        })
 }
 
 /// Starts the engine: the store and a script pool.

@@ -47,10 +47,12 @@ async fn run_async(args: LogsArgs) -> Result<()> {
             None => vec![],
         };
         if let Some(id) = &args.execution {
-            let execution = store
-                .get_execution(id)
-                .await?
-                .with_context(|| format!("no execution {id} in {}", args.database))?;
+            let execution = store.get_execution(id).await?.with_context(|| {
+                format!(
+                    "no execution {id} in {}",
+                    omnibridge_http::redact_url(&args.database)
+                )
+            })?;
             if !args.json {
                 print_execution_summary(&execution, None);
             }

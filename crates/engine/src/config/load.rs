@@ -118,9 +118,12 @@ pub fn read_source(
     let refuse = |problem: String| FlowError::new(flow_file, field, problem);
     let named = Path::new(name);
     if named.is_absolute()
-        || named
-            .components()
-            .any(|c| !matches!(c, std::path::Component::Normal(_) | std::path::Component::CurDir))
+        || named.components().any(|c| {
+            !matches!(
+                c,
+                std::path::Component::Normal(_) | std::path::Component::CurDir
+            )
+        })
     {
         return Err(refuse(format!(
             "{name:?} must name a file inside the flow directory, by a relative path without `..`"
