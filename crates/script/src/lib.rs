@@ -78,6 +78,7 @@
 
 mod config;
 mod error;
+mod output;
 mod pool;
 mod protocol;
 pub mod py2;

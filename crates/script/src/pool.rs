@@ -9,6 +9,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::config::PoolConfig;
 use crate::error::{CompileDiagnostic, ScriptError};
+use crate::output::{MAX_RAW_OUTPUT, RawOutput};
 use crate::protocol::{Reply, Request, WireDiagnostic, WireResult};
 use crate::py2::{self, Py2Hint};
 use crate::result::{OutputFlowFile, RunOptions, RunResult};
@@ -174,10 +175,11 @@ impl ScriptPool {
             break (reply, attached);
         };
         let (reply, attached) = reply;
+        let raw_output = std::mem::take(&mut worker.last_output);
         worker.known_scripts.insert(script.hash().to_string());
         worker.runs += 1;
         let worn_out = reply.retire || worker.runs >= self.inner.config.recycle_after_runs;
-        let outcome = self.interpret_run(script, reply, attached);
+        let outcome = self.interpret_run(script, reply, attached, raw_output);
         if worn_out {
             self.replace(lease);
         }
@@ -293,6 +295,7 @@ impl ScriptPool {
         script: &Script,
         reply: Reply,
         attached: Option<Vec<u8>>,
+        raw_output: RawOutput,
     ) -> Result<RunResult, ScriptError> {
         match (reply.status.as_str(), reply.result, reply.diagnostic) {
             ("ok", Some(result), _) => {
@@ -305,7 +308,7 @@ impl ScriptPool {
                 }
                 // Without a cap, a MemoryError is the machine running out: the result's error
                 // says so and the worker is replaced all the same.
-                into_run_result(result, attached)
+                into_run_result(result, attached, raw_output)
             }
             ("compile_error", _, Some(diag)) => Err(compile_error(script, diag)),
             ("error", _, _) => Err(ScriptError::WorkerCrashed {
@@ -350,7 +353,31 @@ fn decode_content(
     }
 }
 
-fn into_run_result(wire: WireResult, attached: Option<Vec<u8>>) -> Result<RunResult, ScriptError> {
+/// What the script printed, followed by what it (or a process it started) wrote straight to
+/// fds 1/2, which is capped separately at [`MAX_RAW_OUTPUT`] bytes with a marker.
+fn merge_output(printed: String, raw: RawOutput) -> String {
+    if raw.kept.is_empty() {
+        return printed;
+    }
+    let mut out = printed;
+    if !out.is_empty() && !out.ends_with('\n') {
+        out.push('\n');
+    }
+    out.push_str(&String::from_utf8_lossy(&raw.kept));
+    if raw.discarded > 0 {
+        out.push_str(&format!(
+            "\n[output written straight to file descriptors 1 and 2 truncated at {MAX_RAW_OUTPUT} bytes; {} more bytes discarded]",
+            raw.discarded
+        ));
+    }
+    out
+}
+
+fn into_run_result(
+    wire: WireResult,
+    attached: Option<Vec<u8>>,
+    raw_output: RawOutput,
+) -> Result<RunResult, ScriptError> {
     let mut extra_outputs = Vec::with_capacity(wire.extra_outputs.len());
     for out in wire.extra_outputs {
         extra_outputs.push(OutputFlowFile {
@@ -366,7 +393,7 @@ fn into_run_result(wire: WireResult, attached: Option<Vec<u8>>) -> Result<RunRes
         },
         attributes: wire.attributes,
         relationship: wire.relationship,
-        stdout: wire.stdout,
+        stdout: merge_output(wire.stdout, raw_output),
         error: wire.error,
         logs: wire.logs,
         extra_outputs,

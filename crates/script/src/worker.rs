@@ -3,14 +3,13 @@
 use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
 use std::process::{ExitStatus, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::io::BufReader;
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
-use tokio::task::JoinHandle;
 
 use crate::error::ScriptError;
+use crate::output::{OutputDrain, RawOutput};
 use crate::protocol::{FrameError, Reply, read_frame, write_frame};
 
 /// The worker program, passed as an argument: no file to write, nothing left on disk.
@@ -18,9 +17,6 @@ const WORKER_PROGRAM: &str = include_str!("../python/worker.py");
 
 /// Compiles the program under a name that says what its frames are in users' tracebacks.
 const BOOTSTRAP: &str = "import sys; exec(compile(sys.argv[1], '<omnibridge nifi shim>', 'exec'))";
-
-/// How much of a worker's stderr is kept to explain a crash.
-const STDERR_TAIL: usize = 4096;
 
 /// Everything needed to start a worker; shared by all workers of a pool.
 #[derive(Clone, Debug)]
@@ -38,8 +34,10 @@ pub(crate) struct Worker {
     pid: u32,
     stdin: Option<ChildStdin>,
     stdout: BufReader<ChildStdout>,
-    stderr_tail: Arc<Mutex<String>>,
-    stderr_task: Option<JoinHandle<()>>,
+    /// Drains fds 1/2 of the worker (and of anything it started) with a bounded capture.
+    output: OutputDrain,
+    /// What the last request's worker wrote straight to fds 1/2 while it ran.
+    pub last_output: RawOutput,
     /// Script hashes this worker has compiled (so their source need not be sent again).
     pub known_scripts: HashSet<String>,
     /// Completed runs, for recycling.
@@ -82,32 +80,21 @@ impl Worker {
         else {
             return Err(spawn_error("the worker's pipes were not created".into()));
         };
-        let stderr_tail = Arc::new(Mutex::new(String::new()));
-        let tail = Arc::clone(&stderr_tail);
-        let stderr_task = tokio::spawn(async move {
-            let mut lines = BufReader::new(stderr).lines();
-            while let Ok(Some(line)) = lines.next_line().await {
-                tracing::debug!(worker = pid, "{line}");
-                if let Ok(mut t) = tail.lock() {
-                    t.push_str(&line);
-                    t.push('\n');
-                    if t.len() > STDERR_TAIL {
-                        let mut cut = t.len() - STDERR_TAIL;
-                        while !t.is_char_boundary(cut) {
-                            cut += 1;
-                        }
-                        t.drain(..cut);
-                    }
-                }
+        let output = match OutputDrain::start(stderr, pid) {
+            Ok(output) => output,
+            Err(e) => {
+                let _ = child.start_kill();
+                let _ = child.wait().await;
+                return Err(spawn_error(format!("cannot read the worker's output: {e}")));
             }
-        });
+        };
         let mut worker = Worker {
             child,
             pid,
             stdin: Some(stdin),
             stdout: BufReader::new(stdout),
-            stderr_tail,
-            stderr_task: Some(stderr_task),
+            output,
+            last_output: RawOutput::default(),
             known_scripts: HashSet::new(),
             runs: 0,
             busy: false,
@@ -162,6 +149,7 @@ impl Worker {
         timeout: Duration,
     ) -> Result<(Reply, Option<Vec<u8>>), ScriptError> {
         self.busy = true;
+        self.output.begin_run();
         let exchange = async {
             let Some(stdin) = self.stdin.as_mut() else {
                 return Err(FrameError::Closed);
@@ -210,6 +198,7 @@ impl Worker {
                 });
             }
         };
+        self.last_output = self.output.end_run();
         if let Some(reply) = reply {
             self.busy = false;
             return Ok((reply, attached));
@@ -246,10 +235,7 @@ impl Worker {
     }
 
     fn stderr_tail(&self) -> String {
-        self.stderr_tail
-            .lock()
-            .map(|t| t.clone())
-            .unwrap_or_default()
+        self.output.tail()
     }
 
     /// Kills the worker's whole process group and reaps the worker.
@@ -266,10 +252,7 @@ impl Worker {
         }
         let _ = self.child.start_kill();
         let _ = self.child.wait().await;
-        if let Some(task) = self.stderr_task.take() {
-            // The stderr pipe closes with the process; don't wait long for a straggler.
-            let _ = tokio::time::timeout(Duration::from_millis(500), task).await;
-        }
+        self.output.finish().await;
     }
 
     /// Asks the worker to exit (by closing its stdin), waits briefly, then kills it if needed.
