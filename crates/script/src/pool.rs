@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use base64::Engine as _;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::config::PoolConfig;
+use crate::config::{Isolation, PoolConfig, Protections};
 use crate::error::{CompileDiagnostic, ScriptError};
 use crate::output::{MAX_RAW_OUTPUT, RawOutput};
 use crate::protocol::{Reply, Request, WireDiagnostic, WireResult};
@@ -38,6 +38,7 @@ pub struct ScriptPool {
 
 struct Inner {
     config: PoolConfig,
+    protections: Protections,
     spec: WorkerSpec,
     permits: Arc<Semaphore>,
     /// One entry per free permit: a warm worker, or `None` when its replacement still has to be
@@ -91,6 +92,7 @@ impl ScriptPool {
             memory_limit: config.memory_limit,
             env: config.env.clone(),
             start_timeout: config.start_timeout,
+            isolation: config.isolation.clone(),
         };
         let started = futures_join_all(workers, &spec).await;
         let mut slots = Vec::with_capacity(workers);
@@ -105,8 +107,19 @@ impl ScriptPool {
                 }
             }
         }
+        let protections = slots
+            .iter()
+            .flatten()
+            .find_map(|w| w.protections.clone())
+            .unwrap_or_else(|| unknown_protections(config.isolation.mode));
+        if protections.not_enforced.is_empty() {
+            tracing::info!("{protections}");
+        } else {
+            tracing::warn!("{protections}");
+        }
         Ok(ScriptPool {
             inner: Arc::new(Inner {
+                protections,
                 config: PoolConfig { workers, ..config },
                 spec,
                 permits: Arc::new(Semaphore::new(workers)),
@@ -119,6 +132,13 @@ impl ScriptPool {
     /// The configuration the pool runs with.
     pub fn config(&self) -> &PoolConfig {
         &self.inner.config
+    }
+
+    /// The protections the workers run under (as the first worker reported them); its
+    /// `Display` is the line the pool logs at start, with a `warn` level when something is
+    /// not enforced.
+    pub fn protections(&self) -> &Protections {
+        &self.inner.protections
     }
 
     /// Runs `script` on one FlowFile with this content and these attributes.
@@ -324,6 +344,21 @@ impl ScriptPool {
                 ),
             }),
         }
+    }
+}
+
+/// A worker that did not report its protections (a wrapper replacing the worker program):
+/// nothing is known to be enforced.
+fn unknown_protections(mode: Isolation) -> Protections {
+    Protections {
+        mode,
+        pid_namespace: false,
+        mount_namespace: false,
+        user_namespace: false,
+        uid: nix::unistd::geteuid().as_raw(),
+        no_new_privs: false,
+        landlock_abi: None,
+        not_enforced: vec!["everything: the worker did not report its isolation".into()],
     }
 }
 

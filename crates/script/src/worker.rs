@@ -1,13 +1,16 @@
 //! One worker process: spawning it isolated, one request/reply, and killing it for good.
 
 use std::collections::{BTreeMap, HashSet};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
 use std::process::{ExitStatus, Stdio};
 use std::time::Duration;
 
 use tokio::io::BufReader;
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 
+use crate::config::{Isolation, IsolationConfig, Protections};
 use crate::error::ScriptError;
 use crate::output::{OutputDrain, RawOutput};
 use crate::protocol::{FrameError, Reply, read_frame, write_frame};
@@ -25,6 +28,46 @@ pub(crate) struct WorkerSpec {
     pub memory_limit: Option<u64>,
     pub env: BTreeMap<String, String>,
     pub start_timeout: Duration,
+    pub isolation: IsolationConfig,
+}
+
+/// The isolation settings as the worker reads them (its argv[3]).
+#[derive(Serialize)]
+struct WireIsolation<'a> {
+    mode: Isolation,
+    read_only: Vec<&'a str>,
+    read_write: Vec<&'a str>,
+    uid: u32,
+    gid: u32,
+    temp_dir: &'a str,
+}
+
+fn path_str(path: &Path) -> Result<&str, String> {
+    path.to_str()
+        .ok_or_else(|| format!("the path {} is not UTF-8", path.display()))
+}
+
+impl WorkerSpec {
+    fn isolation_arg(&self, temp_dir: &Path) -> Result<String, String> {
+        let iso = &self.isolation;
+        let wire = WireIsolation {
+            mode: iso.mode,
+            read_only: iso
+                .read_only_paths
+                .iter()
+                .map(|p| path_str(p))
+                .collect::<Result<_, _>>()?,
+            read_write: iso
+                .read_write_paths
+                .iter()
+                .map(|p| path_str(p))
+                .collect::<Result<_, _>>()?,
+            uid: iso.sandbox_uid,
+            gid: iso.sandbox_gid,
+            temp_dir: path_str(temp_dir)?,
+        };
+        serde_json::to_string(&wire).map_err(|e| e.to_string())
+    }
 }
 
 /// A live worker process. Dropping it kills the process (`kill_on_drop`); [`Worker::kill`] and
@@ -44,6 +87,11 @@ pub(crate) struct Worker {
     pub runs: u64,
     /// Set while a request is in flight: a worker dropped in that state is in an unknown state.
     pub busy: bool,
+    /// What the worker reported it runs under.
+    pub protections: Option<Protections>,
+    /// The worker's private temp dir (its `/tmp` inside the sandbox), removed when it is
+    /// dropped, after the process.
+    _temp: tempfile::TempDir,
 }
 
 impl Worker {
@@ -53,20 +101,30 @@ impl Worker {
             python: spec.python.display().to_string(),
             detail,
         };
-        let home = std::env::temp_dir();
+        let temp = tempfile::Builder::new()
+            .prefix("omnibridge-worker-")
+            .tempdir()
+            .map_err(|e| spawn_error(format!("cannot create its private temp dir: {e}")))?;
+        let home = temp.path();
+        let isolation = spec.isolation_arg(home).map_err(spawn_error)?;
         let mut cmd = Command::new(&spec.python);
         cmd.arg("-I")
             .arg("-c")
             .arg(BOOTSTRAP)
             .arg(WORKER_PROGRAM)
             .arg(spec.memory_limit.unwrap_or(0).to_string())
+            .arg(isolation)
             .env_clear()
             .env("PATH", "/usr/local/bin:/usr/bin:/bin")
             .env("LANG", "C.UTF-8")
             .env("LC_ALL", "C.UTF-8")
-            .env("HOME", &home)
-            .envs(&spec.env)
-            .current_dir(&home)
+            .env("HOME", home)
+            .env("TMPDIR", home);
+        if let Some(tz) = std::env::var_os("TZ") {
+            cmd.env("TZ", tz);
+        }
+        cmd.envs(&spec.env)
+            .current_dir(home)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -98,6 +156,8 @@ impl Worker {
             known_scripts: HashSet::new(),
             runs: 0,
             busy: false,
+            protections: None,
+            _temp: temp,
         };
         let hello =
             match tokio::time::timeout(spec.start_timeout, read_frame(&mut worker.stdout)).await {
@@ -129,6 +189,7 @@ impl Worker {
             )));
         }
         tracing::debug!(worker = pid, python = ?hello.python, "script worker ready");
+        worker.protections = hello.protections;
         Ok(worker)
     }
 
