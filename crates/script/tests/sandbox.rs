@@ -565,3 +565,49 @@ async fn without_namespaces_enforce_refuses_and_best_effort_falls_back_to_landlo
     assert_eq!(result.attributes["temp"], "ok: 1");
     pool.shutdown().await;
 }
+
+const ENGINE_ROLE: &str = "OMNIBRIDGE_TEST_ENGINE_TO_KILL";
+
+#[tokio::test]
+async fn setsid_grandchildren_die_when_the_engine_is_killed() {
+    let marker = 7_400_000 + std::process::id() % 100_000;
+    if let Ok(marker) = std::env::var(ENGINE_ROLE) {
+        // The engine: leaves 20 setsid() grandchildren running, says so, and waits to be killed.
+        let marker: u32 = marker.parse().unwrap();
+        let pool = pool(1).await;
+        let script = Script::new(format!(
+            "import os\nff = session.get()\nfor i in range(20):\n    if os.fork() == 0:\n        os.setsid()\n        if os.fork() == 0:\n            os.execv('/bin/sleep', ['sleep', '{marker}'])\n        os._exit(0)\n    os.wait()\nsession.transfer(ff, REL_SUCCESS)\n"
+        ));
+        pool.run(&script, "x", attrs(&[])).await.unwrap();
+        println!("ready");
+        tokio::time::sleep(Duration::from_secs(600)).await;
+        return;
+    }
+    let mut engine = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "setsid_grandchildren_die_when_the_engine_is_killed",
+            "--nocapture",
+        ])
+        .env(ENGINE_ROLE, marker.to_string())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = std::io::BufReader::new(engine.stdout.take().unwrap());
+    let mut line = String::new();
+    while !line.contains("ready") {
+        line.clear();
+        assert!(
+            std::io::BufRead::read_line(&mut stdout, &mut line).unwrap() > 0,
+            "the engine copy ended early"
+        );
+    }
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while sleepers(marker).len() < 20 {
+        assert!(Instant::now() < deadline, "{:?}", sleepers(marker));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    engine.kill().unwrap(); // SIGKILL: no destructor, no shutdown
+    engine.wait().unwrap();
+    wait_until_gone(marker).await;
+}
