@@ -3,7 +3,8 @@
 One long-lived process per pool slot. It speaks length-prefixed JSON (4-byte big-endian length,
 then a UTF-8 JSON object) over the pipes it was started with, and nothing else ever touches
 them: at start-up the protocol descriptors are duplicated and fds 0/1 are pointed at /dev/null and
-stderr, so a script's print(), os.write(1, ...) or input() cannot corrupt the protocol.
+stderr, so a script's print(), os.write(1, ...) or input() cannot corrupt the protocol. The
+engine drains stderr continuously and keeps a bounded amount of it.
 
 Requests:  {"op": "run", "hash", "source"?, "content" | "content_b64" | "content_frame": true,
             "attributes", "properties"}   (with content_frame, a raw frame holding the content
@@ -1505,6 +1506,463 @@ def _collect_outputs(session, result, input_id, raw=False):
 
 
 # ---------------------------------------------------------------------------------------------
+# Isolation: what a script may see and touch. Set up before any script runs, with what the
+# kernel offers without root where possible (see PoolConfig::isolation on the engine side).
+#
+#   engine ── outer (this process as started; waits, relays the exit status)
+#                └─ init (PID 1 of a new PID namespace; reaps, and its death kills everything)
+#                     └─ worker (PID 2; runs the scripts, in a private root, as an unprivileged
+#                               user, with no_new_privs and Landlock)
+#
+# The worker is not PID 1 because the kernel drops default-action signals a namespace's init
+# sends itself (os.kill(os.getpid(), SIGSEGV) must still kill it), and because init must reap
+# whatever scripts leave behind.
+# ---------------------------------------------------------------------------------------------
+
+CLONE_NEWNS = 0x00020000
+CLONE_NEWUSER = 0x10000000
+CLONE_NEWPID = 0x20000000
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
+MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
+MS_NOATIME, MS_NODIRATIME, MS_RELATIME = 1024, 2048, 1 << 21
+MNT_DETACH = 2
+PR_SET_PDEATHSIG = 1
+PR_SET_NO_NEW_PRIVS = 38
+SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41, "riscv64": 41, "ppc64le": 203, "s390x": 217}
+SYS_LANDLOCK_CREATE_RULESET, SYS_LANDLOCK_ADD_RULE, SYS_LANDLOCK_RESTRICT_SELF = 444, 445, 446
+
+# Landlock filesystem rights (linux/landlock.h).
+LL_EXECUTE, LL_WRITE_FILE, LL_READ_FILE, LL_READ_DIR = 1, 2, 4, 8
+LL_TRUNCATE, LL_IOCTL_DEV = 1 << 14, 1 << 15
+LL_READ = LL_EXECUTE | LL_READ_FILE | LL_READ_DIR
+
+# What Python and a script calling a CRM over HTTPS need from /etc; nothing else of it is visible.
+ETC_ENTRIES = ["resolv.conf", "hosts", "host.conf", "nsswitch.conf", "gai.conf", "services",
+               "protocols", "localtime", "timezone", "ssl", "ca-certificates", "pki",
+               "crypto-policies", "ld.so.cache", "ld.so.conf", "ld.so.conf.d", "mime.types",
+               "passwd", "group", "os-release", "alternatives"]
+SYSTEM_DIRS = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"]
+DEVICES = ["null", "zero", "full", "random", "urandom", "tty"]
+
+# The protections the "enforce" mode refuses to run without (Landlock is added when the kernel
+# has it: behind the private root it is a second wall, not the first).
+REQUIRED = ("pid namespace", "mount namespace", "unprivileged user", "no_new_privs")
+
+
+class _IsolationFailed(Exception):
+    pass
+
+
+class _Libc(object):
+    def __init__(self):
+        import ctypes
+        self.ctypes = ctypes
+        self.libc = ctypes.CDLL(None, use_errno=True)
+        self.libc.syscall.restype = ctypes.c_long
+
+    def _check(self, rc, what):
+        if rc < 0:
+            err = self.ctypes.get_errno()
+            raise OSError(err, "%s: %s" % (what, os.strerror(err)))
+        return rc
+
+    def unshare(self, flags):
+        self._check(self.libc.unshare(self.ctypes.c_int(flags)), "unshare")
+
+    def mount(self, source, target, fstype, flags, data=None):
+        enc = lambda s: None if s is None else os.fsencode(s)
+        self._check(self.libc.mount(enc(source), enc(target), enc(fstype),
+                                    self.ctypes.c_ulong(flags), enc(data)),
+                    "mount %s on %s" % (source, target))
+
+    def umount2(self, target, flags):
+        self._check(self.libc.umount2(os.fsencode(target), self.ctypes.c_int(flags)), "umount " + target)
+
+    def prctl(self, option, arg):
+        c = self.ctypes.c_ulong
+        self._check(self.libc.prctl(self.ctypes.c_int(option), c(arg), c(0), c(0), c(0)), "prctl")
+
+    def syscall(self, number, *args, what="syscall"):
+        return self._check(self.libc.syscall(self.ctypes.c_long(number), *args), what)
+
+    def pivot_root(self, new_root, put_old):
+        import platform
+        number = SYS_PIVOT_ROOT.get(platform.machine())
+        if number is None:
+            raise OSError(0, "pivot_root: unknown system call number on %s" % platform.machine())
+        self.syscall(number, self.ctypes.c_char_p(os.fsencode(new_root)),
+                     self.ctypes.c_char_p(os.fsencode(put_old)), what="pivot_root")
+
+    def drop_capabilities(self):
+        """Clears every capability (those a user namespace grants its creator)."""
+        ct = self.ctypes
+        header = (ct.c_uint32 * 2)(0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3, this process
+        data = (ct.c_uint32 * 6)()
+        self._check(self.libc.capset(header, data), "capset")
+
+
+def _write_file(path, text):
+    fd = os.open(path, os.O_WRONLY)
+    try:
+        os.write(fd, text.encode())
+    finally:
+        os.close(fd)
+
+
+def _python_paths():
+    paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
+             os.path.dirname(os.path.realpath(sys.executable))}
+    for entry in sys.path:
+        if entry and os.path.exists(entry):
+            paths.add(os.path.realpath(entry))
+    return sorted(p for p in paths if p)
+
+
+def _plan(cfg):
+    """(source, target, writable) for everything the private root shows."""
+    ro = [p for p in SYSTEM_DIRS] + ["/etc/" + e for e in ETC_ENTRIES]
+    ro += ["/etc/" + e for e in os.listdir("/etc") if e.startswith("python3")]
+    ro += _python_paths() + list(cfg.get("read_only", []))
+    entries = [(p, p, False) for p in ro]
+    entries += [(p, p, True) for p in cfg.get("read_write", [])]
+    entries.append((cfg["temp_dir"], "/tmp", True))
+    return entries
+
+
+def _depth(path):
+    return len([p for p in path.split("/") if p])
+
+
+def _covered(target, writable, bound):
+    for other, other_writable in bound.items():
+        if (target == other or target.startswith(other.rstrip("/") + "/")) and (other_writable or not writable):
+            return True
+    return False
+
+
+def _locked_flags(fd):
+    """Mount flags of the mount holding fd that a remount must keep (the kernel refuses to
+    clear read-only/nosuid/nodev/noexec/atime flags that a user namespace inherited)."""
+    try:
+        flags = os.fstatvfs(fd).f_flag
+    except OSError:
+        return 0
+    keep = 0
+    for st, ms in ((os.ST_RDONLY, MS_RDONLY), (os.ST_NOSUID, MS_NOSUID), (os.ST_NODEV, MS_NODEV), (os.ST_NOEXEC, MS_NOEXEC),
+                   (getattr(os, "ST_NOATIME", 1024), MS_NOATIME),
+                   (getattr(os, "ST_NODIRATIME", 2048), MS_NODIRATIME),
+                   (getattr(os, "ST_RELATIME", 4096), MS_RELATIME)):
+        if flags & st:
+            keep |= ms
+    return keep
+
+
+def _build_root(libc, cfg, with_proc):
+    """Makes a private root holding only the planned paths (read-only unless planned writable),
+    devices, a fresh /proc (showing only this PID namespace) and the private temp dir at /tmp,
+    and pivots into it. The engine's files, store, keys and /proc are simply not there."""
+    libc.mount(None, "/", None, MS_REC | MS_PRIVATE)  # nothing done here reaches the host
+    # Open every source first: the new root is mounted over /tmp, which may hold some of them.
+    opened = []
+    for source, target, writable in _plan(cfg):
+        if os.path.islink(source) and source == target:
+            opened.append((None, source, target, False, os.readlink(source)))
+            real = os.path.realpath(source)
+            if os.path.exists(real):
+                opened.append((os.open(real, os.O_PATH | os.O_CLOEXEC), real, real, False, None))
+            continue
+        try:
+            fd = os.open(source, os.O_PATH | os.O_CLOEXEC)
+        except OSError:
+            if source in cfg.get("read_only", []) or source in cfg.get("read_write", []):
+                sys.stderr.write("omnibridge: isolation: extra path %s is missing, skipped\n" % source)
+            continue
+        opened.append((fd, source, target, writable, None))
+    root = "/tmp"
+    libc.mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=4m")
+    try:
+        bound = {}
+        opened.sort(key=lambda e: (_depth(e[2]), e[2]))
+        for fd, source, target, writable, link in opened:
+            where = root + target
+            if link is not None:
+                if not os.path.lexists(where):
+                    os.makedirs(os.path.dirname(where), 0o755, exist_ok=True)
+                    os.symlink(link, where)
+                continue
+            if _covered(target, writable, bound):
+                os.close(fd)
+                continue
+            is_dir = stat_is_dir(fd)
+            if is_dir:
+                os.makedirs(where, 0o755, exist_ok=True)
+            else:
+                os.makedirs(os.path.dirname(where), 0o755, exist_ok=True)
+                if not os.path.exists(where):
+                    os.close(os.open(where, os.O_CREAT | os.O_WRONLY, 0o644))
+            libc.mount("/proc/self/fd/%d" % fd, where, None, MS_BIND | MS_REC)
+            flags = MS_BIND | MS_REMOUNT | MS_NOSUID | _locked_flags(fd)
+            libc.mount(None, where, None, flags | (0 if writable else MS_RDONLY))
+            os.close(fd)
+            if is_dir and source == target:  # the private temp (at /tmp) covers nothing
+                bound[target] = writable
+        dev = root + "/dev"
+        os.makedirs(dev, 0o755, exist_ok=True)
+        libc.mount("tmpfs", dev, "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755,size=64k")
+        for name in DEVICES:
+            if os.path.exists("/dev/" + name):
+                os.close(os.open(dev + "/" + name, os.O_CREAT | os.O_WRONLY, 0o666))
+                libc.mount("/dev/" + name, dev + "/" + name, None, MS_BIND)
+        for name, link in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"),
+                           ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2")):
+            os.symlink(link, dev + "/" + name)
+        os.mkdir(dev + "/shm")
+        libc.mount("tmpfs", dev + "/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=16m")
+        if with_proc:
+            os.makedirs(root + "/proc", 0o555, exist_ok=True)
+            libc.mount("proc", root + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+        os.chdir(root)
+        os.mkdir(".oldroot")
+        libc.pivot_root(".", ".oldroot")
+        os.chdir("/")
+        libc.umount2("/.oldroot", MNT_DETACH)
+        os.rmdir("/.oldroot")
+        libc.mount(None, "/", None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
+    except BaseException:
+        try:
+            os.chdir("/")
+            libc.umount2(root, MNT_DETACH)
+        except OSError:
+            pass
+        raise
+
+
+def stat_is_dir(fd):
+    import stat
+    return stat.S_ISDIR(os.fstat(fd).st_mode)
+
+
+def _landlock(libc, rules):
+    """Restricts this process and its children to `rules` [(path, rights)]; returns the ABI."""
+    ct = libc.ctypes
+    abi = libc.libc.syscall(ct.c_long(SYS_LANDLOCK_CREATE_RULESET), None, ct.c_size_t(0), ct.c_uint32(1))
+    if abi < 0:
+        err = ct.get_errno()
+        raise OSError(err, "the kernel does not offer it (%s)" % os.strerror(err))
+    handled = (1 << 13) - 1               # ABI 1: execute .. make_sym
+    if abi >= 2:
+        handled |= 1 << 13                # refer
+    if abi >= 3:
+        handled |= LL_TRUNCATE
+    if abi >= 5:
+        handled |= LL_IOCTL_DEV
+    file_rights = LL_EXECUTE | LL_WRITE_FILE | LL_READ_FILE | LL_TRUNCATE | LL_IOCTL_DEV
+    if abi >= 6:
+        # Signals and abstract unix sockets stop at the sandbox (scope: abstract socket, signal).
+        attr = struct.pack("=QQQ", handled, 0, 1 | 2)
+    elif abi >= 4:
+        attr = struct.pack("=QQ", handled, 0)
+    else:
+        attr = struct.pack("=Q", handled)
+    buf = ct.create_string_buffer(attr, len(attr))
+    ruleset = libc.syscall(SYS_LANDLOCK_CREATE_RULESET, buf, ct.c_size_t(len(attr)), ct.c_uint32(0),
+                           what="landlock_create_ruleset")
+    try:
+        for path, rights in rules:
+            try:
+                fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
+            except OSError:
+                continue
+            try:
+                rights &= handled if stat_is_dir(fd) else (handled & file_rights)
+                rule = ct.create_string_buffer(struct.pack("=Qi", rights, fd), 12)
+                libc.syscall(SYS_LANDLOCK_ADD_RULE, ct.c_int(ruleset), ct.c_int(1), rule, ct.c_uint32(0),
+                             what="landlock_add_rule " + path)
+            finally:
+                os.close(fd)
+        libc.syscall(SYS_LANDLOCK_RESTRICT_SELF, ct.c_int(ruleset), ct.c_uint32(0),
+                     what="landlock_restrict_self")
+    finally:
+        os.close(ruleset)
+    return abi
+
+
+def _relay(child, status_r):
+    """The outer process: waits for init, then ends the way the worker ended (a SIGSEGV in a
+    script must still read as one), so the engine can explain the death."""
+    # No thread here: a process that unshared a PID namespace cannot start one. A timer signal
+    # interrupts the wait instead, to notice the engine's death (waitpid resumes by itself).
+    parent = os.getppid()
+
+    def check_parent(signum, frame):
+        if os.getppid() != parent:
+            try:
+                os.killpg(os.getpgid(0), signal.SIGKILL)
+            finally:
+                os._exit(1)
+
+    signal.signal(signal.SIGALRM, check_parent)
+    signal.setitimer(signal.ITIMER_REAL, 0.5, 0.5)
+    _, status = os.waitpid(child, 0)
+    signal.setitimer(signal.ITIMER_REAL, 0)
+    data = os.read(status_r, 4)
+    if len(data) == 4:
+        (status,) = struct.unpack("=i", data)
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        try:
+            signal.signal(sig, signal.SIG_DFL)
+        except (OSError, ValueError):
+            pass
+        os.kill(os.getpid(), sig)
+        time.sleep(1)
+        os._exit(128 + sig)
+    os._exit(os.WEXITSTATUS(status) if os.WIFEXITED(status) else 1)
+
+
+def _reap(worker_pid, status_w):
+    """PID 1 of the namespace: reaps orphans; when the worker ends, so does init, and the
+    kernel kills every process left in the namespace, setsid() or not."""
+    while True:
+        try:
+            pid, status = os.wait()
+        except ChildProcessError:
+            os._exit(0)
+        except InterruptedError:
+            continue
+        if pid == worker_pid:
+            try:
+                os.write(status_w, struct.pack("=i", status))
+            finally:
+                os._exit(0)
+
+
+def _isolate(cfg, protocol_fds):
+    """Sets up the sandbox; returns, in the process that will run scripts, what is enforced."""
+    mode = cfg.get("mode", "off")
+    report = {"mode": mode, "pid_namespace": False, "mount_namespace": False,
+              "user_namespace": False, "uid": os.geteuid(), "no_new_privs": False,
+              "landlock_abi": None, "not_enforced": []}
+    if mode == "off":
+        report["not_enforced"].append("everything: isolation is off (debugging only)")
+        return report
+    enforce = mode == "enforce"
+
+    def missing(what, why):
+        if enforce and what in REQUIRED:
+            raise _IsolationFailed("cannot enforce the %s: %s" % (what, why))
+        report["not_enforced"].append("%s: %s" % (what, why))
+
+    try:
+        libc = _Libc()
+    except Exception as exc:  # no ctypes in this Python build
+        for what in REQUIRED + ("landlock",):
+            missing(what, "ctypes is unavailable (%s)" % exc)
+        return report
+
+    # 1. Namespaces: as root, mount + PID namespaces directly (then drop to an unprivileged
+    #    user); otherwise inside a new user namespace mapping only our own uid.
+    is_root = os.geteuid() == 0
+    uid, gid = os.geteuid(), os.getegid()
+    errors = []
+    for flags, userns in (((CLONE_NEWNS | CLONE_NEWPID), False),
+                          ((CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID), True),
+                          ((CLONE_NEWUSER | CLONE_NEWNS), True)):
+        if not userns and not is_root:
+            continue
+        try:
+            libc.unshare(flags)
+        except OSError as exc:
+            errors.append(str(exc))
+            continue
+        if userns:
+            _write_file("/proc/self/setgroups", "deny")
+            _write_file("/proc/self/uid_map", "%d %d 1" % (uid, uid))
+            _write_file("/proc/self/gid_map", "%d %d 1" % (gid, gid))
+            report["user_namespace"] = True
+        report["pid_namespace"] = bool(flags & CLONE_NEWPID)
+        break
+    in_mount_ns = report["pid_namespace"] or report["user_namespace"]
+    if not report["pid_namespace"]:
+        missing("pid namespace", "; ".join(errors) or "unavailable")
+    if not in_mount_ns:
+        missing("mount namespace", "; ".join(errors) or "unavailable")
+
+    # 2. PID namespace: fork init (PID 1); this process stays outside and relays.
+    status_w = None
+    if report["pid_namespace"]:
+        status_r, status_w = os.pipe()
+        child = os.fork()
+        if child:
+            for fd in protocol_fds + [status_w]:
+                os.close(fd)
+            _relay(child, status_r)  # never returns
+        os.close(status_r)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+    # 3. The private root.
+    if in_mount_ns:
+        try:
+            _build_root(libc, cfg, with_proc=report["pid_namespace"])
+            report["mount_namespace"] = True
+        except OSError as exc:
+            missing("mount namespace", "building the private root failed: %s" % exc)
+    temp = "/tmp" if report["mount_namespace"] else cfg["temp_dir"]
+    os.environ["HOME"] = os.environ["TMPDIR"] = temp
+    os.chdir(temp)
+
+    # 4. An unprivileged user.
+    if is_root and not report["user_namespace"]:
+        if report["mount_namespace"]:
+            os.chown("/tmp", cfg["uid"], cfg["gid"])
+            os.setgroups([])
+            os.setgid(cfg["gid"])
+            os.setuid(cfg["uid"])  # from root to non-root: every capability goes too
+            report["uid"] = cfg["uid"]
+        else:
+            missing("unprivileged user", "scripts run as root: without the private root, "
+                    "uid %d may not reach the interpreter" % cfg["uid"])
+    elif report["user_namespace"]:
+        libc.drop_capabilities()
+        if uid == 0:
+            missing("unprivileged user", "root inside a user namespace (could not drop to uid %d)" % cfg["uid"])
+
+    # 5. no_new_privs: no set-uid binary or file capability gives anything back.
+    try:
+        libc.prctl(PR_SET_NO_NEW_PRIVS, 1)
+        report["no_new_privs"] = True
+    except OSError as exc:
+        missing("no_new_privs", str(exc))
+
+    # 6. Landlock: behind the private root, writes only where planned; without it, also reads
+    #    only of the planned paths (no /proc: the engine's would be there).
+    try:
+        writable = [(t if report["mount_namespace"] else s) for s, t, w in _plan(cfg) if w]
+        rules = [(p, -1) for p in writable]
+        rules += [("/dev/" + d, LL_READ_FILE | LL_WRITE_FILE | LL_TRUNCATE | LL_IOCTL_DEV) for d in DEVICES]
+        if report["mount_namespace"]:
+            rules += [("/", LL_READ), ("/dev/shm", -1)]
+            if report["pid_namespace"]:
+                rules.append(("/proc", LL_READ_FILE | LL_READ_DIR | LL_WRITE_FILE))
+        else:
+            rules += [(s, LL_READ) for s, t, w in _plan(cfg) if not w]
+        report["landlock_abi"] = _landlock(libc, rules)
+    except OSError as exc:
+        missing("landlock", str(exc))
+
+    # 7. The worker proper, PID 2 under init.
+    if report["pid_namespace"]:
+        worker = os.fork()
+        if worker:
+            for fd in protocol_fds:
+                os.close(fd)
+            _reap(worker, status_w)  # never returns
+        os.close(status_w)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    return report
+
+
+# ---------------------------------------------------------------------------------------------
 # Process set-up and the protocol loop
 # ---------------------------------------------------------------------------------------------
 
@@ -1554,8 +2012,9 @@ def _watch_parent(parent):
 
 
 def main():
-    # Started as: python3 -I -c <bootstrap> <this program> <memory limit in bytes>
+    # Started as: python3 -I -c <bootstrap> <this program> <memory limit in bytes> <isolation>
     memory_limit = int(sys.argv[2]) if len(sys.argv) > 2 else 0
+    isolation = json.loads(sys.argv[3]) if len(sys.argv) > 3 else {"mode": "off"}
     proto_in = os.dup(0)
     proto_out = os.dup(1)
     devnull = os.open(os.devnull, os.O_RDONLY)
@@ -1567,16 +2026,24 @@ def main():
     os.set_inheritable(proto_in, False)
     os.set_inheritable(proto_out, False)
     try:
+        protections = _isolate(isolation, [proto_in, proto_out])
+    except _IsolationFailed as exc:
+        sys.stderr.write("omnibridge: script isolation: %s\n" % exc)
+        sys.stderr.flush()
+        os._exit(70)
+    try:
         import faulthandler
         faulthandler.enable()  # a segfaulting script leaves its Python traceback on stderr
     except Exception:
         pass
     if memory_limit:
         resource.setrlimit(resource.RLIMIT_AS, (memory_limit, memory_limit))
-    threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True).start()
+    if not protections["pid_namespace"]:  # else the outer process watches, see _relay
+        threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True).start()
     _install_shims()
     worker = Worker(memory_limit)
-    _send(proto_out, {"status": "ready", "python": "%d.%d.%d" % sys.version_info[:3], "pid": os.getpid()})
+    _send(proto_out, {"status": "ready", "python": "%d.%d.%d" % sys.version_info[:3], "pid": os.getpid(),
+                      "protections": protections})
     while True:
         header = _read_exact(proto_in, 4)
         if header is None:

@@ -40,7 +40,7 @@
 //! cap, runs have a time limit, and whatever dies is killed with its process group and replaced
 //! while the engine carries on. Long-lived, because starting Python costs tens of milliseconds
 //! while a warm round trip costs tens of microseconds; each worker compiles a script once and
-//! caches it by content hash. Workers get a scrubbed environment: none of the engine's secrets.
+//! caches it by content hash. Workers are sandboxed (see Isolation below).
 //!
 //! Each run gets a fresh module namespace (NiFi's Jython engine keeps module globals between
 //! runs of one processor; relying on that was always accidental).
@@ -66,18 +66,32 @@
 //! No Java: only the classes listed in `python/worker.py` exist. No state between runs, no
 //! provenance, no counters (`adjustCounter` is accepted and ignored).
 //!
-//! It is not a security sandbox against hostile scripts. Workers run as the engine's user: the
-//! scrubbed environment keeps secrets from leaking by accident, but a script written to attack
-//! could still read what that user can read (files, `/proc/<engine>/environ`). Imported modules
-//! are shared by the runs of one worker (as in NiFi's Jython engine), so a script that
-//! monkey-patches a standard module affects later runs on that worker until it is recycled.
-//! Run the engine under a dedicated user, or point [`PoolConfig::python`] at a sandboxing
-//! wrapper, where scripts are not trusted.
+//! # Isolation
+//! Scripts are kept away from the engine ([`IsolationConfig`], [`ScriptPool::protections`]):
+//! - a scrubbed environment: none of the engine's variables, `HOME`/`TMPDIR` point at a private
+//!   temp dir removed with the worker;
+//! - a PID namespace: the engine's `/proc/<pid>` (environment, memory) does not exist for
+//!   scripts, and every process a script starts, `setsid()` or not, dies with its worker;
+//! - a private mount namespace whose root holds only the interpreter, its libraries,
+//!   `/usr`, `/lib*`, a few `/etc` files (DNS, TLS, time zones) and configured extra paths,
+//!   read-only, plus the private temp dir at `/tmp` and a fresh `/proc`: the store, key files,
+//!   flow directories and `/etc/shadow` are not there;
+//! - an unprivileged user (`nobody` when the engine runs as root; otherwise a user namespace
+//!   mapping only the engine's uid, with every capability dropped), `no_new_privs`, and
+//!   Landlock where the kernel has it (writes only where allowed; signals stay inside);
+//! - the network is kept: Post Scripts call CRMs.
+//!
+//! [`Isolation::Enforce`] (the default) refuses to start workers without the first four;
+//! [`Isolation::BestEffort`] applies what the machine offers and names the rest in a warning;
+//! [`Isolation::Off`] is for debugging. Imported modules are shared by the runs of one worker
+//! (as in NiFi's Jython engine), so a script that monkey-patches a standard module affects later
+//! runs on that worker until it is recycled.
 
 #![deny(missing_docs)]
 
 mod config;
 mod error;
+mod output;
 mod pool;
 mod protocol;
 pub mod py2;
@@ -85,7 +99,7 @@ mod result;
 mod script;
 mod worker;
 
-pub use config::PoolConfig;
+pub use config::{Isolation, IsolationConfig, PoolConfig, Protections};
 pub use error::{CompileDiagnostic, ScriptError};
 pub use pool::{CheckReport, ScriptPool};
 pub use py2::{Migration, Py2Hint, migrate};

@@ -7,8 +7,9 @@ use std::sync::{Arc, Mutex};
 use base64::Engine as _;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::config::PoolConfig;
+use crate::config::{Isolation, PoolConfig, Protections};
 use crate::error::{CompileDiagnostic, ScriptError};
+use crate::output::{MAX_RAW_OUTPUT, RawOutput};
 use crate::protocol::{Reply, Request, WireDiagnostic, WireResult};
 use crate::py2::{self, Py2Hint};
 use crate::result::{OutputFlowFile, RunOptions, RunResult};
@@ -37,6 +38,7 @@ pub struct ScriptPool {
 
 struct Inner {
     config: PoolConfig,
+    protections: Protections,
     spec: WorkerSpec,
     permits: Arc<Semaphore>,
     /// One entry per free permit: a warm worker, or `None` when its replacement still has to be
@@ -90,6 +92,7 @@ impl ScriptPool {
             memory_limit: config.memory_limit,
             env: config.env.clone(),
             start_timeout: config.start_timeout,
+            isolation: config.isolation.clone(),
         };
         let started = futures_join_all(workers, &spec).await;
         let mut slots = Vec::with_capacity(workers);
@@ -104,8 +107,19 @@ impl ScriptPool {
                 }
             }
         }
+        let protections = slots
+            .iter()
+            .flatten()
+            .find_map(|w| w.protections.clone())
+            .unwrap_or_else(|| unknown_protections(config.isolation.mode));
+        if protections.not_enforced.is_empty() {
+            tracing::info!("{protections}");
+        } else {
+            tracing::warn!("{protections}");
+        }
         Ok(ScriptPool {
             inner: Arc::new(Inner {
+                protections,
                 config: PoolConfig { workers, ..config },
                 spec,
                 permits: Arc::new(Semaphore::new(workers)),
@@ -118,6 +132,13 @@ impl ScriptPool {
     /// The configuration the pool runs with.
     pub fn config(&self) -> &PoolConfig {
         &self.inner.config
+    }
+
+    /// The protections the workers run under (as the first worker reported them); its
+    /// `Display` is the line the pool logs at start, with a `warn` level when something is
+    /// not enforced.
+    pub fn protections(&self) -> &Protections {
+        &self.inner.protections
     }
 
     /// Runs `script` on one FlowFile with this content and these attributes.
@@ -174,10 +195,11 @@ impl ScriptPool {
             break (reply, attached);
         };
         let (reply, attached) = reply;
+        let raw_output = std::mem::take(&mut worker.last_output);
         worker.known_scripts.insert(script.hash().to_string());
         worker.runs += 1;
         let worn_out = reply.retire || worker.runs >= self.inner.config.recycle_after_runs;
-        let outcome = self.interpret_run(script, reply, attached);
+        let outcome = self.interpret_run(script, reply, attached, raw_output);
         if worn_out {
             self.replace(lease);
         }
@@ -293,6 +315,7 @@ impl ScriptPool {
         script: &Script,
         reply: Reply,
         attached: Option<Vec<u8>>,
+        raw_output: RawOutput,
     ) -> Result<RunResult, ScriptError> {
         match (reply.status.as_str(), reply.result, reply.diagnostic) {
             ("ok", Some(result), _) => {
@@ -305,7 +328,7 @@ impl ScriptPool {
                 }
                 // Without a cap, a MemoryError is the machine running out: the result's error
                 // says so and the worker is replaced all the same.
-                into_run_result(result, attached)
+                into_run_result(result, attached, raw_output)
             }
             ("compile_error", _, Some(diag)) => Err(compile_error(script, diag)),
             ("error", _, _) => Err(ScriptError::WorkerCrashed {
@@ -321,6 +344,21 @@ impl ScriptPool {
                 ),
             }),
         }
+    }
+}
+
+/// A worker that did not report its protections (a wrapper replacing the worker program):
+/// nothing is known to be enforced.
+fn unknown_protections(mode: Isolation) -> Protections {
+    Protections {
+        mode,
+        pid_namespace: false,
+        mount_namespace: false,
+        user_namespace: false,
+        uid: nix::unistd::geteuid().as_raw(),
+        no_new_privs: false,
+        landlock_abi: None,
+        not_enforced: vec!["everything: the worker did not report its isolation".into()],
     }
 }
 
@@ -350,7 +388,31 @@ fn decode_content(
     }
 }
 
-fn into_run_result(wire: WireResult, attached: Option<Vec<u8>>) -> Result<RunResult, ScriptError> {
+/// What the script printed, followed by what it (or a process it started) wrote straight to
+/// fds 1/2, which is capped separately at [`MAX_RAW_OUTPUT`] bytes with a marker.
+fn merge_output(printed: String, raw: RawOutput) -> String {
+    if raw.kept.is_empty() {
+        return printed;
+    }
+    let mut out = printed;
+    if !out.is_empty() && !out.ends_with('\n') {
+        out.push('\n');
+    }
+    out.push_str(&String::from_utf8_lossy(&raw.kept));
+    if raw.discarded > 0 {
+        out.push_str(&format!(
+            "\n[output written straight to file descriptors 1 and 2 truncated at {MAX_RAW_OUTPUT} bytes; {} more bytes discarded]",
+            raw.discarded
+        ));
+    }
+    out
+}
+
+fn into_run_result(
+    wire: WireResult,
+    attached: Option<Vec<u8>>,
+    raw_output: RawOutput,
+) -> Result<RunResult, ScriptError> {
     let mut extra_outputs = Vec::with_capacity(wire.extra_outputs.len());
     for out in wire.extra_outputs {
         extra_outputs.push(OutputFlowFile {
@@ -366,7 +428,7 @@ fn into_run_result(wire: WireResult, attached: Option<Vec<u8>>) -> Result<RunRes
         },
         attributes: wire.attributes,
         relationship: wire.relationship,
-        stdout: wire.stdout,
+        stdout: merge_output(wire.stdout, raw_output),
         error: wire.error,
         logs: wire.logs,
         extra_outputs,

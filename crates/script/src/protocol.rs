@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
+use crate::config::Protections;
 use crate::result::{LogEntry, Relationship};
 use crate::script::ScriptForm;
 
@@ -98,6 +99,9 @@ pub(crate) struct Reply {
     pub python: Option<String>,
     #[serde(default)]
     pub message: Option<String>,
+    /// In the start-up message: what the worker runs under.
+    #[serde(default)]
+    pub protections: Option<Protections>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -68,7 +68,9 @@ pub struct RunResult {
     pub attributes: BTreeMap<String, String>,
     /// Where the primary FlowFile went; `None` means nothing was transferred and `error` says why.
     pub relationship: Option<Relationship>,
-    /// Everything the script printed (stdout and stderr), capped at 1 MiB.
+    /// Everything the script printed (stdout and stderr), capped at 1 MiB characters, then what
+    /// it or a process it started wrote straight to file descriptors 1 and 2 (`os.write(1, ..)`,
+    /// C extensions, subprocesses), capped at 1 MiB bytes; each cap adds a truncation marker.
     pub stdout: String,
     /// The traceback of an exception that escaped the script, or why nothing was transferred.
     pub error: Option<String>,

@@ -1,16 +1,18 @@
 //! One worker process: spawning it isolated, one request/reply, and killing it for good.
 
 use std::collections::{BTreeMap, HashSet};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
 use std::process::{ExitStatus, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::io::BufReader;
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
-use tokio::task::JoinHandle;
 
+use crate::config::{Isolation, IsolationConfig, Protections};
 use crate::error::ScriptError;
+use crate::output::{OutputDrain, RawOutput};
 use crate::protocol::{FrameError, Reply, read_frame, write_frame};
 
 /// The worker program, passed as an argument: no file to write, nothing left on disk.
@@ -19,9 +21,6 @@ const WORKER_PROGRAM: &str = include_str!("../python/worker.py");
 /// Compiles the program under a name that says what its frames are in users' tracebacks.
 const BOOTSTRAP: &str = "import sys; exec(compile(sys.argv[1], '<omnibridge nifi shim>', 'exec'))";
 
-/// How much of a worker's stderr is kept to explain a crash.
-const STDERR_TAIL: usize = 4096;
-
 /// Everything needed to start a worker; shared by all workers of a pool.
 #[derive(Clone, Debug)]
 pub(crate) struct WorkerSpec {
@@ -29,6 +28,46 @@ pub(crate) struct WorkerSpec {
     pub memory_limit: Option<u64>,
     pub env: BTreeMap<String, String>,
     pub start_timeout: Duration,
+    pub isolation: IsolationConfig,
+}
+
+/// The isolation settings as the worker reads them (its argv[3]).
+#[derive(Serialize)]
+struct WireIsolation<'a> {
+    mode: Isolation,
+    read_only: Vec<&'a str>,
+    read_write: Vec<&'a str>,
+    uid: u32,
+    gid: u32,
+    temp_dir: &'a str,
+}
+
+fn path_str(path: &Path) -> Result<&str, String> {
+    path.to_str()
+        .ok_or_else(|| format!("the path {} is not UTF-8", path.display()))
+}
+
+impl WorkerSpec {
+    fn isolation_arg(&self, temp_dir: &Path) -> Result<String, String> {
+        let iso = &self.isolation;
+        let wire = WireIsolation {
+            mode: iso.mode,
+            read_only: iso
+                .read_only_paths
+                .iter()
+                .map(|p| path_str(p))
+                .collect::<Result<_, _>>()?,
+            read_write: iso
+                .read_write_paths
+                .iter()
+                .map(|p| path_str(p))
+                .collect::<Result<_, _>>()?,
+            uid: iso.sandbox_uid,
+            gid: iso.sandbox_gid,
+            temp_dir: path_str(temp_dir)?,
+        };
+        serde_json::to_string(&wire).map_err(|e| e.to_string())
+    }
 }
 
 /// A live worker process. Dropping it kills the process (`kill_on_drop`); [`Worker::kill`] and
@@ -38,14 +77,21 @@ pub(crate) struct Worker {
     pid: u32,
     stdin: Option<ChildStdin>,
     stdout: BufReader<ChildStdout>,
-    stderr_tail: Arc<Mutex<String>>,
-    stderr_task: Option<JoinHandle<()>>,
+    /// Drains fds 1/2 of the worker (and of anything it started) with a bounded capture.
+    output: OutputDrain,
+    /// What the last request's worker wrote straight to fds 1/2 while it ran.
+    pub last_output: RawOutput,
     /// Script hashes this worker has compiled (so their source need not be sent again).
     pub known_scripts: HashSet<String>,
     /// Completed runs, for recycling.
     pub runs: u64,
     /// Set while a request is in flight: a worker dropped in that state is in an unknown state.
     pub busy: bool,
+    /// What the worker reported it runs under.
+    pub protections: Option<Protections>,
+    /// The worker's private temp dir (its `/tmp` inside the sandbox), removed when it is
+    /// dropped, after the process.
+    _temp: tempfile::TempDir,
 }
 
 impl Worker {
@@ -55,20 +101,30 @@ impl Worker {
             python: spec.python.display().to_string(),
             detail,
         };
-        let home = std::env::temp_dir();
+        let temp = tempfile::Builder::new()
+            .prefix("omnibridge-worker-")
+            .tempdir()
+            .map_err(|e| spawn_error(format!("cannot create its private temp dir: {e}")))?;
+        let home = temp.path();
+        let isolation = spec.isolation_arg(home).map_err(spawn_error)?;
         let mut cmd = Command::new(&spec.python);
         cmd.arg("-I")
             .arg("-c")
             .arg(BOOTSTRAP)
             .arg(WORKER_PROGRAM)
             .arg(spec.memory_limit.unwrap_or(0).to_string())
+            .arg(isolation)
             .env_clear()
             .env("PATH", "/usr/local/bin:/usr/bin:/bin")
             .env("LANG", "C.UTF-8")
             .env("LC_ALL", "C.UTF-8")
-            .env("HOME", &home)
-            .envs(&spec.env)
-            .current_dir(&home)
+            .env("HOME", home)
+            .env("TMPDIR", home);
+        if let Some(tz) = std::env::var_os("TZ") {
+            cmd.env("TZ", tz);
+        }
+        cmd.envs(&spec.env)
+            .current_dir(home)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -82,35 +138,26 @@ impl Worker {
         else {
             return Err(spawn_error("the worker's pipes were not created".into()));
         };
-        let stderr_tail = Arc::new(Mutex::new(String::new()));
-        let tail = Arc::clone(&stderr_tail);
-        let stderr_task = tokio::spawn(async move {
-            let mut lines = BufReader::new(stderr).lines();
-            while let Ok(Some(line)) = lines.next_line().await {
-                tracing::debug!(worker = pid, "{line}");
-                if let Ok(mut t) = tail.lock() {
-                    t.push_str(&line);
-                    t.push('\n');
-                    if t.len() > STDERR_TAIL {
-                        let mut cut = t.len() - STDERR_TAIL;
-                        while !t.is_char_boundary(cut) {
-                            cut += 1;
-                        }
-                        t.drain(..cut);
-                    }
-                }
+        let output = match OutputDrain::start(stderr, pid) {
+            Ok(output) => output,
+            Err(e) => {
+                let _ = child.start_kill();
+                let _ = child.wait().await;
+                return Err(spawn_error(format!("cannot read the worker's output: {e}")));
             }
-        });
+        };
         let mut worker = Worker {
             child,
             pid,
             stdin: Some(stdin),
             stdout: BufReader::new(stdout),
-            stderr_tail,
-            stderr_task: Some(stderr_task),
+            output,
+            last_output: RawOutput::default(),
             known_scripts: HashSet::new(),
             runs: 0,
             busy: false,
+            protections: None,
+            _temp: temp,
         };
         let hello =
             match tokio::time::timeout(spec.start_timeout, read_frame(&mut worker.stdout)).await {
@@ -142,6 +189,7 @@ impl Worker {
             )));
         }
         tracing::debug!(worker = pid, python = ?hello.python, "script worker ready");
+        worker.protections = hello.protections;
         Ok(worker)
     }
 
@@ -162,6 +210,7 @@ impl Worker {
         timeout: Duration,
     ) -> Result<(Reply, Option<Vec<u8>>), ScriptError> {
         self.busy = true;
+        self.output.begin_run();
         let exchange = async {
             let Some(stdin) = self.stdin.as_mut() else {
                 return Err(FrameError::Closed);
@@ -210,6 +259,7 @@ impl Worker {
                 });
             }
         };
+        self.last_output = self.output.end_run();
         if let Some(reply) = reply {
             self.busy = false;
             return Ok((reply, attached));
@@ -246,10 +296,7 @@ impl Worker {
     }
 
     fn stderr_tail(&self) -> String {
-        self.stderr_tail
-            .lock()
-            .map(|t| t.clone())
-            .unwrap_or_default()
+        self.output.tail()
     }
 
     /// Kills the worker's whole process group and reaps the worker.
@@ -266,10 +313,7 @@ impl Worker {
         }
         let _ = self.child.start_kill();
         let _ = self.child.wait().await;
-        if let Some(task) = self.stderr_task.take() {
-            // The stderr pipe closes with the process; don't wait long for a straggler.
-            let _ = tokio::time::timeout(Duration::from_millis(500), task).await;
-        }
+        self.output.finish().await;
     }
 
     /// Asks the worker to exit (by closing its stdin), waits briefly, then kills it if needed.

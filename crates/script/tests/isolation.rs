@@ -171,7 +171,7 @@ async fn workers_never_see_the_engines_environment() {
     ));
     let result = pool.run(&script, "x", attrs(&[])).await.unwrap();
     assert_eq!(result.attributes["secret"], "None");
-    assert_eq!(result.attributes["env"], "HOME,LANG,LC_ALL,PATH");
+    assert_eq!(result.attributes["env"], "HOME,LANG,LC_ALL,PATH,TMPDIR");
     pool.shutdown().await;
 }
 
@@ -184,9 +184,11 @@ async fn workers_are_recycled_after_n_runs_and_each_run_gets_fresh_globals() {
     })
     .await
     .unwrap();
-    // Module globals do not survive between runs; the worker pid changes after 3 runs.
+    // Module globals do not survive between runs; the worker changes after 3 runs. (Its pid
+    // cannot tell: in its PID namespace every worker is pid 2. Imported modules live as long
+    // as the worker process, so one remembers an id drawn by the worker's first run.)
     let script = Script::new(
-        "import os\nff = session.get()\nsession.putAttribute(ff, 'pid', str(os.getpid()))\nsession.putAttribute(ff, 'fresh', str('seen' not in globals()))\nseen = True\nsession.transfer(ff, REL_SUCCESS)\n",
+        "import sys, uuid\nff = session.get()\nsession.putAttribute(ff, 'pid', sys.__dict__.setdefault('_worker_id', str(uuid.uuid4())))\nsession.putAttribute(ff, 'fresh', str('seen' not in globals()))\nseen = True\nsession.transfer(ff, REL_SUCCESS)\n",
     );
     let mut pids = Vec::new();
     for _ in 0..6 {
@@ -225,24 +227,37 @@ async fn runs_beyond_the_worker_count_queue_and_all_complete() {
 #[tokio::test]
 async fn queued_runs_start_in_arrival_order() {
     let pool = pool(1).await;
-    let script = Script::new(
-        "import time\nff = session.get()\ntime.sleep(float(ff.getAttribute('sleep')))\nsession.transfer(ff, REL_SUCCESS)\n",
-    );
+    // Run 0 holds the only worker until the test says "go" on a socket: no sleep decides
+    // whether the other runs have queued up by then.
+    let gate = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = gate.local_addr().unwrap().port();
+    let script = Script::new(format!(
+        "import socket\nff = session.get()\nif ff.getAttribute('wait') == 'yes':\n    s = socket.create_connection(('127.0.0.1', {port}))\n    assert s.recv(2) == b'go'\nsession.transfer(ff, REL_SUCCESS)\n"
+    ));
     let (done_tx, mut done_rx) = tokio::sync::mpsc::unbounded_channel();
     let mut tasks = Vec::new();
     for i in 0..6 {
         let (pool, script, done) = (pool.clone(), script.clone(), done_tx.clone());
-        let sleep = if i == 0 { "0.5" } else { "0" };
-        tasks.push(tokio::spawn(async move {
+        let wait = if i == 0 { "yes" } else { "no" };
+        let mut run = Box::pin(async move {
             let result = pool
-                .run(&script, format!("{i}"), attrs(&[("sleep", sleep)]))
+                .run(&script, format!("{i}"), attrs(&[("wait", wait)]))
                 .await;
             done.send(result.unwrap().result_text().unwrap().to_string())
                 .unwrap();
-        }));
-        // Let run i reach the queue before run i + 1 is submitted.
-        tokio::time::sleep(Duration::from_millis(30)).await;
+        });
+        // Poll the run once before submitting the next: its first step is the fair
+        // semaphore's acquire, so after this poll run 0 holds the worker and runs 1..5 are
+        // queued, in this order.
+        let first = std::future::poll_fn(|cx| std::task::Poll::Ready(run.as_mut().poll(cx))).await;
+        assert!(first.is_pending(), "run {i} finished without waiting");
+        tasks.push(tokio::spawn(run));
     }
+    let (mut go, _) = tokio::task::spawn_blocking(move || gate.accept())
+        .await
+        .unwrap()
+        .unwrap();
+    std::io::Write::write_all(&mut go, b"go").unwrap();
     for task in tasks {
         task.await.unwrap();
     }
