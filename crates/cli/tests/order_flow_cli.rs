@@ -324,3 +324,47 @@ async fn files_a_flow_names_must_stay_inside_its_directory() {
     );
     assert!(fx.erp.state().await.orders.is_empty(), "nothing ran");
 }
+
+/// Two runs started at once on a fresh database: the migrations run under a lock, so neither
+/// fails on the schema; one runs the flow and the other runs after it or says it is already
+/// running. Every order is sent once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_runs_at_once_on_a_fresh_database_do_not_race_the_migrations() {
+    let fx = FlowFixture::start(OmnitronConfig::default().orders(30).seed(4)).await;
+    let eligible = fx.eligible().await;
+    let flow = fx.flow_dir();
+    let children: Vec<_> = (0..2)
+        .map(|_| {
+            fx.command(&["run", flow.to_str().unwrap(), "--once", "--quiet"])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let outputs = tokio::task::spawn_blocking(move || {
+        children
+            .into_iter()
+            .map(|child| child.wait_with_output().unwrap())
+            .collect::<Vec<_>>()
+    })
+    .await
+    .unwrap();
+    let mut ran = 0;
+    for out in &outputs {
+        let stderr = text(&out.stderr);
+        assert!(
+            !stderr.contains("already exists") && !stderr.contains("database is locked"),
+            "{stderr}"
+        );
+        match out.status.code() {
+            Some(0) => ran += 1,
+            _ => assert!(stderr.contains("is already running"), "{stderr}"),
+        }
+    }
+    assert!(ran >= 1, "one of them ran the flow");
+    let erp = fx.erp.state().await;
+    for number in &eligible {
+        assert_eq!(erp.order(number).unwrap().creates, 1, "{number} sent once");
+    }
+}

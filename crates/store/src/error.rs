@@ -16,6 +16,9 @@ pub enum StoreError {
     /// The database driver failed (connection, I/O, constraint, lock timeout, ...).
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// The database file could not be prepared for opening (created, locked for migrations).
+    #[error("cannot open the database: {0}")]
+    Open(String),
     /// Applying the embedded migrations failed.
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),

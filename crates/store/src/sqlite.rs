@@ -171,6 +171,28 @@ async fn run_writer(pool: SqlitePool, mut jobs: mpsc::Receiver<WriterJob>) {
     }
 }
 
+/// Creates the database file if it is missing and takes an exclusive lock on it, waiting
+/// for another process (or store) that holds it. The lock lasts as long as the file handle.
+async fn lock_for_migrations(path: std::path::PathBuf) -> StoreResult<std::fs::File> {
+    tokio::task::spawn_blocking(move || {
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .and_then(|file| file.lock().map(|()| file));
+        file.map_err(|e| {
+            StoreError::Open(format!(
+                "cannot lock {} to apply migrations: {e}",
+                path.display()
+            ))
+        })
+    })
+    .await
+    .map_err(|e| StoreError::Open(format!("the migration lock task failed: {e}")))?
+}
+
 impl SqliteStore {
     /// Opens (creating it if missing) the database at `url` — `sqlite://path/to/file.db`,
     /// `sqlite:path`, or `sqlite::memory:` — and applies the embedded migrations.
@@ -204,6 +226,15 @@ impl SqliteStore {
             Some(pages) => connect.pragma("max_page_count", pages.to_string()),
             None => connect,
         };
+        // Openers of one fresh file would otherwise race each other's migrations ("table
+        // executions already exists", "database is locked"): the first to lock the file
+        // migrates, the others wait for it and find the schema current. flock() locks are
+        // separate from SQLite's own fcntl() locks, so this does not get in SQLite's way.
+        let _migrating = if in_memory {
+            None
+        } else {
+            Some(lock_for_migrations(connect.get_filename().to_path_buf()).await?)
+        };
         // The one writer; for an in-memory database it is also the only reader, since the
         // data lives as long as this connection and no other connection could see it unlocked.
         let write = SqlitePoolOptions::new()
@@ -222,6 +253,7 @@ impl SqliteStore {
                 .connect_with(connect)
                 .await?
         };
+        drop(_migrating);
         let (writer, jobs) = mpsc::channel(4 * MAX_BATCH);
         tokio::spawn(run_writer(write.clone(), jobs));
         tracing::debug!(url, in_memory, "opened SQLite store");

@@ -139,7 +139,12 @@ async fn a_missing_directory_is_reported() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("no/such/dir/s.db").display());
     let err = open(&url, StoreOptions::default()).await.unwrap_err();
-    assert!(matches!(err, StoreError::Database(_)), "{err}");
+    assert!(matches!(err, StoreError::Open(_)), "{err}");
+    let text = err.to_string();
+    assert!(
+        text.contains("no/such/dir/s.db") && text.contains("No such file"),
+        "{text}"
+    );
 }
 
 #[tokio::test]
@@ -467,4 +472,34 @@ async fn a_postgres_database_from_0001_is_upgraded_without_losing_data() {
         return;
     };
     upgrade_from_0001(&f, "migrations/postgres").await;
+}
+
+/// Two runs started at once on a fresh database used to race the migrations ("table
+/// executions already exists", "database is locked"): opening migrates under a lock, so every
+/// opener waits for the first and finds the schema ready.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stores_opened_at_once_on_a_fresh_sqlite_file_all_open() {
+    for round in 0..5 {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("fresh.db").display());
+        let opens: Vec<_> = (0..6)
+            .map(|_| {
+                let url = url.clone();
+                tokio::spawn(async move { open(&url, StoreOptions::default()).await })
+            })
+            .collect();
+        for (i, opened) in futures::future::join_all(opens)
+            .await
+            .into_iter()
+            .enumerate()
+        {
+            let store = opened
+                .unwrap()
+                .unwrap_or_else(|e| panic!("round {round}, opener {i}: {e}"));
+            store
+                .create_execution(common::new_execution("orders", "node-a"))
+                .await
+                .unwrap();
+        }
+    }
 }
