@@ -773,3 +773,78 @@ async fn a_jayway_token_path_with_a_hyphenated_key_logs_in() {
         eligible.len()
     );
 }
+
+/// Without a `[check_response]` card the shipped default Check Response Script runs: the order
+/// (Omnitron's shape, no Script or Mapping) is sent, each item mapped to its own pk and the
+/// order to its number.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_default_check_response_script_maps_items_and_the_order() {
+    let h = Harness::start(12, ErpConfig::default()).await;
+    h.edit_config(|doc| {
+        doc.remove("script");
+        doc.remove("mapping");
+        doc.remove("check_response");
+    });
+    let eligible = h.eligible().await;
+    let summary = h.run().await;
+    assert_eq!(
+        summary.execution.status,
+        ExecutionStatus::Success,
+        "{:?}",
+        summary.execution
+    );
+    let omnitron = h.omnitron.state().await;
+    for number in &eligible {
+        let order = omnitron.order(number).unwrap();
+        assert!(order.is_send);
+        assert_eq!(order.mappings.len(), 1);
+        assert_eq!(&order.mappings[0].code, number, "order mapped to its number");
+        for item in &order.items {
+            assert_eq!(item.mappings[0].code, item.pk.to_string());
+            assert!(!item.stock_reserved, "update_stock true");
+        }
+        assert_eq!(creates(&h, number).await, 1);
+    }
+}
+
+/// The Check Response output's order-level `external_status` and `extra_field` are written to
+/// Omnitron (decisions.md, Write Data to Omnitron), beside the items' own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn order_level_external_status_and_extra_field_are_written_to_omnitron() {
+    let h = Harness::start(12, ErpConfig::default()).await;
+    let script = std::fs::read_to_string(h.flow_dir().join("check_response.py")).unwrap();
+    let order_level = "                \"extra_field\": {},\n            }";
+    assert!(script.contains(order_level), "the example's order-level output");
+    let script = script.replacen(
+        "\"external_status\": None,\n                \"orderitems\"",
+        "\"external_status\": \"sent_to_erp\",\n                \"orderitems\"",
+        1,
+    );
+    let script = script.replacen(
+        order_level,
+        "                \"extra_field\": {\"erp_no\": erp_number},\n            }",
+        1,
+    );
+    h.write_file("check_response.py", &script);
+    let eligible = h.eligible().await;
+    let summary = h.run().await;
+    assert_eq!(
+        summary.execution.status,
+        ExecutionStatus::Success,
+        "{:?}",
+        summary.execution
+    );
+    let omnitron = h.omnitron.state().await;
+    let erp = h.erp.state().await;
+    for number in &eligible {
+        let order = omnitron.order(number).unwrap();
+        assert_eq!(order.external_status, serde_json::json!("sent_to_erp"), "{number}");
+        let erp_no = erp.order(number).unwrap().erp_order_no.clone();
+        assert_eq!(
+            order.extra_field,
+            serde_json::json!({"erp_no": erp_no}),
+            "{number}"
+        );
+        assert!(order.is_send);
+    }
+}

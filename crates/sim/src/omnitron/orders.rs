@@ -123,7 +123,9 @@ pub(crate) async fn detailed_integration(
     Ok(Json(db.order_detailed(o)))
 }
 
-/// `PATCH /orders/{pk}/` `{"is_send": bool}`; other keys are ignored.
+/// `PATCH /orders/{pk}/` `{"is_send": bool, "external_status", "extra_field": {...}}`
+/// (`extra_field` merged into the stored one, as Omnitron's JSON fields are); other keys are
+/// ignored.
 pub(crate) async fn update(
     State(app): State<Arc<OmnitronApp>>,
     Path(raw): Path<String>,
@@ -142,9 +144,37 @@ pub(crate) async fn update(
             drf_bool(v).ok_or_else(|| ApiError::field("is_send", "Must be a valid boolean."))?,
         ),
     };
+    let extra_field = match fields.get("extra_field") {
+        None => None,
+        Some(Value::Object(new)) => Some(new.clone()),
+        Some(other) => {
+            return Err(ApiError::field(
+                "extra_field",
+                format!(
+                    "Expected a dictionary of items but got type \"{}\".",
+                    type_name(other)
+                ),
+            ));
+        }
+    };
     let o = db.orders.get_mut(&pk).ok_or_else(ApiError::not_found)?;
     if let Some(s) = is_send {
         o.is_send = s;
+        o.modified_date = now;
+    }
+    if let Some(status) = fields.get("external_status") {
+        o.external_status = status.clone();
+        o.modified_date = now;
+    }
+    if let Some(new) = extra_field {
+        let mut merged = match &o.extra_field {
+            Value::Object(old) => old.clone(),
+            _ => serde_json::Map::new(),
+        };
+        for (k, v) in new {
+            merged.insert(k, v);
+        }
+        o.extra_field = Value::Object(merged);
         o.modified_date = now;
     }
     let o = db.orders.get(&pk).ok_or_else(ApiError::not_found)?;

@@ -32,6 +32,8 @@ pub struct OrderState {
     pub cancel_status: Option<String>,
     /// `external_status` as last written.
     pub external_status: serde_json::Value,
+    /// `extra_field` as last written (merged).
+    pub extra_field: serde_json::Value,
     /// Last modification (simulated clock).
     pub modified_date: DateTime<Utc>,
     /// Order-level integration mappings.
@@ -133,6 +135,7 @@ pub(crate) fn snapshot(db: &Db) -> OmnitronState {
                 is_send: o.is_send,
                 cancel_status: o.cancel_status.clone(),
                 external_status: o.external_status.clone(),
+                extra_field: o.extra_field.clone(),
                 modified_date: o.modified_date,
                 mappings: o.mapping.clone(),
                 items: db

@@ -47,19 +47,28 @@ pub struct ItemMapping {
 impl ItemMapping {
     /// The PATCH body for the item, when it has `external_status` or `extra_field`.
     pub fn patch_body(&self) -> Option<Value> {
-        let mut body = serde_json::Map::new();
-        if let Some(status) = self.external_status.as_ref().filter(|v| !v.is_null()) {
-            body.insert("external_status".into(), status.clone());
-        }
-        if let Some(extra) = self
-            .extra_field
-            .as_ref()
-            .filter(|v| v.as_object().is_some_and(|o| !o.is_empty()))
-        {
-            body.insert("extra_field".into(), extra.clone());
-        }
-        (!body.is_empty()).then_some(Value::Object(body))
+        patch_body(self.external_status.as_ref(), self.extra_field.as_ref())
     }
+}
+
+impl CheckResponseOutput {
+    /// The PATCH body for the order, when it has `external_status` or `extra_field`.
+    pub fn order_patch_body(&self) -> Option<Value> {
+        patch_body(self.external_status.as_ref(), self.extra_field.as_ref())
+    }
+}
+
+/// `{"external_status", "extra_field"}` with what is set: a null status and an empty or
+/// missing `extra_field` are left out; `None` when nothing is left.
+fn patch_body(external_status: Option<&Value>, extra_field: Option<&Value>) -> Option<Value> {
+    let mut body = serde_json::Map::new();
+    if let Some(status) = external_status.filter(|v| !v.is_null()) {
+        body.insert("external_status".into(), status.clone());
+    }
+    if let Some(extra) = extra_field.filter(|v| v.as_object().is_some_and(|o| !o.is_empty())) {
+        body.insert("extra_field".into(), extra.clone());
+    }
+    (!body.is_empty()).then_some(Value::Object(body))
 }
 
 fn text_of(value: &Value) -> Option<String> {

@@ -1,4 +1,5 @@
-//! Write Data to Omnitron: item mappings (and item updates), the order mapping, then `is_send`.
+//! Write Data to Omnitron: item mappings (and item updates), the order mapping (and the
+//! order's `external_status` / `extra_field`), then `is_send`.
 //!
 //! Items are independent, so their calls run concurrently (a few at a time); the order mapping
 //! follows, and `is_send` comes last. An order whose mappings were only partly created is still
@@ -41,6 +42,13 @@ pub enum WriteOmnitronError {
         #[source]
         source: OmnitronError,
     },
+    /// Updating the order's `external_status` / `extra_field` failed.
+    #[error("updating the order's external_status/extra_field failed: {source}")]
+    OrderUpdate {
+        /// The Omnitron error.
+        #[source]
+        source: OmnitronError,
+    },
     /// Marking the order sent failed.
     #[error("marking the order sent (is_send) failed: {source}")]
     MarkSent {
@@ -74,7 +82,7 @@ async fn map_item(client: &OmnitronClient, item: &ItemMapping) -> Result<(), Wri
     Ok(())
 }
 
-/// Every item mapping and item update, then the order mapping.
+/// Every item mapping and item update, then the order mapping and the order's update.
 pub async fn write_mappings(
     client: &OmnitronClient,
     order_pk: i64,
@@ -91,6 +99,12 @@ pub async fn write_mappings(
         .create_order_mapping(order_pk, &output.order_mapping_value)
         .await
         .map_err(|source| WriteOmnitronError::OrderMapping { source })?;
+    if let Some(body) = output.order_patch_body() {
+        client
+            .update_order(order_pk, &body)
+            .await
+            .map_err(|source| WriteOmnitronError::OrderUpdate { source })?;
+    }
     Ok(())
 }
 
