@@ -798,7 +798,10 @@ async fn the_default_check_response_script_maps_items_and_the_order() {
         let order = omnitron.order(number).unwrap();
         assert!(order.is_send);
         assert_eq!(order.mappings.len(), 1);
-        assert_eq!(&order.mappings[0].code, number, "order mapped to its number");
+        assert_eq!(
+            &order.mappings[0].code, number,
+            "order mapped to its number"
+        );
         for item in &order.items {
             assert_eq!(item.mappings[0].code, item.pk.to_string());
             assert!(!item.stock_reserved, "update_stock true");
@@ -814,7 +817,10 @@ async fn order_level_external_status_and_extra_field_are_written_to_omnitron() {
     let h = Harness::start(12, ErpConfig::default()).await;
     let script = std::fs::read_to_string(h.flow_dir().join("check_response.py")).unwrap();
     let order_level = "                \"extra_field\": {},\n            }";
-    assert!(script.contains(order_level), "the example's order-level output");
+    assert!(
+        script.contains(order_level),
+        "the example's order-level output"
+    );
     let script = script.replacen(
         "\"external_status\": None,\n                \"orderitems\"",
         "\"external_status\": \"sent_to_erp\",\n                \"orderitems\"",
@@ -838,7 +844,11 @@ async fn order_level_external_status_and_extra_field_are_written_to_omnitron() {
     let erp = h.erp.state().await;
     for number in &eligible {
         let order = omnitron.order(number).unwrap();
-        assert_eq!(order.external_status, serde_json::json!("sent_to_erp"), "{number}");
+        assert_eq!(
+            order.external_status,
+            serde_json::json!("sent_to_erp"),
+            "{number}"
+        );
         let erp_no = erp.order(number).unwrap().erp_order_no.clone();
         assert_eq!(
             order.extra_field,
@@ -847,4 +857,38 @@ async fn order_level_external_status_and_extra_field_are_written_to_omnitron() {
         );
         assert!(order.is_send);
     }
+}
+
+/// An ERP behind an OAuth2 client-credentials token endpoint: the login profile's grant is
+/// made, the token sent as a Bearer token, and renewed when it wears out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oauth2_client_credentials_login_sends_every_order() {
+    let erp = ErpConfig::default().auth(omnibridge_sim::erp::ErpAuth {
+        mode: omnibridge_sim::erp::AuthMode::Oauth2Cc,
+        token_max_uses: Some(5),
+        ..Default::default()
+    });
+    let h = Harness::start(20, erp).await;
+    let erp_url = h.env["ERP_URL"].clone();
+    support::sim_env_edit_toml(&h.dir.path().join("logins.toml"), |doc| {
+        let mut profile = toml_edit::Table::new();
+        profile["type"] = toml_edit::value("oauth2_client_credentials");
+        profile["token_url"] = toml_edit::value(format!("{erp_url}/oauth/token"));
+        profile["client_id"] = toml_edit::value("omnibridge");
+        profile["client_secret"] = toml_edit::value("erp-secret");
+        doc["erp"]["main"] = toml_edit::Item::Table(profile);
+    });
+    let eligible = h.eligible().await;
+    let summary = h.run().await;
+    assert_eq!(
+        summary.execution.status,
+        ExecutionStatus::Success,
+        "{:?}",
+        summary.execution
+    );
+    assert_eq!(
+        summary.execution.counts.outcome("sent") as usize,
+        eligible.len()
+    );
+    assert!(h.erp.state().await.logins > 1, "the token was renewed");
 }

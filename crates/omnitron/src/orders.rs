@@ -176,7 +176,11 @@ impl OmnitronClient {
     }
 
     /// `PATCH orders/{pk}/` with these fields (e.g. `external_status`, `extra_field`).
-    pub async fn update_order(&self, order_pk: i64, fields: &Value) -> Result<Value, OmnitronError> {
+    pub async fn update_order(
+        &self,
+        order_pk: i64,
+        fields: &Value,
+    ) -> Result<Value, OmnitronError> {
         let path = with_pk(&self.config().endpoints.order_update, order_pk);
         self.call(Method::PATCH, &path, Some(fields)).await
     }
