@@ -148,6 +148,7 @@ async fn a_missing_directory_is_reported() {
 }
 
 #[tokio::test]
+#[cfg_attr(skip_postgres, ignore = "PostgreSQL skipped: OMNIBRIDGE_SKIP_POSTGRES")]
 async fn postgres_is_migrated_once_into_its_own_schema() {
     let Some(f) = common::Fixture::new(common::Kind::Postgres).await else {
         return;
@@ -467,6 +468,7 @@ async fn an_sqlite_database_from_0001_is_upgraded_without_losing_data() {
 }
 
 #[tokio::test]
+#[cfg_attr(skip_postgres, ignore = "PostgreSQL skipped: OMNIBRIDGE_SKIP_POSTGRES")]
 async fn a_postgres_database_from_0001_is_upgraded_without_losing_data() {
     let Some(f) = common::Fixture::new(common::Kind::Postgres).await else {
         return;
