@@ -125,3 +125,25 @@ fn a_closed_stdout_ends_the_command_quietly() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(out.status.code(), Some(0), "{stderr}");
 }
+
+/// Dates without a zone argument use the process's `TZ`, as NiFi uses the JVM's zone;
+/// `--time-zone` overrides it.
+#[test]
+fn dates_default_to_the_zone_tz_names() {
+    let template = "${now():format('HH:mm')}";
+    let at = "1700000000000"; // 2023-11-14T22:13:20Z
+    let with_tz = |tz: &str, extra: &[&str]| {
+        let mut command = omnibridge();
+        command
+            .args(["expr", "eval", template, "--now", at])
+            .args(extra);
+        command.env("TZ", tz);
+        String::from_utf8(command.output().unwrap().stdout).unwrap()
+    };
+    assert_eq!(with_tz("America/New_York", &[]), "17:13\n");
+    assert_eq!(with_tz("Europe/Istanbul", &[]), "01:13\n");
+    assert_eq!(
+        with_tz("America/New_York", &["--time-zone", "UTC"]),
+        "22:13\n"
+    );
+}

@@ -82,6 +82,31 @@ async fn trigger_and_run_read_the_erp_and_write_omnitron() {
             .all(|s| s != "500")
     );
 
+    // With `number` alone the seeds' URL takes its date branch, whose `replace` gets the
+    // missing `modified_date__gt`: NiFi fails such an evaluation, and so do we, instead of
+    // asking the ERP for a URL with "null" in it.
+    let before = fx.erp.journal(Default::default()).await.len();
+    let out = fx.run(&["trigger", flow, &number]);
+    let stdout = text(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{stdout}\n{}",
+        text(&out.stderr)
+    );
+    assert!(
+        stdout.contains("replace") && stdout.contains("modified_date__gt"),
+        "{stdout}"
+    );
+    let requests = fx.erp.journal(Default::default()).await;
+    assert!(
+        requests[before..]
+            .iter()
+            .all(|r| !r.path.contains("service/run")),
+        "the ERP was not asked: {:?}",
+        &requests[before..]
+    );
+
     // A parameter the flow does not declare is refused, naming it and the known ones.
     let out = fx.run(&["trigger", flow, "colour=red"]);
     assert_eq!(out.status.code(), Some(1));

@@ -25,9 +25,10 @@ pub struct EvalArgs {
     /// null means present without a value).
     #[arg(long, value_name = "FILE")]
     pub attrs_file: Option<PathBuf>,
-    /// Default time zone for dates (Java zone id).
-    #[arg(long, default_value = "UTC")]
-    pub time_zone: String,
+    /// Default time zone for dates (Java zone id); without it, the process's `TZ` (as NiFi
+    /// uses the JVM's zone), or UTC when `TZ` is unset.
+    #[arg(long)]
+    pub time_zone: Option<String>,
     /// Fix `now()` to this instant (epoch milliseconds), for reproducible output.
     #[arg(long, value_name = "EPOCH_MILLIS")]
     pub now: Option<i64>,
@@ -76,9 +77,12 @@ fn eval(args: EvalArgs) -> anyhow::Result<()> {
     }
     let template = Template::compile(&args.template)
         .map_err(|error| anyhow::anyhow!("template does not compile: {error}"))?;
-    let mut options = EvalOptions::new()
-        .with_time_zone(&args.time_zone)
-        .map_err(|error| anyhow::anyhow!("--time-zone: {error}"))?;
+    let mut options = EvalOptions::new();
+    if let Some(zone) = &args.time_zone {
+        options = options
+            .with_time_zone(zone)
+            .map_err(|error| anyhow::anyhow!("--time-zone: {error}"))?;
+    }
     if let Some(now) = args.now {
         options = options.with_fixed_now(now);
     }
