@@ -892,3 +892,65 @@ async fn an_oauth2_client_credentials_login_sends_every_order() {
     );
     assert!(h.erp.state().await.logins > 1, "the token was renewed");
 }
+
+/// The engine dies after orders were sent and marked sent but before their Post Script
+/// finished (here the run is dropped while the CRM hangs): Omnitron no longer lists them as
+/// unsent, yet the next run finishes them from the ledger and their Post Script runs, without
+/// sending anything to the ERP again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_post_script_cut_short_by_a_crash_runs_when_the_next_run_resumes() {
+    let h = Harness::start(12, ErpConfig::default()).await;
+    let eligible = h.eligible().await;
+    h.erp
+        .add_fault(FaultRule::new(FaultAction::Hang).path("crm/notify"))
+        .await
+        .unwrap();
+    let flow = h.load().await;
+    let all_marked = async {
+        loop {
+            let state = h.omnitron.state().await;
+            if eligible.iter().all(|n| state.order(n).unwrap().is_send) {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    };
+    // The "crash": the run is dropped once every order is marked sent, its Post Scripts hung.
+    tokio::select! {
+        summary = h.run_flow(&flow) => panic!("the run ended before the crash: {:?}", summary.execution),
+        () = all_marked => {}
+    }
+    // What the next process finds after the dead one's lease expired.
+    let running = h
+        .store
+        .list_executions(&omnibridge_store::ExecutionQuery::default())
+        .await
+        .unwrap();
+    for execution in running.items {
+        let _ = h.store.interrupt_execution(&execution.id, "killed").await;
+    }
+    h.store
+        .release_lease("flow:order-to-erp", "test-node")
+        .await
+        .unwrap();
+    h.erp.clear_faults().await;
+    assert!(h.erp.state().await.notifications.is_empty());
+
+    let next = h.run().await;
+    assert_eq!(
+        next.execution.status,
+        ExecutionStatus::Success,
+        "{:?}",
+        next.execution
+    );
+    let erp = h.erp.state().await;
+    for number in &eligible {
+        assert_eq!(creates(&h, number).await, 1, "{number} was not sent again");
+        assert!(
+            erp.notifications
+                .iter()
+                .any(|n| n["event"] == "order_sent" && n["order_number"] == number.as_str()),
+            "{number}: the CRM heard about it"
+        );
+    }
+}

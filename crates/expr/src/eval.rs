@@ -197,17 +197,18 @@ fn chain_into<'a>(expr: &'a Expr, len: usize, cx: &Cx<'a>, out: &mut String) -> 
     let Some((last, body)) = chain.split_last() else {
         return push_value(eval_subject(expr, cx)?, cx, out);
     };
-    if last.func == Func::Replace && !body.is_empty() {
-        if let Some(finder) = last.prepared.as_ref().and_then(|p| p.finder.as_ref()) {
-            let start = out.len();
-            if !chain_into(expr, len - 1, cx, out)? {
-                return Ok(false);
-            }
-            let replacement =
-                arg_text(last, 1, cx)?.ok_or_else(|| null_argument(last, 1, "replace"))?;
-            replace_in_place(out, start, finder, &replacement, cx)?;
-            return Ok(true);
+    if last.func == Func::Replace
+        && !body.is_empty()
+        && let Some(finder) = last.prepared.as_ref().and_then(|p| p.finder.as_ref())
+    {
+        let start = out.len();
+        if !chain_into(expr, len - 1, cx, out)? {
+            return Ok(false);
         }
+        let replacement =
+            arg_text(last, 1, cx)?.ok_or_else(|| null_argument(last, 1, "replace"))?;
+        replace_in_place(out, start, finder, &replacement, cx)?;
+        return Ok(true);
     }
     let mut value = eval_subject(expr, cx)?;
     if !writes_into(last.func) {

@@ -60,16 +60,16 @@ impl Zone {
             return Some(Zone::Named(Tz::UTC));
         }
         for prefix in ["GMT", "UTC", "UT", ""] {
-            if let Some(rest) = id.strip_prefix(prefix) {
-                if rest.starts_with(['+', '-']) {
-                    let seconds = parse_offset(rest)?;
-                    let name = if prefix.is_empty() {
-                        format_offset(seconds, true, true)
-                    } else {
-                        format!("{prefix}{}", format_offset(seconds, true, true))
-                    };
-                    return Some(Zone::Fixed { seconds, name });
-                }
+            if let Some(rest) = id.strip_prefix(prefix)
+                && rest.starts_with(['+', '-'])
+            {
+                let seconds = parse_offset(rest)?;
+                let name = if prefix.is_empty() {
+                    format_offset(seconds, true, true)
+                } else {
+                    format!("{prefix}{}", format_offset(seconds, true, true))
+                };
+                return Some(Zone::Fixed { seconds, name });
             }
         }
         let id = match id {
@@ -411,10 +411,10 @@ fn pad(out: &mut String, value: i64, width: usize) {
 /// December may already be week 1 of the next year).
 fn us_week_of_year(date: NaiveDate) -> i64 {
     let sunday = date - ChronoDuration::days(i64::from(date.weekday().num_days_from_sunday()));
-    if let Some(next_jan1) = NaiveDate::from_ymd_opt(date.year() + 1, 1, 1) {
-        if sunday + ChronoDuration::days(6) >= next_jan1 {
-            return 1;
-        }
+    if let Some(next_jan1) = NaiveDate::from_ymd_opt(date.year() + 1, 1, 1)
+        && sunday + ChronoDuration::days(6) >= next_jan1
+    {
+        return 1;
     }
     let jan1 = NaiveDate::from_ymd_opt(date.year(), 1, 1).unwrap_or(date);
     let offset = i64::from(jan1.weekday().num_days_from_sunday());
@@ -523,7 +523,7 @@ fn format_items(
             'K' => pad(out, i64::from(local.hour() % 12), count_i),
             'h' => pad(
                 out,
-                i64::from(if local.hour() % 12 == 0 {
+                i64::from(if local.hour().is_multiple_of(12) {
                     12
                 } else {
                     local.hour() % 12
@@ -1038,9 +1038,9 @@ pub(crate) fn instant_to_string(nanos: i128) -> String {
     };
     let mut out = time.format("%Y-%m-%dT%H:%M:%S").to_string();
     if nano != 0 {
-        if nano % 1_000_000 == 0 {
+        if nano.is_multiple_of(1_000_000) {
             out.push_str(&format!(".{:03}", nano / 1_000_000));
-        } else if nano % 1000 == 0 {
+        } else if nano.is_multiple_of(1000) {
             out.push_str(&format!(".{:06}", nano / 1000));
         } else {
             out.push_str(&format!(".{nano:09}"));
@@ -1067,12 +1067,11 @@ pub(crate) fn cast_to_date(text: &str, zone: &Zone) -> Result<i64, String> {
             continue;
         };
         let mut fields = Parsed::default();
-        if let Ok(consumed) = parse_items(&pattern.items, Flavor::Simple, trimmed, 0, &mut fields) {
-            if consumed == trimmed.len() {
-                if let Ok(nanos) = fields.resolve(true, zone) {
-                    return Ok(nanos.div_euclid(1_000_000) as i64);
-                }
-            }
+        if let Ok(consumed) = parse_items(&pattern.items, Flavor::Simple, trimmed, 0, &mut fields)
+            && consumed == trimmed.len()
+            && let Ok(nanos) = fields.resolve(true, zone)
+        {
+            return Ok(nanos.div_euclid(1_000_000) as i64);
         }
     }
     Err(format!(

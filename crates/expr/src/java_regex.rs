@@ -41,10 +41,10 @@ impl JavaRegex {
     /// A compiled regex for `source`, from the process-wide cache when it was seen before.
     pub(crate) fn cached(source: &str) -> Result<Arc<JavaRegex>, String> {
         let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
-        if let Ok(map) = cache.lock() {
-            if let Some(regex) = map.get(source) {
-                return Ok(Arc::clone(regex));
-            }
+        if let Ok(map) = cache.lock()
+            && let Some(regex) = map.get(source)
+        {
+            return Ok(Arc::clone(regex));
         }
         let regex = Arc::new(JavaRegex::new(source)?);
         if let Ok(mut map) = cache.lock() {
@@ -398,13 +398,13 @@ fn translate(source: &str, dollar: &str) -> (String, bool) {
                         } else {
                             out.push('\\');
                             out.push(next);
-                            if bare != name {
-                                if let Some(close) = close {
-                                    out.push('{');
-                                    out.push_str(bare);
-                                    out.push('}');
-                                    index += close + 1;
-                                }
+                            if bare != name
+                                && let Some(close) = close
+                            {
+                                out.push('{');
+                                out.push_str(bare);
+                                out.push('}');
+                                index += close + 1;
                             }
                         }
                     }

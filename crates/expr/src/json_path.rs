@@ -260,10 +260,10 @@ fn normalize_index(index: i64, length: usize) -> Option<usize> {
 fn expand(segment: &Segment, value: &Json, location: &[Step], out: &mut Vec<Vec<Step>>) {
     match segment {
         Segment::Key(key) => {
-            if let Json::Object(map) = value {
-                if map.contains_key(key) {
-                    out.push(child(location, Step::Key(key.clone())));
-                }
+            if let Json::Object(map) = value
+                && map.contains_key(key)
+            {
+                out.push(child(location, Step::Key(key.clone())));
             }
         }
         Segment::Keys(keys) => {
@@ -272,10 +272,10 @@ fn expand(segment: &Segment, value: &Json, location: &[Step], out: &mut Vec<Vec<
             }
         }
         Segment::Index(index) => {
-            if let Json::Array(items) = value {
-                if let Some(index) = normalize_index(*index, items.len()) {
-                    out.push(child(location, Step::Index(index)));
-                }
+            if let Json::Array(items) = value
+                && let Some(index) = normalize_index(*index, items.len())
+            {
+                out.push(child(location, Step::Index(index)));
             }
         }
         Segment::Indexes(indexes) => {

@@ -419,14 +419,13 @@ impl Parser<'_> {
             }
             other => other,
         };
-        if let (Subject::Literal(text), Some(first)) = (&subject, chain.first_mut()) {
-            if first.func == Func::Replace {
-                if let Some(search) = const_str(&first.args, 0).filter(|s| !s.is_empty()) {
-                    // Java's `replace` scans left to right without overlaps, as `match_indices`.
-                    let hits = text.match_indices(search).map(|(at, _)| at).collect();
-                    first.prepared.get_or_insert_with(Box::default).literal_hits = Some(hits);
-                }
-            }
+        if let (Subject::Literal(text), Some(first)) = (&subject, chain.first_mut())
+            && first.func == Func::Replace
+            && let Some(search) = const_str(&first.args, 0).filter(|s| !s.is_empty())
+        {
+            // Java's `replace` scans left to right without overlaps, as `match_indices`.
+            let hits = text.match_indices(search).map(|(at, _)| at).collect();
+            first.prepared.get_or_insert_with(Box::default).literal_hits = Some(hits);
         }
         Ok(Expr { subject, chain, ty })
     }
@@ -543,15 +542,13 @@ impl Parser<'_> {
                         .expected("a number argument"),
                 );
             }
-            if let Some(Arg::Expr(expr)) = args.first() {
-                if expr.ty == Ty::Bool {
-                    return Err(CompileError::at(
-                        self.root,
-                        offset,
-                        "cannot cast BOOLEAN to NUMBER",
-                    )
-                    .expected("a number argument"));
-                }
+            if let Some(Arg::Expr(expr)) = args.first()
+                && expr.ty == Ty::Bool
+            {
+                return Err(
+                    CompileError::at(self.root, offset, "cannot cast BOOLEAN to NUMBER")
+                        .expected("a number argument"),
+                );
             }
         }
         let prepared = prepare(self.root, offset, spec.func, &args)?;

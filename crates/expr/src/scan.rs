@@ -116,7 +116,7 @@ fn nifi_ranges(text: &str, escapes: bool) -> Vec<(usize, usize)> {
         let c = bytes[index];
         if start.is_some()
             && (c == b'\'' || c == b'"')
-            && (last_char != b'\\' || backslashes % 2 == 0)
+            && (last_char != b'\\' || backslashes.is_multiple_of(2))
         {
             // NiFi leaves `last_char` and the counters as they were before the string.
             match nifi_end_quote(bytes, index) {
@@ -129,7 +129,7 @@ fn nifi_ranges(text: &str, escapes: bool) -> Vec<(usize, usize)> {
         }
         match c {
             b'{' => {
-                if (dollars % 2 == 0) == escapes && last_char == b'$' && embedded == 0 {
+                if dollars.is_multiple_of(2) == escapes && last_char == b'$' && embedded == 0 {
                     let mut begin = if escapes {
                         index.saturating_sub(dollars)
                     } else {
@@ -153,10 +153,10 @@ fn nifi_ranges(text: &str, escapes: bool) -> Vec<(usize, usize)> {
                     continue;
                 }
                 embedded -= 1;
-                if embedded == 0 {
-                    if let Some(begin) = start.take() {
-                        ranges.push((begin, index));
-                    }
+                if embedded == 0
+                    && let Some(begin) = start.take()
+                {
+                    ranges.push((begin, index));
                 }
             }
             b'$' => dollars += 1,
@@ -178,7 +178,7 @@ fn nifi_end_quote(bytes: &[u8], open: usize) -> Option<usize> {
     for (index, &c) in bytes.iter().enumerate().skip(open + 1) {
         if c == b'\\' {
             backslashes += 1;
-        } else if c == quote && (backslashes % 2 == 0 || last_char != b'\\') {
+        } else if c == quote && (backslashes.is_multiple_of(2) || last_char != b'\\') {
             return Some(index);
         }
         last_char = c;
@@ -239,10 +239,10 @@ fn expression_ranges(bytes: &[u8]) -> Vec<(usize, usize)> {
             b'}' => {
                 if depth > 0 {
                     depth -= 1;
-                    if depth == 0 {
-                        if let Some(begin) = start.take() {
-                            ranges.push((begin, index));
-                        }
+                    if depth == 0
+                        && let Some(begin) = start.take()
+                    {
+                        ranges.push((begin, index));
                     }
                 }
                 odd_dollars = false;
