@@ -583,6 +583,18 @@ async fn tokens_expiring_mid_run_on_both_sides_are_renewed() {
             ..Default::default()
         })
         .await;
+    runs_and_sends_every_eligible_order(&h).await;
+    assert!(h.erp.state().await.logins > 2, "the ERP token was renewed");
+    assert!(
+        h.omnitron.login_count().await > 2,
+        "the Omnitron token was renewed"
+    );
+    assert!(h.erp.state().await.orders.iter().all(|o| o.creates == 1));
+}
+
+/// Runs the flow and checks it succeeded, sending every order that was eligible; returns
+/// their numbers.
+async fn runs_and_sends_every_eligible_order(h: &Harness) -> Vec<String> {
     let eligible = h.eligible().await;
     let summary = h.run().await;
     assert_eq!(
@@ -595,12 +607,7 @@ async fn tokens_expiring_mid_run_on_both_sides_are_renewed() {
         summary.execution.counts.outcome("sent") as usize,
         eligible.len()
     );
-    assert!(h.erp.state().await.logins > 2, "the ERP token was renewed");
-    assert!(
-        h.omnitron.login_count().await > 2,
-        "the Omnitron token was renewed"
-    );
-    assert!(h.erp.state().await.orders.iter().all(|o| o.creates == 1));
+    eligible
 }
 
 /// The ERP's order queries, per order number, in the order they arrived.
@@ -760,18 +767,7 @@ async fn a_jayway_token_path_with_a_hyphenated_key_logs_in() {
     support::sim_env_edit_toml(&h.dir.path().join("logins.toml"), |doc| {
         doc["erp"]["main"]["token_path"] = toml_edit::value("$.data.access-token");
     });
-    let eligible = h.eligible().await;
-    let summary = h.run().await;
-    assert_eq!(
-        summary.execution.status,
-        ExecutionStatus::Success,
-        "{:?}",
-        summary.execution
-    );
-    assert_eq!(
-        summary.execution.counts.outcome("sent") as usize,
-        eligible.len()
-    );
+    runs_and_sends_every_eligible_order(&h).await;
 }
 
 /// Without a `[check_response]` card the shipped default Check Response Script runs: the order
@@ -785,14 +781,7 @@ async fn the_default_check_response_script_maps_items_and_the_order() {
         doc.remove("mapping");
         doc.remove("check_response");
     });
-    let eligible = h.eligible().await;
-    let summary = h.run().await;
-    assert_eq!(
-        summary.execution.status,
-        ExecutionStatus::Success,
-        "{:?}",
-        summary.execution
-    );
+    let eligible = runs_and_sends_every_eligible_order(&h).await;
     let omnitron = h.omnitron.state().await;
     for number in &eligible {
         let order = omnitron.order(number).unwrap();
@@ -832,14 +821,7 @@ async fn order_level_external_status_and_extra_field_are_written_to_omnitron() {
         1,
     );
     h.write_file("check_response.py", &script);
-    let eligible = h.eligible().await;
-    let summary = h.run().await;
-    assert_eq!(
-        summary.execution.status,
-        ExecutionStatus::Success,
-        "{:?}",
-        summary.execution
-    );
+    let eligible = runs_and_sends_every_eligible_order(&h).await;
     let omnitron = h.omnitron.state().await;
     let erp = h.erp.state().await;
     for number in &eligible {
@@ -878,18 +860,7 @@ async fn an_oauth2_client_credentials_login_sends_every_order() {
         profile["client_secret"] = toml_edit::value("erp-secret");
         doc["erp"]["main"] = toml_edit::Item::Table(profile);
     });
-    let eligible = h.eligible().await;
-    let summary = h.run().await;
-    assert_eq!(
-        summary.execution.status,
-        ExecutionStatus::Success,
-        "{:?}",
-        summary.execution
-    );
-    assert_eq!(
-        summary.execution.counts.outcome("sent") as usize,
-        eligible.len()
-    );
+    runs_and_sends_every_eligible_order(&h).await;
     assert!(h.erp.state().await.logins > 1, "the token was renewed");
 }
 

@@ -3,17 +3,12 @@
 //! variable names, else UTC.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::HashMap;
+mod common;
+
 use std::process::Command;
 
+use common::attributes;
 use omnibridge_expr::{EvalOptions, Template};
-
-fn attributes(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-    pairs
-        .iter()
-        .map(|(key, value)| (key.to_string(), value.to_string()))
-        .collect()
-}
 
 fn render(source: &str, pairs: &[(&str, &str)], options: &EvalOptions) -> String {
     Template::compile(source)

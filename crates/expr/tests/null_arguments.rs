@@ -3,16 +3,10 @@
 //! argument as "" or "null"; `replaceNull` / `replaceEmpty` with a null argument stay null.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::HashMap;
+mod common;
 
+use common::attributes;
 use omnibridge_expr::{EvalError, Template};
-
-fn attributes(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-    pairs
-        .iter()
-        .map(|(key, value)| (key.to_string(), value.to_string()))
-        .collect()
-}
 
 fn evaluate(source: &str, pairs: &[(&str, &str)]) -> Result<String, EvalError> {
     Template::compile(source)

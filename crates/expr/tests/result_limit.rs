@@ -3,17 +3,12 @@
 //! larger than `EvalOptions::max_result_len` (default `DEFAULT_MAX_RESULT_LEN`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::HashMap;
+mod common;
+
 use std::time::{Duration, Instant};
 
+use common::attributes;
 use omnibridge_expr::{DEFAULT_MAX_RESULT_LEN, EvalError, EvalOptions, Template};
-
-fn attributes(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-    pairs
-        .iter()
-        .map(|(key, value)| (key.to_string(), value.to_string()))
-        .collect()
-}
 
 fn evaluate_limited(
     source: &str,

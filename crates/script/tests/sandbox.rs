@@ -433,6 +433,29 @@ fn wrapper(dir: &Path, prelude: &str, python: &str) -> std::path::PathBuf {
 }
 
 /// What a script can reach, for the fallback tests.
+/// Runs [`escapes`] and checks each is denied while the private temp dir works; returns the
+/// result for further checks.
+async fn assert_escapes_closed(
+    pool: &ScriptPool,
+    store_file: &Path,
+    shared_dir: &Path,
+) -> omnibridge_script::RunResult {
+    let engine_pid = std::process::id().to_string();
+    let result = pool
+        .run(
+            &escapes(store_file, shared_dir),
+            "x",
+            attrs(&[("engine.pid", &engine_pid)]),
+        )
+        .await
+        .unwrap();
+    for key in ["environ", "store", "shadow", "shared"] {
+        assert_denied(&result, key);
+    }
+    assert_eq!(result.attributes["temp"], "ok: 1");
+    result
+}
+
 fn escapes(store_file: &Path, shared_dir: &Path) -> Script {
     probe(&format!(
         "import tempfile\n\
@@ -478,19 +501,7 @@ async fn without_root_the_sandbox_is_built_in_a_user_namespace() {
     );
     assert!(p.no_new_privs && p.landlock_abi.is_some(), "{p}");
     assert!(p.not_enforced.is_empty(), "{p}");
-    let engine_pid = std::process::id().to_string();
-    let result = pool
-        .run(
-            &escapes(&store, shared.path()),
-            "x",
-            attrs(&[("engine.pid", &engine_pid)]),
-        )
-        .await
-        .unwrap();
-    for key in ["environ", "store", "shadow", "shared"] {
-        assert_denied(&result, key);
-    }
-    assert_eq!(result.attributes["temp"], "ok: 1");
+    let result = assert_escapes_closed(&pool, &store, shared.path()).await;
     assert_eq!(result.attributes["uid"], "ok: 65534");
     pool.shutdown().await;
 }
@@ -550,19 +561,7 @@ async fn without_namespaces_enforce_refuses_and_best_effort_falls_back_to_landlo
     // Landlock alone still keeps the engine's /proc entry, the store and /etc/shadow out of
     // reach (this worker is root of a user namespace that maps the host's root), and writes
     // inside the private temp dir.
-    let engine_pid = std::process::id().to_string();
-    let result = pool
-        .run(
-            &escapes(&store, shared.path()),
-            "x",
-            attrs(&[("engine.pid", &engine_pid)]),
-        )
-        .await
-        .unwrap();
-    for key in ["environ", "store", "shadow", "shared"] {
-        assert_denied(&result, key);
-    }
-    assert_eq!(result.attributes["temp"], "ok: 1");
+    assert_escapes_closed(&pool, &store, shared.path()).await;
     pool.shutdown().await;
 }
 
