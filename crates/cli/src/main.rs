@@ -48,6 +48,8 @@ enum Command {
     Demo(commands::demo::DemoArgs),
     /// A flow's per-record ledger: list orders held in doubt, resolve them (resend or done).
     Ledger(commands::ledger::LedgerArgs),
+    /// The service: every flow under a directory, with the JSON API.
+    Serve(commands::serve::ServeArgs),
 }
 
 /// A reader that goes away (`omnibridge logs | head -1`) closes our stdout: `println!` then
@@ -94,6 +96,7 @@ fn main() -> anyhow::Result<()> {
         Command::Replay(args) => std::process::exit(commands::replay::run(args)?),
         Command::Demo(args) => commands::demo::run(args),
         Command::Ledger(args) => commands::ledger::run(args),
+        Command::Serve(args) => commands::serve::run(args),
         Command::Expr(command) => commands::expr::run(command),
     }
 }

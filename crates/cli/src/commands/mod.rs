@@ -10,6 +10,7 @@ pub mod push;
 pub mod replay;
 pub mod run;
 pub mod script;
+pub mod serve;
 pub mod sim;
 pub mod trigger;
 pub mod version;

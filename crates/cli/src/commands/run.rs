@@ -6,13 +6,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use omnibridge_engine::execution::{Engine, Progress, RunError, RunSummary};
-use omnibridge_engine::flows::Flow;
-use omnibridge_engine::flows::order::{RunRequest, Selection, run_order_flow};
-use omnibridge_engine::flows::order_cancel::{CancelSelection, run_order_cancel_flow};
-use omnibridge_engine::flows::order_status::{
-    ReadMode, StatusInput, StatusRunRequest, run_order_status_flow,
-};
+use omnibridge_engine::flows::{Flow, run_scheduled};
 use omnibridge_store::Trigger;
 
 use super::flow_runtime::{
@@ -79,7 +73,7 @@ async fn run_async(args: RunArgs) -> Result<i32> {
         } else {
             Trigger::Manual { user: user.clone() }
         };
-        let summary = run_flow_once(&engine, &flow, trigger, &progress).await;
+        let summary = run_scheduled(&engine, &flow, trigger, &progress).await;
         progress.finish();
         let summary = summary?;
         print_summary(&summary, flow.kind());
@@ -93,43 +87,4 @@ async fn run_async(args: RunArgs) -> Result<i32> {
     }
     engine.scripts.shutdown().await;
     Ok(code)
-}
-
-/// One scheduled-style execution of any flow: every unsent order, a read since `last.request`,
-/// or the cancel task's list.
-pub async fn run_flow_once(
-    engine: &Engine,
-    flow: &Flow,
-    trigger: Trigger,
-    progress: &dyn Progress,
-) -> Result<RunSummary, RunError> {
-    match flow {
-        Flow::Order(order) => {
-            run_order_flow(
-                engine,
-                order,
-                RunRequest {
-                    trigger,
-                    selection: Selection::Unsent,
-                },
-                progress,
-            )
-            .await
-        }
-        Flow::OrderStatus(status) => {
-            run_order_status_flow(
-                engine,
-                status,
-                StatusRunRequest {
-                    trigger,
-                    input: StatusInput::Read(ReadMode::Scheduled),
-                },
-                progress,
-            )
-            .await
-        }
-        Flow::OrderCancel(cancel) => {
-            run_order_cancel_flow(engine, cancel, trigger, CancelSelection::Listed, progress).await
-        }
-    }
 }

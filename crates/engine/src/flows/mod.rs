@@ -8,7 +8,7 @@ pub mod order_status;
 use std::path::Path;
 
 use omnibridge_script::ScriptPool;
-use omnibridge_store::Store;
+use omnibridge_store::{Store, Trigger};
 
 use crate::attributes::Attributes;
 use crate::cards::connections::Connections;
@@ -16,6 +16,7 @@ use crate::cards::ledger::Ledger;
 use crate::config::FlowKind;
 use crate::config::error::FlowErrors;
 use crate::config::load::{self, LoadOptions};
+use crate::execution::{Engine, Progress, RunError, RunSummary};
 use order::OrderFlow;
 use order_cancel::OrderCancelFlow;
 use order_status::OrderStatusFlow;
@@ -47,6 +48,15 @@ impl Flow {
             Flow::Order(flow) => &flow.config.name,
             Flow::OrderStatus(flow) => &flow.config.name,
             Flow::OrderCancel(flow) => &flow.config.name,
+        }
+    }
+
+    /// Its schedule settings.
+    pub fn schedule(&self) -> &crate::config::ScheduleConfig {
+        match self {
+            Flow::Order(flow) => &flow.config.schedule,
+            Flow::OrderStatus(flow) => &flow.config.schedule,
+            Flow::OrderCancel(flow) => &flow.config.schedule,
         }
     }
 
@@ -104,6 +114,52 @@ impl<F> RecordContext<'_, F> {
             store: self.store,
             flow_id: self.flow_id,
             execution_id: self.execution_id,
+        }
+    }
+}
+
+/// One scheduled-style execution of any flow: every unsent order, a read since `last.request`,
+/// or the cancel task's list. An outbound Order Status Flow is refused (its rows are pushed).
+pub async fn run_scheduled(
+    engine: &Engine,
+    flow: &Flow,
+    trigger: Trigger,
+    progress: &dyn Progress,
+) -> Result<RunSummary, RunError> {
+    match flow {
+        Flow::Order(order) => {
+            order::run_order_flow(
+                engine,
+                order,
+                order::RunRequest {
+                    trigger,
+                    selection: order::Selection::Unsent,
+                },
+                progress,
+            )
+            .await
+        }
+        Flow::OrderStatus(status) => {
+            order_status::run_order_status_flow(
+                engine,
+                status,
+                order_status::StatusRunRequest {
+                    trigger,
+                    input: order_status::StatusInput::Read(order_status::ReadMode::Scheduled),
+                },
+                progress,
+            )
+            .await
+        }
+        Flow::OrderCancel(cancel) => {
+            order_cancel::run_order_cancel_flow(
+                engine,
+                cancel,
+                trigger,
+                order_cancel::CancelSelection::Listed,
+                progress,
+            )
+            .await
         }
     }
 }

@@ -65,36 +65,41 @@ pub async fn list(
     since: Option<DateTime<Utc>>,
 ) -> Result<Listing, String> {
     let read = &flow.config.read;
-    let mut query = url::form_urlencoded::Serializer::new(String::new());
-    let path = match read.cancel_status {
-        CancelStatus::OrderTransaction => {
-            query.append_pair("transaction_type", "refund");
-            query.append_pair("mapping__isnull", "true");
-            "api/v1/order_transactions/"
-        }
-        status => {
-            if let Some(plan_status) = status.plan_status() {
-                query.append_pair("status", plan_status);
+    // The serializer is not Send: it is dropped before anything awaits, so a service can run
+    // this flow on any thread.
+    let (path, base) = {
+        let mut query = url::form_urlencoded::Serializer::new(String::new());
+        let path = match read.cancel_status {
+            CancelStatus::OrderTransaction => {
+                query.append_pair("transaction_type", "refund");
+                query.append_pair("mapping__isnull", "true");
+                "api/v1/order_transactions/"
             }
-            if let Some(plan_type) = read.cancel_type.plan_type() {
-                query.append_pair("plan_type", plan_type);
+            status => {
+                if let Some(plan_status) = status.plan_status() {
+                    query.append_pair("status", plan_status);
+                }
+                if let Some(plan_type) = read.cancel_type.plan_type() {
+                    query.append_pair("plan_type", plan_type);
+                }
+                query.append_pair("channel_type", read.channel_type.trim());
+                if !read.channel_ids.0.is_empty() {
+                    query.append_pair("channel_id__in", &read.channel_ids.0.join(","));
+                }
+                if let Some(since) = since {
+                    query.append_pair(
+                        "modified_date__gt",
+                        &since.to_rfc3339_opts(SecondsFormat::Micros, true),
+                    );
+                }
+                "api/v1/cancellation_plans/"
             }
-            query.append_pair("channel_type", read.channel_type.trim());
-            if !read.channel_ids.0.is_empty() {
-                query.append_pair("channel_id__in", &read.channel_ids.0.join(","));
-            }
-            if let Some(since) = since {
-                query.append_pair(
-                    "modified_date__gt",
-                    &since.to_rfc3339_opts(SecondsFormat::Micros, true),
-                );
-            }
-            "api/v1/cancellation_plans/"
-        }
+        };
+        query.append_pair("sort", "id");
+        query.append_pair("limit", &read.page_size.to_string());
+        let base = format!("{path}?{}", query.finish());
+        (path, base)
     };
-    query.append_pair("sort", "id");
-    query.append_pair("limit", &read.page_size.to_string());
-    let base = format!("{path}?{}", query.finish());
     let what = path.trim_end_matches('/');
     let fetch = |page: u32| {
         let url = format!("{base}&page={page}");

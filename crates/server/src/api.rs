@@ -1,0 +1,622 @@
+//! The JSON API: flows, triggers, the outbound endpoint and the logs, documented by the
+//! OpenAPI document generated from these handlers' types (`/api/openapi.json`).
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
+use axum::http::StatusCode;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use omnibridge_engine::execution::{Engine, Progress, RunError, RunSummary};
+use omnibridge_engine::flows::order_status::{
+    ReadMode, StatusInput, StatusRunRequest, TriggerParams, check_pushed_rows,
+    run_order_status_flow,
+};
+use omnibridge_engine::flows::{Flow, run_scheduled};
+use omnibridge_store::{
+    ExecutionQuery, ExecutionState, ExecutionStatus, RowLogQuery, RowStatus, Trigger,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use tokio::sync::oneshot;
+use utoipa::{IntoParams, OpenApi, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::error::{ApiError, ErrorBody};
+use crate::flows::FlowSet;
+
+/// Largest request body the API reads (an outbound push of many rows fits).
+pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+/// Most items one page of a listing returns.
+pub const MAX_PAGE: u32 = 1000;
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    /// The engine runs happen on.
+    pub engine: Engine,
+    /// The flows served.
+    pub flows: Arc<FlowSet>,
+    /// The token every `/api/v1` call must present; `None` only on loopback.
+    pub api_token: Option<Arc<str>>,
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "omnibridge",
+        description = "Flows between Omnitron and an ERP: triggers, outbound rows, execution and row logs."
+    ),
+    modifiers(&BearerToken),
+    components(schemas(ErrorBody))
+)]
+struct ApiDoc;
+
+/// Declares the bearer token every `/api/v1` operation needs.
+struct BearerToken;
+
+impl utoipa::Modify for BearerToken {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "api_token",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The whole router: `/healthz`, `/readyz`, `/api/openapi.json` and the `/api/v1` operations.
+pub fn router(state: AppState) -> axum::Router {
+    let (api, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(list_flows))
+        .routes(routes!(trigger_flow))
+        .routes(routes!(push_outbound))
+        .routes(routes!(list_executions))
+        .routes(routes!(get_execution))
+        .routes(routes!(list_rows))
+        .split_for_parts();
+    let openapi = Arc::new(openapi);
+    let api = api
+        .layer(middleware::from_fn_with_state(state.clone(), require_token))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES));
+    axum::Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .route(
+            "/api/openapi.json",
+            get(move || {
+                let openapi = openapi.clone();
+                async move { Json(openapi.as_ref().clone()) }
+            }),
+        )
+        .merge(api)
+        .fallback(|| async { ApiError::not_found("no such endpoint") })
+        .with_state(state)
+}
+
+/// Refuses `/api/v1` calls without the configured token (compared in constant time).
+async fn require_token(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    if let Some(expected) = &state.api_token {
+        let given = request
+            .headers()
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or_default();
+        if !constant_time_eq(given.as_bytes(), expected.as_bytes()) {
+            return Err(ApiError::unauthorized());
+        }
+    }
+    Ok(next.run(request).await)
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+async fn readyz(State(state): State<AppState>) -> Result<&'static str, ApiError> {
+    state
+        .engine
+        .store
+        .list_executions(&ExecutionQuery {
+            limit: 1,
+            ..ExecutionQuery::default()
+        })
+        .await?;
+    Ok("ready")
+}
+
+/// A flow as the API lists it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FlowView {
+    /// Its id (the name in `flow.toml`).
+    pub id: String,
+    /// `order`, `order_status` or `order_cancel`.
+    pub kind: String,
+    /// Whether the ERP pushes its rows (an outbound Order Status Flow).
+    pub outbound: bool,
+    /// `schedule.every`, if set.
+    pub every: Option<String>,
+    /// `schedule.cron`, if set.
+    pub cron: Option<String>,
+    /// `schedule.timezone`, if set.
+    pub timezone: Option<String>,
+    /// Its latest execution, if any.
+    #[schema(value_type = Option<Object>)]
+    pub last_execution: Option<Value>,
+}
+
+/// Every flow served, with its schedule and latest execution.
+#[utoipa::path(get, path = "/api/v1/flows", security(("api_token" = [])),
+    responses((status = 200, body = [FlowView]), (status = 401, body = ErrorBody)))]
+async fn list_flows(State(state): State<AppState>) -> Result<Json<Vec<FlowView>>, ApiError> {
+    let mut views = Vec::with_capacity(state.flows.len());
+    for flow in state.flows.iter() {
+        let last = state
+            .engine
+            .store
+            .list_executions(&ExecutionQuery {
+                flow_id: Some(flow.id().to_string()),
+                limit: 1,
+                ..ExecutionQuery::default()
+            })
+            .await?;
+        let schedule = flow.schedule();
+        views.push(FlowView {
+            id: flow.id().to_string(),
+            kind: flow.kind().as_str().to_string(),
+            outbound: matches!(flow.as_ref(), Flow::OrderStatus(s) if s.is_outbound()),
+            every: schedule.every.clone(),
+            cron: schedule.cron.clone(),
+            timezone: schedule.timezone.clone(),
+            last_execution: last.items.first().map(to_json),
+        });
+    }
+    Ok(Json(views))
+}
+
+/// Whether to answer at once (202 with the execution id) or when the run is done.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct WaitQuery {
+    /// `true`: answer when the execution is done, with its summary (and, for outbound rows,
+    /// each row's result).
+    #[serde(default)]
+    pub wait: bool,
+}
+
+/// The trigger page's request.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TriggerBody {
+    /// Trigger parameters (`number`, `modified_date__gt`, the flow's custom keys). Only
+    /// inbound Order Status Flows take any.
+    #[serde(default)]
+    pub params: BTreeMap<String, String>,
+}
+
+/// The answer to a trigger or a push.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RunAnswer {
+    /// The execution started.
+    pub execution_id: String,
+    /// The execution as stored at the end (only with `wait=true`).
+    #[schema(value_type = Option<Object>)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub execution: Option<Value>,
+    /// Each record's result, in the order they were logged (only with `wait=true`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rows: Option<Vec<RowResult>>,
+}
+
+/// One record's result.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RowResult {
+    /// The record's key (the order number, ...).
+    pub record_key: String,
+    /// `success`, `failed`, `in_doubt` or `skipped`.
+    pub status: String,
+    /// The flow's word for what happened (`updated`, `sent`, ...).
+    pub outcome: Option<String>,
+    /// Why it failed.
+    pub error: Option<String>,
+}
+
+/// Starts an execution of a flow now, as its schedule would (with the trigger page's
+/// parameters for an inbound Order Status Flow).
+#[utoipa::path(post, path = "/api/v1/flows/{flow}/trigger", security(("api_token" = [])),
+    params(("flow" = String, Path, description = "The flow's id"), WaitQuery),
+    request_body(content = TriggerBody, content_type = "application/json"),
+    responses((status = 202, body = RunAnswer), (status = 200, body = RunAnswer),
+        (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody)))]
+async fn trigger_flow(
+    State(state): State<AppState>,
+    Path(flow_id): Path<String>,
+    query: Result<Query<WaitQuery>, QueryRejection>,
+    body: Result<Json<TriggerBody>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let Query(query) = query?;
+    let flow = flow_named(&state, &flow_id)?;
+    let body = match body {
+        Ok(Json(body)) => body,
+        // An empty body is an empty parameter list.
+        Err(JsonRejection::MissingJsonContentType(_)) => TriggerBody::default(),
+        Err(other) => return Err(other.into()),
+    };
+    let trigger = Trigger::Manual {
+        user: "api".to_string(),
+    };
+    let request = match flow.as_ref() {
+        Flow::OrderStatus(status) if status.is_outbound() => {
+            return Err(ApiError::bad_request(format!(
+                "flow {flow_id:?} is outbound: the ERP pushes its rows to /api/v1/flows/{flow_id}/outbound"
+            )));
+        }
+        Flow::OrderStatus(status) if !body.params.is_empty() => {
+            let pairs: Vec<(String, String)> = body.params.into_iter().collect();
+            let params = TriggerParams::parse(&pairs, status)
+                .map_err(|problem| ApiError::bad_field("params", problem))?;
+            RunKind::Triggered(params)
+        }
+        _ if !body.params.is_empty() => {
+            return Err(ApiError::bad_field(
+                "params",
+                format!(
+                    "only inbound Order Status Flows take trigger parameters; {flow_id:?} is an {}",
+                    flow.kind().title()
+                ),
+            ));
+        }
+        _ => RunKind::Scheduled,
+    };
+    let started = start_run(state.engine.clone(), flow.clone(), trigger, request).await?;
+    answer(&state, started, query.wait, false).await
+}
+
+/// What a started run does.
+enum RunKind {
+    /// As its schedule would.
+    Scheduled,
+    /// An inbound Order Status Flow read with the trigger page's parameters.
+    Triggered(TriggerParams),
+    /// Rows pushed to an outbound Order Status Flow.
+    Pushed(Vec<Value>),
+}
+
+/// The ERP pushes status rows to an outbound Order Status Flow: a JSON array of row objects.
+/// A payload that is not one is refused whole (400) and nothing runs.
+#[utoipa::path(post, path = "/api/v1/flows/{flow}/outbound", security(("api_token" = [])),
+    params(("flow" = String, Path, description = "The outbound flow's id"), WaitQuery),
+    request_body(content = Vec<Object>, content_type = "application/json"),
+    responses((status = 202, body = RunAnswer), (status = 200, body = RunAnswer),
+        (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 413, body = ErrorBody)))]
+async fn push_outbound(
+    State(state): State<AppState>,
+    Path(flow_id): Path<String>,
+    query: Result<Query<WaitQuery>, QueryRejection>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let Query(query) = query?;
+    let flow = flow_named(&state, &flow_id)?;
+    let Flow::OrderStatus(status) = flow.as_ref() else {
+        return Err(ApiError::bad_request(format!(
+            "flow {flow_id:?} is an {}, not an outbound Order Status Flow",
+            flow.kind().title()
+        )));
+    };
+    if !status.is_outbound() {
+        return Err(ApiError::bad_request(format!(
+            "flow {flow_id:?} is inbound: it reads the ERP itself; trigger it instead"
+        )));
+    }
+    let rows = check_pushed_rows(&body).map_err(ApiError::bad_request)?;
+    let trigger = Trigger::Outbound {
+        caller: Some("api".to_string()),
+    };
+    let started = start_run(
+        state.engine.clone(),
+        flow.clone(),
+        trigger,
+        RunKind::Pushed(rows),
+    )
+    .await?;
+    answer(&state, started, query.wait, true).await
+}
+
+/// A run started in the background: its execution id, and its end.
+struct Started {
+    execution_id: String,
+    done: tokio::task::JoinHandle<Result<RunSummary, RunError>>,
+}
+
+/// Spawns the run and waits until its execution exists (so the caller can answer with its
+/// id), or the run ends without one (already running, refused).
+async fn start_run(
+    engine: Engine,
+    flow: Arc<Flow>,
+    trigger: Trigger,
+    kind: RunKind,
+) -> Result<Started, ApiError> {
+    let (sender, started) = oneshot::channel();
+    let progress = StartedProgress(Mutex::new(Some(sender)));
+    // The engine's run futures borrow across their record loop in a way rustc cannot yet
+    // prove Send (rust-lang/rust#102211), so each run is driven on a blocking-pool thread of
+    // this runtime rather than spawned as a task; its I/O still runs on the runtime.
+    let runtime = tokio::runtime::Handle::current();
+    let done = tokio::task::spawn_blocking(move || {
+        runtime.block_on(async move {
+            let input = match kind {
+                RunKind::Scheduled => {
+                    return run_scheduled(&engine, &flow, trigger, &progress).await;
+                }
+                RunKind::Triggered(params) => StatusInput::Read(ReadMode::Triggered(params)),
+                RunKind::Pushed(rows) => StatusInput::Pushed(rows),
+            };
+            let Flow::OrderStatus(status) = flow.as_ref() else {
+                return Err(RunError::Refused(format!(
+                    "flow {:?} is not an Order Status Flow",
+                    flow.id()
+                )));
+            };
+            run_order_status_flow(
+                &engine,
+                status,
+                StatusRunRequest { trigger, input },
+                &progress,
+            )
+            .await
+        })
+    });
+    match started.await {
+        Ok(execution_id) => Ok(Started { execution_id, done }),
+        // The run ended before it started an execution: say why.
+        Err(_) => match done.await {
+            Ok(Err(RunError::AlreadyRunning { flow, holder })) => Err(ApiError::conflict(format!(
+                "flow {flow:?} is already running (held by {holder})"
+            ))),
+            Ok(Err(RunError::Refused(problem))) => Err(ApiError::bad_request(problem)),
+            Ok(Err(RunError::Store(error))) => Err(error.into()),
+            Ok(Ok(_)) => Err(ApiError::internal("the run ended without an execution")),
+            Err(join) => Err(ApiError::internal(format!("the run failed: {join}"))),
+        },
+    }
+}
+
+/// Sends the execution id once the execution exists.
+struct StartedProgress(Mutex<Option<oneshot::Sender<String>>>);
+
+impl Progress for StartedProgress {
+    fn started(&self, execution_id: &str) {
+        if let Ok(mut sender) = self.0.lock()
+            && let Some(sender) = sender.take()
+        {
+            let _ = sender.send(execution_id.to_string());
+        }
+    }
+}
+
+async fn answer(
+    state: &AppState,
+    started: Started,
+    wait: bool,
+    with_rows: bool,
+) -> Result<Response, ApiError> {
+    if !wait {
+        let body = RunAnswer {
+            execution_id: started.execution_id,
+            execution: None,
+            rows: None,
+        };
+        return Ok((StatusCode::ACCEPTED, Json(body)).into_response());
+    }
+    let summary = match started.done.await {
+        Ok(Ok(summary)) => summary,
+        Ok(Err(error)) => return Err(ApiError::internal(error.to_string())),
+        Err(join) => return Err(ApiError::internal(format!("the run failed: {join}"))),
+    };
+    let rows = if with_rows {
+        let page = state
+            .engine
+            .store
+            .list_row_logs(&RowLogQuery {
+                execution_id: Some(summary.execution.id.clone()),
+                limit: MAX_PAGE,
+                ..RowLogQuery::default()
+            })
+            .await?;
+        Some(
+            page.items
+                .into_iter()
+                .rev()
+                .map(|row| RowResult {
+                    record_key: row.record_key,
+                    status: row.status.as_str().to_string(),
+                    outcome: row.outcome,
+                    error: row.error,
+                })
+                .collect(),
+        )
+    } else {
+        None
+    };
+    let body = RunAnswer {
+        execution_id: summary.execution.id.clone(),
+        execution: Some(to_json(&summary.execution)),
+        rows,
+    };
+    Ok((StatusCode::OK, Json(body)).into_response())
+}
+
+fn flow_named(state: &AppState, id: &str) -> Result<Arc<Flow>, ApiError> {
+    state
+        .flows
+        .get(id)
+        .cloned()
+        .ok_or_else(|| ApiError::not_found(format!("no flow {id:?}")))
+}
+
+fn to_json<T: Serialize>(value: &T) -> Value {
+    serde_json::to_value(value).unwrap_or(Value::Null)
+}
+
+/// Filters and page of the executions listing.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ExecutionsQuery {
+    /// Only this flow's.
+    pub flow: Option<String>,
+    /// Only these statuses, comma-separated (`success,failed,partial,empty,in_progress`).
+    pub status: Option<String>,
+    /// Only this state (`running`, `finished`, `interrupted`).
+    pub state: Option<String>,
+    /// Page size (1..=1000, default 50).
+    pub limit: Option<u32>,
+    /// How many to skip.
+    pub offset: Option<u64>,
+}
+
+/// A page of a listing.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PageView {
+    /// How many match in all.
+    pub total: u64,
+    /// This page, newest first.
+    #[schema(value_type = Vec<Object>)]
+    pub items: Vec<Value>,
+}
+
+fn page_size(limit: Option<u32>) -> Result<u32, ApiError> {
+    match limit {
+        None => Ok(50),
+        Some(n) if (1..=MAX_PAGE).contains(&n) => Ok(n),
+        Some(n) => Err(ApiError::bad_field(
+            "limit",
+            format!("limit {n} is not between 1 and {MAX_PAGE}"),
+        )),
+    }
+}
+
+/// Executions, newest first.
+#[utoipa::path(get, path = "/api/v1/executions", security(("api_token" = [])),
+    params(ExecutionsQuery),
+    responses((status = 200, body = PageView), (status = 400, body = ErrorBody)))]
+async fn list_executions(
+    State(state): State<AppState>,
+    query: Result<Query<ExecutionsQuery>, QueryRejection>,
+) -> Result<Json<PageView>, ApiError> {
+    let Query(query) = query?;
+    let mut statuses = Vec::new();
+    for name in query.status.iter().flat_map(|s| s.split(',')) {
+        statuses.push(ExecutionStatus::parse(name.trim()).ok_or_else(|| {
+            ApiError::bad_field("status", format!("{name:?} is not an execution status"))
+        })?);
+    }
+    let execution_state = match &query.state {
+        None => None,
+        Some(name) => Some(ExecutionState::parse(name).ok_or_else(|| {
+            ApiError::bad_field("state", format!("{name:?} is not an execution state"))
+        })?),
+    };
+    if let Some(flow) = &query.flow
+        && state.flows.get(flow).is_none()
+    {
+        return Err(ApiError::not_found(format!("no flow {flow:?}")));
+    }
+    let page = state
+        .engine
+        .store
+        .list_executions(&ExecutionQuery {
+            flow_id: query.flow,
+            statuses,
+            state: execution_state,
+            limit: page_size(query.limit)?,
+            offset: query.offset.unwrap_or(0),
+        })
+        .await?;
+    Ok(Json(PageView {
+        total: page.total,
+        items: page.items.iter().map(to_json).collect(),
+    }))
+}
+
+/// One execution.
+#[utoipa::path(get, path = "/api/v1/executions/{id}", security(("api_token" = [])),
+    params(("id" = String, Path, description = "The execution id")),
+    responses((status = 200, body = Object), (status = 404, body = ErrorBody)))]
+async fn get_execution(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let execution = state
+        .engine
+        .store
+        .get_execution(&id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no execution {id:?}")))?;
+    Ok(Json(to_json(&execution)))
+}
+
+/// Filters and page of an execution's row logs.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct RowsQuery {
+    /// Only these statuses, comma-separated (`success,failed,in_doubt,skipped`).
+    pub status: Option<String>,
+    /// Only this record (an order number, `plan:<pk>`...).
+    pub record_key: Option<String>,
+    /// Page size (1..=1000, default 50).
+    pub limit: Option<u32>,
+    /// How many to skip.
+    pub offset: Option<u64>,
+}
+
+/// The row logs of one execution, newest first.
+#[utoipa::path(get, path = "/api/v1/executions/{id}/rows", security(("api_token" = [])),
+    params(("id" = String, Path, description = "The execution id"), RowsQuery),
+    responses((status = 200, body = PageView), (status = 400, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+async fn list_rows(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    query: Result<Query<RowsQuery>, QueryRejection>,
+) -> Result<Json<PageView>, ApiError> {
+    let Query(query) = query?;
+    let mut statuses = Vec::new();
+    for name in query.status.iter().flat_map(|s| s.split(',')) {
+        statuses.push(RowStatus::parse(name.trim()).ok_or_else(|| {
+            ApiError::bad_field("status", format!("{name:?} is not a row status"))
+        })?);
+    }
+    if state.engine.store.get_execution(&id).await?.is_none() {
+        return Err(ApiError::not_found(format!("no execution {id:?}")));
+    }
+    let page = state
+        .engine
+        .store
+        .list_row_logs(&RowLogQuery {
+            execution_id: Some(id),
+            record_key: query.record_key,
+            statuses,
+            limit: page_size(query.limit)?,
+            offset: query.offset.unwrap_or(0),
+            ..RowLogQuery::default()
+        })
+        .await?;
+    Ok(Json(PageView {
+        total: page.total,
+        items: page.items.iter().map(to_json).collect(),
+    }))
+}
