@@ -30,6 +30,7 @@ use utoipa_axum::routes;
 
 use crate::error::{ApiError, ErrorBody};
 use crate::flows::FlowSet;
+use crate::scheduler::{ScheduleView, SchedulerHandle};
 
 /// Largest request body the API reads (an outbound push of many rows fits).
 pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
@@ -45,6 +46,8 @@ pub struct AppState {
     pub flows: Arc<FlowSet>,
     /// The token every `/api/v1` call must present; `None` only on loopback.
     pub api_token: Option<Arc<str>>,
+    /// The running scheduler (none when the flows are served without one).
+    pub scheduler: Option<SchedulerHandle>,
 }
 
 #[derive(OpenApi)]
@@ -78,6 +81,8 @@ pub fn router(state: AppState) -> axum::Router {
         .routes(routes!(list_flows))
         .routes(routes!(trigger_flow))
         .routes(routes!(push_outbound))
+        .routes(routes!(pause_flow))
+        .routes(routes!(resume_flow))
         .routes(routes!(list_executions))
         .routes(routes!(get_execution))
         .routes(routes!(list_rows))
@@ -152,6 +157,10 @@ pub struct FlowView {
     pub cron: Option<String>,
     /// `schedule.timezone`, if set.
     pub timezone: Option<String>,
+    /// `schedule.after`, if set.
+    pub after: Option<String>,
+    /// What the scheduler says of it: next fire time, paused, running.
+    pub schedule: Option<ScheduleView>,
     /// Its latest execution, if any.
     #[schema(value_type = Option<Object>)]
     pub last_execution: Option<Value>,
@@ -180,10 +189,46 @@ async fn list_flows(State(state): State<AppState>) -> Result<Json<Vec<FlowView>>
             every: schedule.every.clone(),
             cron: schedule.cron.clone(),
             timezone: schedule.timezone.clone(),
+            after: schedule.after.clone(),
+            schedule: state.scheduler.as_ref().and_then(|s| s.view(flow.id())),
             last_execution: last.items.first().map(to_json),
         });
     }
     Ok(Json(views))
+}
+
+/// Pauses a flow's schedule: it does not fire until resumed (triggers still run it).
+#[utoipa::path(post, path = "/api/v1/flows/{flow}/pause", security(("api_token" = [])),
+    params(("flow" = String, Path, description = "The flow's id")),
+    responses((status = 204), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn pause_flow(
+    State(state): State<AppState>,
+    Path(flow_id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    flow_named(&state, &flow_id)?;
+    let scheduler = state
+        .scheduler
+        .as_ref()
+        .ok_or_else(|| ApiError::conflict("no scheduler runs in this service"))?;
+    scheduler.pause(&flow_id).await.map_err(ApiError::conflict)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Resumes a paused flow: its next fire is computed from now, without a burst of missed ticks.
+#[utoipa::path(post, path = "/api/v1/flows/{flow}/resume", security(("api_token" = [])),
+    params(("flow" = String, Path, description = "The flow's id")),
+    responses((status = 204), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn resume_flow(
+    State(state): State<AppState>,
+    Path(flow_id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    flow_named(&state, &flow_id)?;
+    let scheduler = state
+        .scheduler
+        .as_ref()
+        .ok_or_else(|| ApiError::conflict("no scheduler runs in this service"))?;
+    scheduler.resume(&flow_id).await.map_err(ApiError::conflict)?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Whether to answer at once (202 with the execution id) or when the run is done.
@@ -286,7 +331,7 @@ async fn trigger_flow(
 }
 
 /// What a started run does.
-enum RunKind {
+pub(crate) enum RunKind {
     /// As its schedule would.
     Scheduled,
     /// An inbound Order Status Flow read with the trigger page's parameters.
@@ -342,21 +387,19 @@ struct Started {
     done: tokio::task::JoinHandle<Result<RunSummary, RunError>>,
 }
 
-/// Spawns the run and waits until its execution exists (so the caller can answer with its
-/// id), or the run ends without one (already running, refused).
-async fn start_run(
+/// Runs `kind` of `flow` in the background. The engine's run futures borrow across their
+/// record loop in a way rustc cannot yet prove Send (rust-lang/rust#102211), so each run is
+/// driven on a blocking-pool thread of this runtime rather than spawned as a task; its I/O
+/// still runs on the runtime.
+pub(crate) fn spawn_run<P: Progress + 'static>(
     engine: Engine,
     flow: Arc<Flow>,
     trigger: Trigger,
     kind: RunKind,
-) -> Result<Started, ApiError> {
-    let (sender, started) = oneshot::channel();
-    let progress = StartedProgress(Mutex::new(Some(sender)));
-    // The engine's run futures borrow across their record loop in a way rustc cannot yet
-    // prove Send (rust-lang/rust#102211), so each run is driven on a blocking-pool thread of
-    // this runtime rather than spawned as a task; its I/O still runs on the runtime.
+    progress: P,
+) -> tokio::task::JoinHandle<Result<RunSummary, RunError>> {
     let runtime = tokio::runtime::Handle::current();
-    let done = tokio::task::spawn_blocking(move || {
+    tokio::task::spawn_blocking(move || {
         runtime.block_on(async move {
             let input = match kind {
                 RunKind::Scheduled => {
@@ -379,7 +422,20 @@ async fn start_run(
             )
             .await
         })
-    });
+    })
+}
+
+/// Spawns the run and waits until its execution exists (so the caller can answer with its
+/// id), or the run ends without one (already running, refused).
+async fn start_run(
+    engine: Engine,
+    flow: Arc<Flow>,
+    trigger: Trigger,
+    kind: RunKind,
+) -> Result<Started, ApiError> {
+    let (sender, started) = oneshot::channel();
+    let progress = StartedProgress(Mutex::new(Some(sender)));
+    let done = spawn_run(engine, flow, trigger, kind, progress);
     match started.await {
         Ok(execution_id) => Ok(Started { execution_id, done }),
         // The run ended before it started an execution: say why.

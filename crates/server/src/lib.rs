@@ -13,6 +13,7 @@
 pub mod api;
 pub mod error;
 pub mod flows;
+pub mod scheduler;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -41,6 +42,9 @@ pub enum ServeError {
         #[source]
         source: std::io::Error,
     },
+    /// The flows' schedules do not fit together (an `after` cycle, an unknown flow).
+    #[error("the schedules cannot run: {0}")]
+    Schedule(String),
     /// The server failed while running.
     #[error("the server failed: {0}")]
     Serve(#[source] std::io::Error),
@@ -53,8 +57,8 @@ pub struct Bound {
     state: AppState,
 }
 
-/// Binds the API for `flows` on `address`. Without `api_token`, only a loopback address is
-/// allowed.
+/// Binds the API for `flows` on `address` and starts their scheduler. Without `api_token`,
+/// only a loopback address is allowed.
 pub async fn bind(
     engine: Engine,
     flows: FlowSet,
@@ -67,12 +71,17 @@ pub async fn bind(
     let listener = tokio::net::TcpListener::bind(address)
         .await
         .map_err(|source| ServeError::Bind { address, source })?;
+    let flows = Arc::new(flows);
+    let scheduler = scheduler::spawn_scheduler(engine.clone(), flows.clone())
+        .await
+        .map_err(ServeError::Schedule)?;
     Ok(Bound {
         listener,
         state: AppState {
             engine,
-            flows: Arc::new(flows),
+            flows,
             api_token: api_token.map(Arc::from),
+            scheduler: Some(scheduler),
         },
     })
 }

@@ -35,6 +35,11 @@ struct Service {
 
 impl Service {
     async fn start(token: Option<&str>) -> Service {
+        Service::start_with(token, |_| {}).await
+    }
+
+    /// Starts with the flow directories edited by `edit` first (given the flows directory).
+    async fn start_with(token: Option<&str>, edit: impl FnOnce(&Path)) -> Service {
         let omnitron = OmnitronSim::start(OmnitronConfig::default().orders(20).seed(3))
             .await
             .unwrap();
@@ -53,6 +58,7 @@ impl Service {
             dir.path().join("logins.toml"),
         )
         .unwrap();
+        edit(dir.path());
         let store = omnibridge_store::open(
             &format!("sqlite://{}", dir.path().join("store.db").display()),
             omnibridge_store::StoreOptions::default(),
@@ -484,4 +490,125 @@ async fn without_a_token_the_service_listens_on_loopback_only() {
         .await
         .is_ok()
     );
+}
+
+fn edit_toml(path: &Path, edit: impl FnOnce(&mut toml_edit::DocumentMut)) {
+    let mut doc: toml_edit::DocumentMut = std::fs::read_to_string(path).unwrap().parse().unwrap();
+    edit(&mut doc);
+    std::fs::write(path, doc.to_string()).unwrap();
+}
+
+/// Waits (at most 60 s) until `check` holds.
+async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !check().await {
+        assert!(std::time::Instant::now() < deadline, "never happened: {what}");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
+
+async fn scheduled_runs(s: &Service, flow: &str) -> usize {
+    let (_, page) = json_of(
+        s.get(&format!("/api/v1/executions?flow={flow}&limit=1000"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["trigger"]["kind"] == "scheduled")
+        .count()
+}
+
+/// Flows fire on their schedules by themselves: an interval flow runs and sends orders, a
+/// flow scheduled `after` it runs when it succeeds, pause stops the firing and resume starts it
+/// again; the listing shows the next fire time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flows_fire_on_their_schedules_chain_pause_and_resume() {
+    let s = Service::start_with(Some(TOKEN), |dir| {
+        edit_toml(&dir.join("order-flow/flow.toml"), |doc| {
+            doc["schedule"]["every"] = toml_edit::value("1s");
+        });
+        edit_toml(&dir.join("order-status-flow/flow.toml"), |doc| {
+            let schedule = doc["schedule"].as_table_mut().unwrap();
+            schedule.remove("every");
+            schedule.insert("after", toml_edit::value("order-to-erp"));
+        });
+    })
+    .await;
+    let (_, flows) = json_of(s.get("/api/v1/flows").send().await.unwrap()).await;
+    let status_flow = flows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["after"] == "order-to-erp")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let order_flow = flows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == "order-to-erp")
+        .unwrap();
+    assert!(order_flow["schedule"]["next_fire"].is_string(), "{order_flow}");
+
+    eventually("the interval flow ran by itself", || async {
+        scheduled_runs(&s, "order-to-erp").await >= 1
+    })
+    .await;
+    eventually("its orders reached the ERP", || async {
+        !s._erp.state().await.orders.is_empty()
+    })
+    .await;
+    eventually("the flow scheduled after it ran", || async {
+        scheduled_runs(&s, &status_flow).await >= 1
+    })
+    .await;
+
+    let response = s
+        .post("/api/v1/flows/order-to-erp/pause")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 204);
+    eventually("the paused flow's last run ended", || async {
+        let (_, flows) = json_of(s.get("/api/v1/flows").send().await.unwrap()).await;
+        let flow = flows
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["id"] == "order-to-erp")
+            .cloned()
+            .unwrap();
+        flow["schedule"]["running"] == false && flow["schedule"]["paused"] == true
+    })
+    .await;
+    let paused_at = scheduled_runs(&s, "order-to-erp").await;
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    assert_eq!(
+        scheduled_runs(&s, "order-to-erp").await,
+        paused_at,
+        "a paused flow does not fire"
+    );
+    let response = s
+        .post("/api/v1/flows/order-to-erp/resume")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 204);
+    eventually("the resumed flow fires again", || async {
+        scheduled_runs(&s, "order-to-erp").await > paused_at
+    })
+    .await;
+    let response = s.post("/api/v1/flows/nope/pause").send().await.unwrap();
+    assert_eq!(response.status().as_u16(), 404);
 }

@@ -211,6 +211,24 @@ impl<'a> BuildContext<'a> {
         }
     }
 
+    /// Checks the `[schedule]` section as the scheduler will read it (`every`, `cron`, `after`,
+    /// `timezone`): a bad one is an error naming the field. No section is no schedule.
+    pub fn check_schedule(&mut self, schedule: &ScheduleConfig) {
+        let spec = schedule.spec();
+        if spec.is_empty() {
+            return;
+        }
+        if let Err(error) = omnibridge_schedule::Schedule::parse(&spec) {
+            let field = error.field().map_or("schedule", |field| field.name());
+            let message = error.to_string();
+            // The scheduler's message starts with the field, which the flow error names too.
+            let message = message
+                .strip_prefix(&format!("{field}: "))
+                .map_or(message.clone(), str::to_string);
+            self.error(field, message);
+        }
+    }
+
     /// Checks the `[schedule]` section's timezone; returns it parsed (UTC when none is given).
     pub fn check_timezone(&mut self, schedule: &ScheduleConfig) -> Option<chrono_tz::Tz> {
         match &schedule.timezone {

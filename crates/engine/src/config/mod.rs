@@ -71,6 +71,21 @@ pub struct ScheduleConfig {
     /// Setting), e.g. `Europe/Istanbul`; UTC when absent.
     #[serde(default)]
     pub timezone: Option<String>,
+    /// Run when this flow's execution succeeds (instead of `every` or `cron`).
+    #[serde(default)]
+    pub after: Option<String>,
+}
+
+impl ScheduleConfig {
+    /// The settings as the scheduler reads them.
+    pub fn spec(&self) -> omnibridge_schedule::ScheduleSpec {
+        omnibridge_schedule::ScheduleSpec {
+            every: self.every.clone(),
+            cron: self.cron.clone(),
+            after: self.after.clone(),
+            timezone: self.timezone.clone(),
+        }
+    }
 }
 
 /// How a flow's records are processed.

@@ -75,6 +75,7 @@ pub async fn load_order_flow(
     let (omnitron, erp) = cx.logins(options, &config.omnitron, &config.erp);
     config.read.check(&mut cx);
     cx.check_run(&config.run);
+    cx.check_schedule(&config.schedule);
     let query_check = config.query_check.as_ref().map(|card| card.build(&mut cx));
     let write = config.write.build(&mut cx);
     let mapping = config

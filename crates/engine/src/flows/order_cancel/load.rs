@@ -72,6 +72,7 @@ pub async fn load_order_cancel_flow(
     cx.check_header(config.kind, FlowKind::OrderCancel, &config.name);
     let (omnitron, erp) = cx.logins(options, &config.omnitron, &config.erp);
     cx.check_run(&config.run);
+    cx.check_schedule(&config.schedule);
     config.read.check(&mut cx);
     check_next_state(&mut cx, config.read.cancel_status, config.write.next_state);
     let write = RequestTemplate::build(

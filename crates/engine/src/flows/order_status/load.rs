@@ -79,6 +79,7 @@ pub async fn load_order_status_flow(
     cx.check_header(config.kind, FlowKind::OrderStatus, &config.name);
     let (omnitron, erp) = cx.logins(options, &config.omnitron, &config.erp);
     cx.check_run(&config.run);
+    cx.check_schedule(&config.schedule);
     let timezone = cx.check_timezone(&config.schedule);
     let trigger_parameters = config.trigger.check(&mut cx);
     let read = match (config.integration, &config.read) {
