@@ -50,6 +50,9 @@ enum Command {
     Ledger(commands::ledger::LedgerArgs),
     /// The service: every flow under a directory, with the JSON API.
     Serve(commands::serve::ServeArgs),
+    /// Schedules: preview the next fire times of an interval or a cron.
+    #[command(subcommand)]
+    Schedule(commands::schedule::ScheduleCommand),
 }
 
 /// A reader that goes away (`omnibridge logs | head -1`) closes our stdout: `println!` then
@@ -97,6 +100,7 @@ fn main() -> anyhow::Result<()> {
         Command::Demo(args) => commands::demo::run(args),
         Command::Ledger(args) => commands::ledger::run(args),
         Command::Serve(args) => commands::serve::run(args),
+        Command::Schedule(command) => commands::schedule::run(command),
         Command::Expr(command) => commands::expr::run(command),
     }
 }

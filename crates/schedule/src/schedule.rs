@@ -87,14 +87,15 @@ impl Schedule {
     }
 
     /// Parses a bare expression, as `omnibridge schedule preview "<expr>" --tz <zone>` takes it:
-    /// fewer than five words that do not start with `@` are an interval (`5m`, `7 days`),
-    /// anything else a cron expression. Errors name `schedule.every` or `schedule.cron`
-    /// accordingly.
+    /// fewer than five words, without cron's `*` or `?` and not starting with `@`, are an
+    /// interval (`5m`, `7 days`); anything else a cron expression (so `* * * *` is a cron with
+    /// a field missing). Errors name `schedule.every` or `schedule.cron` accordingly.
     pub fn parse_expression(expr: &str, timezone: Option<&str>) -> Result<Schedule, ScheduleError> {
         let trimmed = expr.trim();
         // A cron has at least five fields or is an @nickname; a duration has neither.
-        let looks_like_duration =
-            !trimmed.starts_with('@') && trimmed.split_whitespace().count() < 5;
+        let looks_like_duration = !trimmed.starts_with('@')
+            && !trimmed.contains(['*', '?'])
+            && trimmed.split_whitespace().count() < 5;
         let spec = ScheduleSpec {
             every: looks_like_duration.then(|| trimmed.to_string()),
             cron: (!looks_like_duration).then(|| trimmed.to_string()),

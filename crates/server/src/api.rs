@@ -210,7 +210,10 @@ async fn pause_flow(
         .scheduler
         .as_ref()
         .ok_or_else(|| ApiError::conflict("no scheduler runs in this service"))?;
-    scheduler.pause(&flow_id).await.map_err(ApiError::conflict)?;
+    scheduler
+        .pause(&flow_id)
+        .await
+        .map_err(ApiError::conflict)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -227,7 +230,10 @@ async fn resume_flow(
         .scheduler
         .as_ref()
         .ok_or_else(|| ApiError::conflict("no scheduler runs in this service"))?;
-    scheduler.resume(&flow_id).await.map_err(ApiError::conflict)?;
+    scheduler
+        .resume(&flow_id)
+        .await
+        .map_err(ApiError::conflict)?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -506,7 +506,10 @@ where
 {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     while !check().await {
-        assert!(std::time::Instant::now() < deadline, "never happened: {what}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never happened: {what}"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
 }
@@ -559,7 +562,10 @@ async fn flows_fire_on_their_schedules_chain_pause_and_resume() {
         .iter()
         .find(|f| f["id"] == "order-to-erp")
         .unwrap();
-    assert!(order_flow["schedule"]["next_fire"].is_string(), "{order_flow}");
+    assert!(
+        order_flow["schedule"]["next_fire"].is_string(),
+        "{order_flow}"
+    );
 
     eventually("the interval flow ran by itself", || async {
         scheduled_runs(&s, "order-to-erp").await >= 1

@@ -9,6 +9,7 @@ pub mod mapping;
 pub mod push;
 pub mod replay;
 pub mod run;
+pub mod schedule;
 pub mod script;
 pub mod serve;
 pub mod sim;
