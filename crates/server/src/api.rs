@@ -205,16 +205,20 @@ async fn pause_flow(
     State(state): State<AppState>,
     Path(flow_id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    flow_named(&state, &flow_id)?;
-    let scheduler = state
-        .scheduler
-        .as_ref()
-        .ok_or_else(|| ApiError::conflict("no scheduler runs in this service"))?;
-    scheduler
+    scheduler_of(&state, &flow_id)?
         .pause(&flow_id)
         .await
         .map_err(ApiError::conflict)?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The scheduler, once `flow_id` names a served flow.
+fn scheduler_of<'s>(state: &'s AppState, flow_id: &str) -> Result<&'s SchedulerHandle, ApiError> {
+    flow_named(state, flow_id)?;
+    state
+        .scheduler
+        .as_ref()
+        .ok_or_else(|| ApiError::conflict("no scheduler runs in this service"))
 }
 
 /// Resumes a paused flow: its next fire is computed from now, without a burst of missed ticks.
@@ -225,12 +229,7 @@ async fn resume_flow(
     State(state): State<AppState>,
     Path(flow_id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    flow_named(&state, &flow_id)?;
-    let scheduler = state
-        .scheduler
-        .as_ref()
-        .ok_or_else(|| ApiError::conflict("no scheduler runs in this service"))?;
-    scheduler
+    scheduler_of(&state, &flow_id)?
         .resume(&flow_id)
         .await
         .map_err(ApiError::conflict)?;

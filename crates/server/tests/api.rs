@@ -298,37 +298,21 @@ async fn outbound_rows_are_applied_and_a_bad_payload_is_refused_whole() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_gets_a_clear_error_naming_the_problem() {
     let s = Service::start(Some(TOKEN)).await;
-    // No token, a wrong token.
-    let response = s
-        .client
-        .get(format!("{}/api/v1/flows", s.base))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status().as_u16(), 401);
-    let response = s
-        .client
-        .get(format!("{}/api/v1/flows", s.base))
-        .bearer_auth("wrong-token-0123456789")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status().as_u16(), 401);
-    // Health needs no token.
-    let response = s
-        .client
-        .get(format!("{}/healthz", s.base))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status().as_u16(), 200);
-    let response = s
-        .client
-        .get(format!("{}/readyz", s.base))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status().as_u16(), 200);
+    // No token, a wrong token; health needs none.
+    let status_of = |path: &str, token: Option<&str>| {
+        let mut request = s.client.get(format!("{}{path}", s.base));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        async move { request.send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(status_of("/api/v1/flows", None).await, 401);
+    assert_eq!(
+        status_of("/api/v1/flows", Some("wrong-token-0123456789")).await,
+        401
+    );
+    assert_eq!(status_of("/healthz", None).await, 200);
+    assert_eq!(status_of("/readyz", None).await, 200);
 
     // Unknown flow, unknown execution.
     let (status, error) = json_of(
