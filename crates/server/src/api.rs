@@ -30,6 +30,7 @@ use utoipa_axum::routes;
 
 use crate::error::{ApiError, ErrorBody};
 use crate::flows::FlowSet;
+use crate::metrics::Metrics;
 use crate::scheduler::{ScheduleView, SchedulerHandle};
 
 /// Largest request body the API reads (an outbound push of many rows fits).
@@ -48,6 +49,8 @@ pub struct AppState {
     pub api_token: Option<Arc<str>>,
     /// The running scheduler (none when the flows are served without one).
     pub scheduler: Option<SchedulerHandle>,
+    /// What `/metrics` reports.
+    pub metrics: Arc<Metrics>,
 }
 
 #[derive(OpenApi)]
@@ -94,6 +97,18 @@ pub fn router(state: AppState) -> axum::Router {
     axum::Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
+        .route(
+            "/metrics",
+            get(|State(state): State<AppState>| async move {
+                (
+                    [(
+                        axum::http::header::CONTENT_TYPE,
+                        "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                    )],
+                    state.metrics.render(),
+                )
+            }),
+        )
         .route(
             "/api/openapi.json",
             get(move || {
@@ -331,7 +346,7 @@ async fn trigger_flow(
         }
         _ => RunKind::Scheduled,
     };
-    let started = start_run(state.engine.clone(), flow.clone(), trigger, request).await?;
+    let started = start_run(&state, flow.clone(), trigger, request).await?;
     answer(&state, started, query.wait, false).await
 }
 
@@ -376,13 +391,7 @@ async fn push_outbound(
     let trigger = Trigger::Outbound {
         caller: Some("api".to_string()),
     };
-    let started = start_run(
-        state.engine.clone(),
-        flow.clone(),
-        trigger,
-        RunKind::Pushed(rows),
-    )
-    .await?;
+    let started = start_run(&state, flow.clone(), trigger, RunKind::Pushed(rows)).await?;
     answer(&state, started, query.wait, true).await
 }
 
@@ -402,45 +411,67 @@ pub(crate) fn spawn_run<P: Progress + 'static>(
     trigger: Trigger,
     kind: RunKind,
     progress: P,
+    metrics: Arc<Metrics>,
 ) -> tokio::task::JoinHandle<Result<RunSummary, RunError>> {
     let runtime = tokio::runtime::Handle::current();
     tokio::task::spawn_blocking(move || {
-        runtime.block_on(async move {
-            let input = match kind {
-                RunKind::Scheduled => {
-                    return run_scheduled(&engine, &flow, trigger, &progress).await;
-                }
-                RunKind::Triggered(params) => StatusInput::Read(ReadMode::Triggered(params)),
-                RunKind::Pushed(rows) => StatusInput::Pushed(rows),
-            };
-            let Flow::OrderStatus(status) = flow.as_ref() else {
-                return Err(RunError::Refused(format!(
-                    "flow {:?} is not an Order Status Flow",
-                    flow.id()
-                )));
-            };
-            run_order_status_flow(
-                &engine,
-                status,
-                StatusRunRequest { trigger, input },
-                &progress,
-            )
-            .await
-        })
+        let flow_id = flow.id().to_string();
+        metrics.started(&flow_id);
+        let ran = runtime.block_on(run_kind(engine, flow, trigger, kind, progress));
+        metrics.ended(&flow_id, ran.as_ref().ok());
+        ran
     })
+}
+
+async fn run_kind<P: Progress>(
+    engine: Engine,
+    flow: Arc<Flow>,
+    trigger: Trigger,
+    kind: RunKind,
+    progress: P,
+) -> Result<RunSummary, RunError> {
+    {
+        let input = match kind {
+            RunKind::Scheduled => {
+                return run_scheduled(&engine, &flow, trigger, &progress).await;
+            }
+            RunKind::Triggered(params) => StatusInput::Read(ReadMode::Triggered(params)),
+            RunKind::Pushed(rows) => StatusInput::Pushed(rows),
+        };
+        let Flow::OrderStatus(status) = flow.as_ref() else {
+            return Err(RunError::Refused(format!(
+                "flow {:?} is not an Order Status Flow",
+                flow.id()
+            )));
+        };
+        run_order_status_flow(
+            &engine,
+            status,
+            StatusRunRequest { trigger, input },
+            &progress,
+        )
+        .await
+    }
 }
 
 /// Spawns the run and waits until its execution exists (so the caller can answer with its
 /// id), or the run ends without one (already running, refused).
 async fn start_run(
-    engine: Engine,
+    state: &AppState,
     flow: Arc<Flow>,
     trigger: Trigger,
     kind: RunKind,
 ) -> Result<Started, ApiError> {
     let (sender, started) = oneshot::channel();
     let progress = StartedProgress(Mutex::new(Some(sender)));
-    let done = spawn_run(engine, flow, trigger, kind, progress);
+    let done = spawn_run(
+        state.engine.clone(),
+        flow,
+        trigger,
+        kind,
+        progress,
+        state.metrics.clone(),
+    );
     match started.await {
         Ok(execution_id) => Ok(Started { execution_id, done }),
         // The run ended before it started an execution: say why.

@@ -13,6 +13,7 @@
 pub mod api;
 pub mod error;
 pub mod flows;
+pub mod metrics;
 pub mod scheduler;
 
 use std::net::SocketAddr;
@@ -72,7 +73,8 @@ pub async fn bind(
         .await
         .map_err(|source| ServeError::Bind { address, source })?;
     let flows = Arc::new(flows);
-    let scheduler = scheduler::spawn_scheduler(engine.clone(), flows.clone())
+    let metrics = Arc::new(metrics::Metrics::default());
+    let scheduler = scheduler::spawn_scheduler(engine.clone(), flows.clone(), metrics.clone())
         .await
         .map_err(ServeError::Schedule)?;
     Ok(Bound {
@@ -82,6 +84,7 @@ pub async fn bind(
             flows,
             api_token: api_token.map(Arc::from),
             scheduler: Some(scheduler),
+            metrics,
         },
     })
 }

@@ -17,6 +17,7 @@ use utoipa::ToSchema;
 
 use crate::api::{RunKind, spawn_run};
 use crate::flows::FlowSet;
+use crate::metrics::Metrics;
 
 /// The longest the loop sleeps before looking at the clock again (a clock that jumps).
 const MAX_SLEEP: Duration = Duration::from_secs(30);
@@ -83,6 +84,7 @@ impl SchedulerHandle {
 pub async fn spawn_scheduler(
     engine: Engine,
     flows: Arc<FlowSet>,
+    metrics: Arc<Metrics>,
 ) -> Result<SchedulerHandle, String> {
     let mut entries = Vec::with_capacity(flows.len());
     for flow in flows.iter() {
@@ -112,9 +114,9 @@ pub async fn spawn_scheduler(
     let now = engine.clock.now();
     let first = scheduler.start(now, last_fires);
     tokio::spawn(async move {
-        act(&engine, &flows, &mut scheduler, first, &done_tx);
+        act(&engine, &flows, &metrics, &mut scheduler, first, &done_tx);
         loop {
-            publish(&scheduler, &view);
+            publish(&scheduler, &view, &metrics);
             let now = engine.clock.now();
             let sleep = scheduler
                 .sleep_until()
@@ -124,11 +126,11 @@ pub async fn spawn_scheduler(
             tokio::select! {
                 () = tokio::time::sleep(sleep) => {
                     let decisions = scheduler.due(engine.clock.now());
-                    act(&engine, &flows, &mut scheduler, decisions, &done_tx);
+                    act(&engine, &flows, &metrics, &mut scheduler, decisions, &done_tx);
                 }
                 Some((flow, succeeded)) = done_rx.recv() => {
                     match scheduler.finished(&flow, succeeded, engine.clock.now()) {
-                        Ok(next) => act(&engine, &flows, &mut scheduler, next, &done_tx),
+                        Ok(next) => act(&engine, &flows, &metrics, &mut scheduler, next, &done_tx),
                         Err(error) => tracing::warn!("scheduler: {error}"),
                     }
                 }
@@ -171,6 +173,7 @@ async fn last_scheduled_start(engine: &Engine, flow_id: &str) -> Option<DateTime
 fn act(
     engine: &Engine,
     flows: &Arc<FlowSet>,
+    metrics: &Arc<Metrics>,
     scheduler: &mut Scheduler,
     decisions: Vec<Decision>,
     done: &mpsc::UnboundedSender<(FlowId, bool)>,
@@ -179,6 +182,7 @@ fn act(
         match decision {
             Decision::Skipped(flow, reason) => {
                 tracing::info!(flow = %flow, "scheduled run skipped: {reason}");
+                metrics.skipped(flow.as_str());
             }
             Decision::Fire(flow) => {
                 let Some(loaded) = flows.get(flow.as_str()).cloned() else {
@@ -195,6 +199,7 @@ fn act(
                     Trigger::Scheduled,
                     RunKind::Scheduled,
                     NoProgress,
+                    metrics.clone(),
                 );
                 let done = done.clone();
                 tokio::spawn(async move {
@@ -219,11 +224,15 @@ fn act(
     }
 }
 
-fn publish(scheduler: &Scheduler, view: &Mutex<BTreeMap<String, ScheduleView>>) {
+fn publish(scheduler: &Scheduler, view: &Mutex<BTreeMap<String, ScheduleView>>, metrics: &Metrics) {
     let Ok(mut view) = view.lock() else {
         return;
     };
     for flow in scheduler.flows() {
+        metrics.next_fire(
+            flow.as_str(),
+            scheduler.next_fire(flow).map_or(0, |at| at.timestamp()),
+        );
         view.insert(
             flow.as_str().to_string(),
             ScheduleView {

@@ -601,4 +601,24 @@ async fn flows_fire_on_their_schedules_chain_pause_and_resume() {
     .await;
     let response = s.post("/api/v1/flows/nope/pause").send().await.unwrap();
     assert_eq!(response.status().as_u16(), 404);
+
+    // Prometheus metrics of what ran.
+    let metrics = s
+        .client
+        .get(format!("{}/metrics", s.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for needle in [
+        "omnibridge_executions_total{flow=\"order-to-erp\",status=\"success\"}",
+        "omnibridge_records_total{flow=\"order-to-erp\",status=\"succeeded\"}",
+        "omnibridge_execution_duration_seconds_count{flow=\"order-to-erp\"}",
+        "omnibridge_schedule_next_fire_timestamp_seconds{flow=\"order-to-erp\"}",
+        "omnibridge_executions_running{flow=\"order-to-erp\"}",
+    ] {
+        assert!(metrics.contains(needle), "{needle} in:\n{metrics}");
+    }
 }
