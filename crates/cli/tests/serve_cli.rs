@@ -214,3 +214,73 @@ fn schedule_preview_prints_the_next_fire_times() {
         text(&out.stderr)
     );
 }
+
+/// Rows the service accepted (202) are never lost: killed (SIGKILL) right after answering,
+/// the restarted service applies every row.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outbound_rows_accepted_before_a_kill_are_applied_after_the_restart() {
+    let fx = FlowFixture::start(OmnitronConfig::default().orders(200).seed(6)).await;
+    let orders = support_flow::movable(&fx.omnitron, 30).await;
+    // Slow status updates: the kill lands while most rows are still waiting.
+    fx.omnitron
+        .add_fault(
+            omnibridge_sim::FaultRule::new(omnibridge_sim::FaultAction::Latency { ms: 100 })
+                .method("PATCH")
+                .path("bulk_status_update"),
+        )
+        .await
+        .unwrap();
+    let rows: Vec<serde_json::Value> = orders
+        .iter()
+        .map(|(n, items)| {
+            serde_json::json!({"order": n, "orderitem_set": items.iter().map(|pk| serde_json::json!({"id": pk, "status": 500})).collect::<Vec<_>>()})
+        })
+        .collect();
+    let port = free_port();
+    let mut child = serve(&fx, port);
+    wait_ready(port).await;
+    let answer = reqwest::Client::new()
+        .post(format!(
+            "http://127.0.0.1:{port}/api/v1/flows/order-status-push/outbound"
+        ))
+        .bearer_auth(TOKEN)
+        .json(&rows)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status().as_u16(), 202);
+    child.kill().unwrap();
+    let _ = child.wait();
+    let applied = |state: &omnibridge_sim::omnitron::OmnitronState| {
+        orders
+            .iter()
+            .filter(|(n, _)| {
+                state
+                    .order(n)
+                    .unwrap()
+                    .items
+                    .iter()
+                    .all(|i| i.status == "500")
+            })
+            .count()
+    };
+    let before_restart = applied(&fx.omnitron.state().await);
+    assert!(
+        before_restart < orders.len(),
+        "killed mid-run ({before_restart})"
+    );
+
+    fx.omnitron.clear_faults().await;
+    let child = serve(&fx, port);
+    wait_ready(port).await;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while applied(&fx.omnitron.state().await) < orders.len() {
+        assert!(
+            Instant::now() < deadline,
+            "rows accepted before the kill were lost"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let out = terminate(child);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}

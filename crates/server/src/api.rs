@@ -356,9 +356,13 @@ pub(crate) enum RunKind {
     Scheduled,
     /// An inbound Order Status Flow read with the trigger page's parameters.
     Triggered(TriggerParams),
-    /// Rows pushed to an outbound Order Status Flow.
-    Pushed(Vec<Value>),
+    /// Rows pushed to an outbound Order Status Flow, and the flow-state key that keeps them
+    /// until an execution has finished with them.
+    Pushed(Vec<Value>, Option<String>),
 }
+
+/// Flow-state keys of pushed payloads that no execution has finished yet.
+pub(crate) const PENDING_PUSH_PREFIX: &str = "outbound.pending.";
 
 /// The ERP pushes status rows to an outbound Order Status Flow: a JSON array of row objects.
 /// A payload that is not one is refused whole (400) and nothing runs.
@@ -388,10 +392,31 @@ async fn push_outbound(
         )));
     }
     let rows = check_pushed_rows(&body).map_err(ApiError::bad_request)?;
+    // Kept in the store before anything is answered: what is accepted is never lost, even if
+    // the service dies right after answering (the next start runs it).
+    let key = format!("{PENDING_PUSH_PREFIX}{}", uuid::Uuid::new_v4());
+    let text =
+        std::str::from_utf8(&body).map_err(|_| ApiError::bad_request("the body is not UTF-8"))?;
+    state
+        .engine
+        .store
+        .set_flow_state(&flow_id, &key, text)
+        .await?;
     let trigger = Trigger::Outbound {
         caller: Some("api".to_string()),
     };
-    let started = start_run(&state, flow.clone(), trigger, RunKind::Pushed(rows)).await?;
+    let started = start_run(
+        &state,
+        flow.clone(),
+        trigger,
+        RunKind::Pushed(rows, Some(key.clone())),
+    )
+    .await;
+    if started.is_err() {
+        // Refused (e.g. already running): the caller is told so and sends it again.
+        forget_pending(state.engine.store.as_ref(), &flow_id, &key).await;
+    }
+    let started = started?;
     answer(&state, started, query.wait, true).await
 }
 
@@ -416,9 +441,21 @@ pub(crate) fn spawn_run<P: Progress + 'static>(
     let runtime = tokio::runtime::Handle::current();
     tokio::task::spawn_blocking(move || {
         let flow_id = flow.id().to_string();
+        let pending = match &kind {
+            RunKind::Pushed(_, pending) => pending.clone(),
+            _ => None,
+        };
+        let store = engine.store.clone();
         metrics.started(&flow_id);
         let ran = runtime.block_on(run_kind(engine, flow, trigger, kind, progress));
         metrics.ended(&flow_id, ran.as_ref().ok());
+        // A payload is kept until an execution finished with it (every row logged); an
+        // interrupted one leaves it for the next start, where the ledger skips rows done.
+        if let (Some(key), Ok(summary)) = (pending, &ran)
+            && summary.execution.state == ExecutionState::Finished
+        {
+            runtime.block_on(forget_pending(store.as_ref(), &flow_id, &key));
+        }
         ran
     })
 }
@@ -436,7 +473,7 @@ async fn run_kind<P: Progress>(
                 return run_scheduled(&engine, &flow, trigger, &progress).await;
             }
             RunKind::Triggered(params) => StatusInput::Read(ReadMode::Triggered(params)),
-            RunKind::Pushed(rows) => StatusInput::Pushed(rows),
+            RunKind::Pushed(rows, _) => StatusInput::Pushed(rows),
         };
         let Flow::OrderStatus(status) = flow.as_ref() else {
             return Err(RunError::Refused(format!(
@@ -550,6 +587,63 @@ async fn answer(
         rows,
     };
     Ok((StatusCode::OK, Json(body)).into_response())
+}
+
+/// Deletes a pending payload's key.
+pub(crate) async fn forget_pending(store: &dyn omnibridge_store::Store, flow_id: &str, key: &str) {
+    let current = match store.get_flow_state(flow_id, key).await {
+        Ok(current) => current,
+        Err(error) => {
+            tracing::warn!(flow = %flow_id, "cannot read pending push {key}: {error}");
+            return;
+        }
+    };
+    if let Some(current) = current
+        && let Err(error) = store
+            .compare_and_set_flow_state(flow_id, key, Some(&current), None)
+            .await
+    {
+        tracing::warn!(flow = %flow_id, "cannot forget pending push {key}: {error}");
+    }
+}
+
+/// Runs, one after another, the pushed payloads of `flow` that no execution finished (the
+/// service died after accepting them).
+pub(crate) async fn recover_pushes(state: AppState, flow: Arc<Flow>) {
+    let pending = match state.engine.store.list_flow_state(flow.id()).await {
+        Ok(entries) => entries,
+        Err(error) => {
+            tracing::warn!(flow = %flow.id(), "cannot list pending pushes: {error}");
+            return;
+        }
+    };
+    for (key, body) in pending {
+        if !key.starts_with(PENDING_PUSH_PREFIX) {
+            continue;
+        }
+        let rows = match check_pushed_rows(body.as_bytes()) {
+            Ok(rows) => rows,
+            Err(problem) => {
+                tracing::warn!(flow = %flow.id(), "a pending push does not parse, dropped: {problem}");
+                forget_pending(state.engine.store.as_ref(), flow.id(), &key).await;
+                continue;
+            }
+        };
+        tracing::info!(flow = %flow.id(), rows = rows.len(), "running a push accepted before a restart");
+        let run = spawn_run(
+            state.engine.clone(),
+            flow.clone(),
+            Trigger::Outbound {
+                caller: Some("recovered".to_string()),
+            },
+            RunKind::Pushed(rows, Some(key)),
+            omnibridge_engine::execution::NoProgress,
+            state.metrics.clone(),
+        );
+        if let Ok(Err(error)) = run.await {
+            tracing::warn!(flow = %flow.id(), "a recovered push did not run: {error}");
+        }
+    }
 }
 
 fn flow_named(state: &AppState, id: &str) -> Result<Arc<Flow>, ApiError> {

@@ -77,16 +77,20 @@ pub async fn bind(
     let scheduler = scheduler::spawn_scheduler(engine.clone(), flows.clone(), metrics.clone())
         .await
         .map_err(ServeError::Schedule)?;
-    Ok(Bound {
-        listener,
-        state: AppState {
-            engine,
-            flows,
-            api_token: api_token.map(Arc::from),
-            scheduler: Some(scheduler),
-            metrics,
-        },
-    })
+    let state = AppState {
+        engine,
+        flows,
+        api_token: api_token.map(Arc::from),
+        scheduler: Some(scheduler),
+        metrics,
+    };
+    for flow in state.flows.iter() {
+        if matches!(flow.as_ref(), omnibridge_engine::flows::Flow::OrderStatus(s) if s.is_outbound())
+        {
+            tokio::spawn(api::recover_pushes(state.clone(), flow.clone()));
+        }
+    }
+    Ok(Bound { listener, state })
 }
 
 impl Bound {
