@@ -12,7 +12,7 @@ use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use omnibridge_engine::execution::{Engine, Progress, RunError, RunSummary};
+use omnibridge_engine::execution::{Engine, Progress, RunError, RunSummary, StopSignal};
 use omnibridge_engine::flows::order_status::{
     ReadMode, StatusInput, StatusRunRequest, TriggerParams, check_pushed_rows,
     run_order_status_flow,
@@ -51,6 +51,8 @@ pub struct AppState {
     pub scheduler: Option<SchedulerHandle>,
     /// What `/metrics` reports.
     pub metrics: Arc<Metrics>,
+    /// The stop signal of each execution running in this service, by execution id.
+    pub running: Arc<Mutex<BTreeMap<String, StopSignal>>>,
 }
 
 #[derive(OpenApi)]
@@ -86,6 +88,10 @@ pub fn router(state: AppState) -> axum::Router {
         .routes(routes!(push_outbound))
         .routes(routes!(pause_flow))
         .routes(routes!(resume_flow))
+        .routes(routes!(cancel_execution))
+        .routes(routes!(record_trace))
+        .routes(routes!(list_in_doubt))
+        .routes(routes!(resolve_record))
         .routes(routes!(list_executions))
         .routes(routes!(get_execution))
         .routes(routes!(list_rows))
@@ -437,9 +443,32 @@ pub(crate) fn spawn_run<P: Progress + 'static>(
     kind: RunKind,
     progress: P,
     metrics: Arc<Metrics>,
+    running: Arc<Mutex<BTreeMap<String, StopSignal>>>,
 ) -> tokio::task::JoinHandle<Result<RunSummary, RunError>> {
     let runtime = tokio::runtime::Handle::current();
+    // Each run gets its own stop signal (cancel one execution), raised too when the service's
+    // is (shutdown).
+    let service_stop = engine.stop.clone();
+    let own_stop = StopSignal::default();
+    let engine = Engine {
+        stop: own_stop.clone(),
+        ..engine
+    };
+    let relay = {
+        let own_stop = own_stop.clone();
+        tokio::spawn(async move {
+            service_stop.raised().await;
+            own_stop.raise();
+        })
+    };
+    let progress = Registered {
+        inner: progress,
+        stop: own_stop,
+        running: running.clone(),
+        id: Mutex::new(None),
+    };
     tokio::task::spawn_blocking(move || {
+        let _relay = AbortOnDrop(relay);
         let flow_id = flow.id().to_string();
         let pending = match &kind {
             RunKind::Pushed(_, pending) => pending.clone(),
@@ -447,7 +476,8 @@ pub(crate) fn spawn_run<P: Progress + 'static>(
         };
         let store = engine.store.clone();
         metrics.started(&flow_id);
-        let ran = runtime.block_on(run_kind(engine, flow, trigger, kind, progress));
+        let ran = runtime.block_on(run_kind(engine, flow, trigger, kind, &progress));
+        progress.unregister();
         metrics.ended(&flow_id, ran.as_ref().ok());
         // A payload is kept until an execution finished with it (every row logged); an
         // interrupted one leaves it for the next start, where the ledger skips rows done.
@@ -460,17 +490,17 @@ pub(crate) fn spawn_run<P: Progress + 'static>(
     })
 }
 
-async fn run_kind<P: Progress>(
+async fn run_kind(
     engine: Engine,
     flow: Arc<Flow>,
     trigger: Trigger,
     kind: RunKind,
-    progress: P,
+    progress: &dyn Progress,
 ) -> Result<RunSummary, RunError> {
     {
         let input = match kind {
             RunKind::Scheduled => {
-                return run_scheduled(&engine, &flow, trigger, &progress).await;
+                return run_scheduled(&engine, &flow, trigger, progress).await;
             }
             RunKind::Triggered(params) => StatusInput::Read(ReadMode::Triggered(params)),
             RunKind::Pushed(rows, _) => StatusInput::Pushed(rows),
@@ -485,7 +515,7 @@ async fn run_kind<P: Progress>(
             &engine,
             status,
             StatusRunRequest { trigger, input },
-            &progress,
+            progress,
         )
         .await
     }
@@ -508,6 +538,7 @@ async fn start_run(
         kind,
         progress,
         state.metrics.clone(),
+        state.running.clone(),
     );
     match started.await {
         Ok(execution_id) => Ok(Started { execution_id, done }),
@@ -639,6 +670,7 @@ pub(crate) async fn recover_pushes(state: AppState, flow: Arc<Flow>) {
             RunKind::Pushed(rows, Some(key)),
             omnibridge_engine::execution::NoProgress,
             state.metrics.clone(),
+            state.running.clone(),
         );
         if let Ok(Err(error)) = run.await {
             tracing::warn!(flow = %flow.id(), "a recovered push did not run: {error}");
@@ -805,4 +837,184 @@ async fn list_rows(
         total: page.total,
         items: page.items.iter().map(to_json).collect(),
     }))
+}
+
+/// Cancels a running execution: it takes no new record, the records in flight finish (never
+/// half-written) and it ends `interrupted`; what it did not take is left for the next run.
+#[utoipa::path(post, path = "/api/v1/executions/{id}/cancel", security(("api_token" = [])),
+    params(("id" = String, Path, description = "The execution id")),
+    responses((status = 202), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn cancel_execution(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let stop = state
+        .running
+        .lock()
+        .ok()
+        .and_then(|running| running.get(&id).cloned());
+    match stop {
+        Some(stop) => {
+            stop.raise();
+            Ok(StatusCode::ACCEPTED)
+        }
+        None => match state.engine.store.get_execution(&id).await? {
+            None => Err(ApiError::not_found(format!("no execution {id:?}"))),
+            Some(execution) => Err(ApiError::conflict(format!(
+                "execution {id:?} is {} here, not running",
+                execution.state.as_str()
+            ))),
+        },
+    }
+}
+
+/// One record's row logs across the flow's executions, newest first (its trace).
+#[utoipa::path(get, path = "/api/v1/flows/{flow}/records/{key}", security(("api_token" = [])),
+    params(("flow" = String, Path, description = "The flow's id"),
+        ("key" = String, Path, description = "The record key (order number, plan:<pk>...)"),
+        RowsQuery),
+    responses((status = 200, body = PageView), (status = 404, body = ErrorBody)))]
+async fn record_trace(
+    State(state): State<AppState>,
+    Path((flow_id, key)): Path<(String, String)>,
+    query: Result<Query<RowsQuery>, QueryRejection>,
+) -> Result<Json<PageView>, ApiError> {
+    let Query(query) = query?;
+    flow_named(&state, &flow_id)?;
+    let page = state
+        .engine
+        .store
+        .list_row_logs(&RowLogQuery {
+            flow_id: Some(flow_id),
+            record_key: Some(key),
+            limit: page_size(query.limit)?,
+            offset: query.offset.unwrap_or(0),
+            ..RowLogQuery::default()
+        })
+        .await?;
+    Ok(Json(PageView {
+        total: page.total,
+        items: page.items.iter().map(to_json).collect(),
+    }))
+}
+
+/// The flow's records held in doubt: their write may or may not have reached the ERP and no
+/// Query URL could tell; a person decides with the resolve operation.
+#[utoipa::path(get, path = "/api/v1/flows/{flow}/in-doubt", security(("api_token" = [])),
+    params(("flow" = String, Path, description = "The flow's id")),
+    responses((status = 200, body = Vec<Object>), (status = 404, body = ErrorBody)))]
+async fn list_in_doubt(
+    State(state): State<AppState>,
+    Path(flow_id): Path<String>,
+) -> Result<Json<Vec<Value>>, ApiError> {
+    flow_named(&state, &flow_id)?;
+    let mut query = omnibridge_store::LedgerQuery::in_doubt(flow_id);
+    query.limit = MAX_PAGE;
+    let entries = state.engine.store.list_ledger(&query).await?;
+    Ok(Json(entries.iter().map(to_json).collect()))
+}
+
+/// How a person settles a record held in doubt.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResolveBody {
+    /// `resend` (it did not reach the ERP: send it again), `written` (the ERP has it: finish
+    /// the Omnitron side without sending) or `done` (leave it, never send it again).
+    pub action: String,
+    /// Who decided and why, kept with the entry.
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// Settles a record held in doubt.
+#[utoipa::path(post, path = "/api/v1/flows/{flow}/records/{key}/resolve", security(("api_token" = [])),
+    params(("flow" = String, Path, description = "The flow's id"),
+        ("key" = String, Path, description = "The record key")),
+    request_body(content = ResolveBody, content_type = "application/json"),
+    responses((status = 200, body = Object), (status = 400, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn resolve_record(
+    State(state): State<AppState>,
+    Path((flow_id, key)): Path<(String, String)>,
+    body: Result<Json<ResolveBody>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Json(body) = body?;
+    flow_named(&state, &flow_id)?;
+    let by = "api".to_string();
+    let resolution = match body.action.as_str() {
+        "resend" => omnibridge_store::Resolution::Resend {
+            by,
+            note: body.note,
+        },
+        "done" => omnibridge_store::Resolution::MarkDone {
+            by,
+            note: body.note,
+        },
+        "written" => omnibridge_store::Resolution::AlreadyWritten {
+            execution_id: format!("manual:{by}"),
+            status_code: 200,
+            reference: None,
+            response: None,
+        },
+        other => {
+            return Err(ApiError::bad_field(
+                "action",
+                format!("{other:?} is not one of resend, written, done"),
+            ));
+        }
+    };
+    match state.engine.store.resolve(&flow_id, &key, resolution).await {
+        Ok(entry) => Ok(Json(to_json(&entry))),
+        Err(conflict @ omnibridge_store::StoreError::LedgerConflict { .. }) => Err(
+            ApiError::conflict(format!("{key:?} in flow {flow_id:?}: {conflict}")),
+        ),
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// Registers the run's stop signal under its execution id while it runs.
+struct Registered<P> {
+    inner: P,
+    stop: StopSignal,
+    running: Arc<Mutex<BTreeMap<String, StopSignal>>>,
+    id: Mutex<Option<String>>,
+}
+
+impl<P: Progress> Progress for Registered<P> {
+    fn started(&self, execution_id: &str) {
+        if let Ok(mut running) = self.running.lock() {
+            running.insert(execution_id.to_string(), self.stop.clone());
+        }
+        if let Ok(mut id) = self.id.lock() {
+            *id = Some(execution_id.to_string());
+        }
+        self.inner.started(execution_id);
+    }
+
+    fn read(&self, count: usize) {
+        self.inner.read(count);
+    }
+
+    fn record(&self, report: &omnibridge_engine::execution::RecordReport) {
+        self.inner.record(report);
+    }
+}
+
+impl<P> Registered<P> {
+    /// Forgets the run's stop signal once it ended.
+    fn unregister(&self) {
+        let id = self.id.lock().ok().and_then(|mut id| id.take());
+        if let (Some(id), Ok(mut running)) = (id, self.running.lock()) {
+            running.remove(&id);
+        }
+    }
+}
+
+/// Aborts a helper task when the run it serves ends.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }

@@ -74,15 +74,22 @@ pub async fn bind(
         .map_err(|source| ServeError::Bind { address, source })?;
     let flows = Arc::new(flows);
     let metrics = Arc::new(metrics::Metrics::default());
-    let scheduler = scheduler::spawn_scheduler(engine.clone(), flows.clone(), metrics.clone())
-        .await
-        .map_err(ServeError::Schedule)?;
+    let running = Arc::new(std::sync::Mutex::new(std::collections::BTreeMap::new()));
+    let scheduler = scheduler::spawn_scheduler(
+        engine.clone(),
+        flows.clone(),
+        metrics.clone(),
+        running.clone(),
+    )
+    .await
+    .map_err(ServeError::Schedule)?;
     let state = AppState {
         engine,
         flows,
         api_token: api_token.map(Arc::from),
         scheduler: Some(scheduler),
         metrics,
+        running,
     };
     for flow in state.flows.iter() {
         if matches!(flow.as_ref(), omnibridge_engine::flows::Flow::OrderStatus(s) if s.is_outbound())

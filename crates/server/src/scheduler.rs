@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use omnibridge_engine::execution::{Engine, NoProgress};
+use omnibridge_engine::execution::{Engine, NoProgress, StopSignal};
 use omnibridge_engine::flows::Flow;
 use omnibridge_schedule::{Decision, FlowId, Schedule, Scheduler};
 use omnibridge_store::{ExecutionQuery, ExecutionStatus, Trigger};
@@ -85,6 +85,7 @@ pub async fn spawn_scheduler(
     engine: Engine,
     flows: Arc<FlowSet>,
     metrics: Arc<Metrics>,
+    running: Arc<Mutex<BTreeMap<String, StopSignal>>>,
 ) -> Result<SchedulerHandle, String> {
     let mut entries = Vec::with_capacity(flows.len());
     for flow in flows.iter() {
@@ -114,7 +115,15 @@ pub async fn spawn_scheduler(
     let now = engine.clock.now();
     let first = scheduler.start(now, last_fires);
     tokio::spawn(async move {
-        act(&engine, &flows, &metrics, &mut scheduler, first, &done_tx);
+        act(
+            &engine,
+            &flows,
+            &metrics,
+            &running,
+            &mut scheduler,
+            first,
+            &done_tx,
+        );
         loop {
             publish(&scheduler, &view, &metrics);
             let now = engine.clock.now();
@@ -126,11 +135,11 @@ pub async fn spawn_scheduler(
             tokio::select! {
                 () = tokio::time::sleep(sleep) => {
                     let decisions = scheduler.due(engine.clock.now());
-                    act(&engine, &flows, &metrics, &mut scheduler, decisions, &done_tx);
+                    act(&engine, &flows, &metrics, &running, &mut scheduler, decisions, &done_tx);
                 }
                 Some((flow, succeeded)) = done_rx.recv() => {
                     match scheduler.finished(&flow, succeeded, engine.clock.now()) {
-                        Ok(next) => act(&engine, &flows, &metrics, &mut scheduler, next, &done_tx),
+                        Ok(next) => act(&engine, &flows, &metrics, &running, &mut scheduler, next, &done_tx),
                         Err(error) => tracing::warn!("scheduler: {error}"),
                     }
                 }
@@ -174,6 +183,7 @@ fn act(
     engine: &Engine,
     flows: &Arc<FlowSet>,
     metrics: &Arc<Metrics>,
+    running: &Arc<Mutex<BTreeMap<String, StopSignal>>>,
     scheduler: &mut Scheduler,
     decisions: Vec<Decision>,
     done: &mpsc::UnboundedSender<(FlowId, bool)>,
@@ -200,6 +210,7 @@ fn act(
                     RunKind::Scheduled,
                     NoProgress,
                     metrics.clone(),
+                    running.clone(),
                 );
                 let done = done.clone();
                 tokio::spawn(async move {

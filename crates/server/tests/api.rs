@@ -622,3 +622,120 @@ async fn flows_fire_on_their_schedules_chain_pause_and_resume() {
         assert!(metrics.contains(needle), "{needle} in:\n{metrics}");
     }
 }
+
+/// A running execution is cancelled over the API (records in flight finish, it ends
+/// interrupted); one record's trace across executions; the in-doubt list and its resolve
+/// operation refuse what is not theirs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn executions_are_cancelled_records_traced_and_doubts_resolved() {
+    let s = Service::start(Some(TOKEN)).await;
+    s._erp
+        .add_fault(
+            omnibridge_sim::FaultRule::new(omnibridge_sim::FaultAction::Latency { ms: 300 })
+                .method("POST")
+                .path("orders"),
+        )
+        .await
+        .unwrap();
+    let (status, answer) = json_of(
+        s.post("/api/v1/flows/order-to-erp/trigger")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 202, "{answer}");
+    let id = answer["execution_id"].as_str().unwrap().to_string();
+    let response = s
+        .post(&format!("/api/v1/executions/{id}/cancel"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 202);
+    eventually("the cancelled execution ended interrupted", || async {
+        let (_, execution) = json_of(
+            s.get(&format!("/api/v1/executions/{id}"))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        execution["state"] == "interrupted"
+    })
+    .await;
+    let response = s
+        .post(&format!("/api/v1/executions/{id}/cancel"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 409, "it is no longer running");
+    let response = s
+        .post("/api/v1/executions/nope/cancel")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 404);
+    // Nothing half-written: every order the ERP got is marked sent.
+    let erp = s._erp.state().await;
+    let omnitron = s.omnitron.state().await;
+    for order in &erp.orders {
+        assert!(
+            omnitron.order(&order.number).unwrap().is_send,
+            "{}",
+            order.number
+        );
+    }
+
+    // The rest is sent by a later run; the first order's trace spans both executions.
+    s._erp.clear_faults().await;
+    let (status, _) = json_of(
+        s.post("/api/v1/flows/order-to-erp/trigger?wait=true")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let number = s._erp.state().await.orders[0].number.clone();
+    let (status, trace) = json_of(
+        s.get(&format!("/api/v1/flows/order-to-erp/records/{number}"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200, "{trace}");
+    assert!(trace["total"].as_u64().unwrap() >= 1, "{trace}");
+    assert_eq!(trace["items"][0]["record_key"], number.as_str());
+
+    let (status, doubts) = json_of(
+        s.get("/api/v1/flows/order-to-erp/in-doubt")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(doubts, json!([]));
+    let (status, error) = json_of(
+        s.post("/api/v1/flows/order-to-erp/records/no-such-order/resolve")
+            .json(&json!({"action": "resend"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 409, "nothing to resolve: {error}");
+    let (status, error) = json_of(
+        s.post(&format!(
+            "/api/v1/flows/order-to-erp/records/{number}/resolve"
+        ))
+        .json(&json!({"action": "shrug"}))
+        .send()
+        .await
+        .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert_eq!(error["error"]["field"], "action");
+}
