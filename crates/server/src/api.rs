@@ -821,18 +821,23 @@ async fn list_rows(
     if state.engine.store.get_execution(&id).await?.is_none() {
         return Err(ApiError::not_found(format!("no execution {id:?}")));
     }
-    let page = state
-        .engine
-        .store
-        .list_row_logs(&RowLogQuery {
+    rows_page(
+        &state,
+        RowLogQuery {
             execution_id: Some(id),
             record_key: query.record_key,
             statuses,
             limit: page_size(query.limit)?,
             offset: query.offset.unwrap_or(0),
             ..RowLogQuery::default()
-        })
-        .await?;
+        },
+    )
+    .await
+}
+
+/// One page of row logs.
+async fn rows_page(state: &AppState, query: RowLogQuery) -> Result<Json<PageView>, ApiError> {
+    let page = state.engine.store.list_row_logs(&query).await?;
     Ok(Json(PageView {
         total: page.total,
         items: page.items.iter().map(to_json).collect(),
@@ -881,21 +886,17 @@ async fn record_trace(
 ) -> Result<Json<PageView>, ApiError> {
     let Query(query) = query?;
     flow_named(&state, &flow_id)?;
-    let page = state
-        .engine
-        .store
-        .list_row_logs(&RowLogQuery {
+    rows_page(
+        &state,
+        RowLogQuery {
             flow_id: Some(flow_id),
             record_key: Some(key),
             limit: page_size(query.limit)?,
             offset: query.offset.unwrap_or(0),
             ..RowLogQuery::default()
-        })
-        .await?;
-    Ok(Json(PageView {
-        total: page.total,
-        items: page.items.iter().map(to_json).collect(),
-    }))
+        },
+    )
+    .await
 }
 
 /// The flow's records held in doubt: their write may or may not have reached the ERP and no
