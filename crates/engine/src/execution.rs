@@ -597,38 +597,33 @@ impl<'e> ExecutionScope<'e> {
     /// the next run.
     pub async fn finish(self, outcome: Result<Value, String>) -> Result<RunSummary, RunError> {
         let store = self.engine.store.as_ref();
-        if self.engine.stop.is_raised() {
+        let ended = if self.engine.stop.is_raised() {
             let reason = match &outcome {
                 Ok(_) => "interrupted: stopped taking records on a signal; the records in \
                           flight finished, the rest are left for the next run"
                     .to_string(),
                 Err(error) => format!("interrupted on a signal; {error}"),
             };
-            let interrupted = store.interrupt_execution(&self.execution_id, &reason).await;
-            drop(self.heartbeat);
-            release(self.engine, &self.lease_key, &self.spec.flow_id).await;
-            return Ok(RunSummary {
-                execution: interrupted?,
-                duration: self.started.elapsed(),
-            });
-        }
-        let finish = match outcome {
-            Ok(summary) => FinishExecution {
-                status: None,
-                error: None,
-                summary: Some(summary),
-            },
-            Err(error) => FinishExecution {
-                status: Some(ExecutionStatus::Failed),
-                error: Some(error),
-                summary: None,
-            },
+            store.interrupt_execution(&self.execution_id, &reason).await
+        } else {
+            let finish = match outcome {
+                Ok(summary) => FinishExecution {
+                    status: None,
+                    error: None,
+                    summary: Some(summary),
+                },
+                Err(error) => FinishExecution {
+                    status: Some(ExecutionStatus::Failed),
+                    error: Some(error),
+                    summary: None,
+                },
+            };
+            store.finish_execution(&self.execution_id, finish).await
         };
-        let finished = store.finish_execution(&self.execution_id, finish).await;
         drop(self.heartbeat);
         release(self.engine, &self.lease_key, &self.spec.flow_id).await;
         Ok(RunSummary {
-            execution: finished?,
+            execution: ended?,
             duration: self.started.elapsed(),
         })
     }

@@ -364,7 +364,15 @@ pub(crate) enum RunKind {
     Triggered(TriggerParams),
     /// Rows pushed to an outbound Order Status Flow, and the flow-state key that keeps them
     /// until an execution has finished with them.
-    Pushed(Vec<Value>, Option<String>),
+    Pushed(Vec<Value>, Option<PendingPush>),
+}
+
+/// A pushed payload kept in the store (under `key`) until an execution finished with it.
+#[derive(Clone)]
+pub(crate) struct PendingPush {
+    key: String,
+    /// The payload as stored: what deleting the entry compares against.
+    body: Bytes,
 }
 
 /// Flow-state keys of pushed payloads that no execution has finished yet.
@@ -408,6 +416,10 @@ async fn push_outbound(
         .store
         .set_flow_state(&flow_id, &key, text)
         .await?;
+    let pending = PendingPush {
+        key,
+        body: body.clone(),
+    };
     let trigger = Trigger::Outbound {
         caller: Some("api".to_string()),
     };
@@ -415,12 +427,12 @@ async fn push_outbound(
         &state,
         flow.clone(),
         trigger,
-        RunKind::Pushed(rows, Some(key.clone())),
+        RunKind::Pushed(rows, Some(pending.clone())),
     )
     .await;
     if started.is_err() {
         // Refused (e.g. already running): the caller is told so and sends it again.
-        forget_pending(state.engine.store.as_ref(), &flow_id, &key).await;
+        forget_pending(state.engine.store.as_ref(), &flow_id, &pending).await;
     }
     let started = started?;
     answer(&state, started, query.wait, true).await
@@ -481,10 +493,10 @@ pub(crate) fn spawn_run<P: Progress + 'static>(
         metrics.ended(&flow_id, ran.as_ref().ok());
         // A payload is kept until an execution finished with it (every row logged); an
         // interrupted one leaves it for the next start, where the ledger skips rows done.
-        if let (Some(key), Ok(summary)) = (pending, &ran)
+        if let (Some(pending), Ok(summary)) = (pending, &ran)
             && summary.execution.state == ExecutionState::Finished
         {
-            runtime.block_on(forget_pending(store.as_ref(), &flow_id, &key));
+            runtime.block_on(forget_pending(store.as_ref(), &flow_id, &pending));
         }
         ran
     })
@@ -620,19 +632,20 @@ async fn answer(
     Ok((StatusCode::OK, Json(body)).into_response())
 }
 
-/// Deletes a pending payload's key.
-pub(crate) async fn forget_pending(store: &dyn omnibridge_store::Store, flow_id: &str, key: &str) {
-    let current = match store.get_flow_state(flow_id, key).await {
-        Ok(current) => current,
-        Err(error) => {
-            tracing::warn!(flow = %flow_id, "cannot read pending push {key}: {error}");
-            return;
-        }
+/// Deletes a pending payload's entry (compared against the payload it holds, which only this
+/// service wrote under its unique key).
+pub(crate) async fn forget_pending(
+    store: &dyn omnibridge_store::Store,
+    flow_id: &str,
+    pending: &PendingPush,
+) {
+    let Ok(stored) = std::str::from_utf8(&pending.body) else {
+        return;
     };
-    if let Some(current) = current
-        && let Err(error) = store
-            .compare_and_set_flow_state(flow_id, key, Some(&current), None)
-            .await
+    let key = &pending.key;
+    if let Err(error) = store
+        .compare_and_set_flow_state(flow_id, key, Some(stored), None)
+        .await
     {
         tracing::warn!(flow = %flow_id, "cannot forget pending push {key}: {error}");
     }
@@ -656,7 +669,11 @@ pub(crate) async fn recover_pushes(state: AppState, flow: Arc<Flow>) {
             Ok(rows) => rows,
             Err(problem) => {
                 tracing::warn!(flow = %flow.id(), "a pending push does not parse, dropped: {problem}");
-                forget_pending(state.engine.store.as_ref(), flow.id(), &key).await;
+                let pending = PendingPush {
+                    key,
+                    body: Bytes::from(body),
+                };
+                forget_pending(state.engine.store.as_ref(), flow.id(), &pending).await;
                 continue;
             }
         };
@@ -667,7 +684,13 @@ pub(crate) async fn recover_pushes(state: AppState, flow: Arc<Flow>) {
             Trigger::Outbound {
                 caller: Some("recovered".to_string()),
             },
-            RunKind::Pushed(rows, Some(key)),
+            RunKind::Pushed(
+                rows,
+                Some(PendingPush {
+                    key,
+                    body: Bytes::from(body),
+                }),
+            ),
             omnibridge_engine::execution::NoProgress,
             state.metrics.clone(),
             state.running.clone(),

@@ -24,6 +24,17 @@ fn examples() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples")
 }
 
+/// An engine on `store` with two script workers.
+async fn engine_on(store: std::sync::Arc<dyn omnibridge_store::Store>) -> Engine {
+    let scripts = ScriptPool::start(PoolConfig {
+        workers: 2,
+        ..PoolConfig::default()
+    })
+    .await
+    .unwrap();
+    Engine::new(store, scripts)
+}
+
 struct Service {
     base: String,
     client: reqwest::Client,
@@ -65,13 +76,7 @@ impl Service {
         )
         .await
         .unwrap();
-        let scripts = ScriptPool::start(PoolConfig {
-            workers: 2,
-            ..PoolConfig::default()
-        })
-        .await
-        .unwrap();
-        let engine = Engine::new(store, scripts);
+        let engine = engine_on(store).await;
         let mut env = BTreeMap::new();
         env.insert(
             "OMNITRON_URL".to_string(),
@@ -448,13 +453,7 @@ async fn without_a_token_the_service_listens_on_loopback_only() {
     let store = omnibridge_store::open("sqlite::memory:", Default::default())
         .await
         .unwrap();
-    let scripts = ScriptPool::start(PoolConfig {
-        workers: 1,
-        ..PoolConfig::default()
-    })
-    .await
-    .unwrap();
-    let engine = Engine::new(store, scripts);
+    let engine = engine_on(store).await;
     let refused = bind(
         engine.clone(),
         Default::default(),

@@ -177,13 +177,8 @@ pub async fn open(url: &str, options: StoreOptions) -> StoreResult<Arc<dyn Store
         Ok(Arc::new(PgStore::open(url, options).await?))
     } else {
         Err(StoreError::BadUrl {
-            url: redact_url_password(url),
+            url: omnibridge_http::redact_url(url),
             problem: "expected sqlite://<path>, sqlite::memory: or postgres://...".to_string(),
         })
     }
-}
-
-/// A URL with its credentials replaced, for error messages and logs.
-pub(crate) fn redact_url_password(url: &str) -> String {
-    omnibridge_http::redact_url(url)
 }

@@ -87,7 +87,7 @@ impl PgStore {
     /// migrate once).
     pub async fn open(url: &str, options: StoreOptions) -> StoreResult<Self> {
         let connect = PgConnectOptions::from_str(url).map_err(|e| StoreError::BadUrl {
-            url: crate::redact_url_password(url),
+            url: omnibridge_http::redact_url(url),
             problem: e.to_string(),
         })?;
         let pool = PgPoolOptions::new()
@@ -96,7 +96,7 @@ impl PgStore {
             .connect_with(connect)
             .await?;
         MIGRATOR.run(&pool).await?;
-        tracing::debug!(url = %crate::redact_url_password(url), "opened PostgreSQL store");
+        tracing::debug!(url = %omnibridge_http::redact_url(url), "opened PostgreSQL store");
         Ok(PgStore {
             write: pool.clone(),
             read: pool,
